@@ -1,0 +1,10 @@
+bin_PROGRAMS += stack
+stack_SOURCES = \
+	cmd/cmd.h \
+	cmd/main.c \
+	cmd/common.c \
+	cmd/config.c \
+	cmd/up.c \
+	cmd/image.c \
+	cmd/network.c
+stack_LDADD = $(STACK_LIBS)

@@ -1,0 +1,10 @@
+libstack_core_la_SOURCES += \
+	core/cleanup.h \
+	core/error.h core/error.c \
+	core/util.h core/util.c \
+	core/fileio.h core/fileio.c \
+	core/log.h core/log.c
+
+check_PROGRAMS += tests/unit/test-util
+TESTS += tests/unit/test-util
+tests_unit_test_util_LDADD = $(STACK_LIBS)

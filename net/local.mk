@@ -1,0 +1,1 @@
+libstack_core_la_SOURCES +=

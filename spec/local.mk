@@ -1,0 +1,4 @@
+libstack_core_la_SOURCES += \
+	spec/node.h spec/node.c \
+	spec/model.h \
+	spec/load.h spec/load.c

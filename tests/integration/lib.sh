@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Helpers for integration tests: TAP output, assertions on real state, and the final residue check.
+# Sourced by each tests/integration/tNNNN-*.sh, which tests/integration/run.sh starts inside its own
+# network and mount namespace with STACK_ROOT, STACK_RUN_ROOT and STACK_TEST_TMP set.
+set -u
+
+_tap_n=0
+_tap_failed=0
+
+stack() {
+        "$STACK_BIN" "$@"
+}
+
+ok() { # ok DESCRIPTION COMMAND...: passes when the command succeeds
+        local desc=$1
+        shift
+        _tap_n=$((_tap_n + 1))
+        local out
+        if out=$("$@" 2>&1); then
+                echo "ok $_tap_n - $desc"
+        else
+                echo "not ok $_tap_n - $desc"
+                printf '%s\n' "$out" | sed 's/^/#   /' | head -n 30
+                _tap_failed=$((_tap_failed + 1))
+        fi
+}
+
+not_ok() { # not_ok DESCRIPTION COMMAND...: passes when the command fails
+        local desc=$1
+        shift
+        _tap_n=$((_tap_n + 1))
+        if "$@" >/dev/null 2>&1; then
+                echo "not ok $_tap_n - $desc (command succeeded)"
+                _tap_failed=$((_tap_failed + 1))
+        else
+                echo "ok $_tap_n - $desc"
+        fi
+}
+
+is() { # is GOT WANT DESCRIPTION
+        _tap_n=$((_tap_n + 1))
+        if [ "$1" = "$2" ]; then
+                echo "ok $_tap_n - $3"
+        else
+                echo "not ok $_tap_n - $3"
+                printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
+                _tap_failed=$((_tap_failed + 1))
+        fi
+}
+
+like() { # like GOT SUBSTRING DESCRIPTION
+        _tap_n=$((_tap_n + 1))
+        case $1 in
+        *"$2"*) echo "ok $_tap_n - $3" ;;
+        *)
+                echo "not ok $_tap_n - $3"
+                printf '#   got:      %s\n#   expected to contain: %s\n' "$1" "$2" | head -n 30
+                _tap_failed=$((_tap_failed + 1))
+                ;;
+        esac
+}
+
+diag() {
+        printf '# %s\n' "$*"
+}
+
+skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+
+done_testing() {
+        echo "1..$_tap_n"
+        [ "$_tap_failed" -eq 0 ]
+}
+
+# Waits until a command succeeds, up to N tenths of a second.
+wait_until() {
+        local tries=$1
+        shift
+        while [ "$tries" -gt 0 ]; do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.1
+                tries=$((tries - 1))
+        done
+        return 1
+}
+
+# Prints what a project may have left on the host, one line per object; empty when clean.
+residue() {
+        local project=$1
+        ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -v '^lo$' | sed 's/^/link /'
+        ip netns list 2>/dev/null | sed 's/^/netns /'
+        grep -E "$STACK_ROOT|$STACK_RUN_ROOT" /proc/self/mountinfo | awk '{print "mount " $5}'
+        if command -v iptables-legacy-save >/dev/null; then
+                iptables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule /'
+        fi
+        find /sys/fs/cgroup -maxdepth 3 -type d -name "*$project*" 2>/dev/null | sed 's/^/cgroup /'
+        if [ -d "$STACK_RUN_ROOT/runtime" ]; then
+                find "$STACK_RUN_ROOT/runtime" -mindepth 1 -maxdepth 1 | sed 's/^/runtime-state /'
+        fi
+        pgrep -f -- "$STACK_TEST_TMP" 2>/dev/null | grep -v "^$$\$" | sed 's/^/process /'
+}
+
+# The last assertion of every test: nothing of the project is left.
+assert_no_residue() {
+        local left
+        left=$(residue "$1")
+        is "$left" "" "nothing of project $1 is left (links, netns, mounts, rules, cgroups, processes)"
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# Runs one integration test script in a throwaway network + mount namespace with its own state roots.
+# Used as automake's log compiler for tests/integration/*.sh; the script's output is TAP.
+set -u
+script=$(realpath "$1")
+
+skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+unshare --net --mount true 2>/dev/null || skip_all "needs CAP_SYS_ADMIN and CAP_NET_ADMIN (unshare -n -m)"
+
+tmp=$(mktemp -d /tmp/stack-it.XXXXXX)
+export STACK_TEST_TMP=$tmp
+export STACK_ROOT=$tmp/root
+export STACK_RUN_ROOT=$tmp/run
+mkdir -p "$STACK_ROOT" "$STACK_RUN_ROOT"
+: "${STACK_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${STACK_BIN:=$STACK_SRCDIR/stack}"
+export STACK_SRCDIR STACK_BIN
+
+# Inside: private mounts (nothing leaks to the host's mount table), a fresh network namespace with lo up,
+# and a private /run so that `ip netns add` and the xtables lock stay in the test's own world.
+unshare --net --mount --propagation private -- bash -c '
+        set -u
+        mount -t tmpfs -o mode=0755 tmpfs /run || exit 1
+        mkdir -p "$STACK_RUN_ROOT"
+        ip link set lo up
+        cd "$STACK_TEST_TMP" || exit 1
+        exec bash "$1"
+' run "$script"
+rc=$?
+# The temporary roots are ours alone; a mount left inside them died with the namespace.
+rm -rf --one-file-system "$tmp" 2>/dev/null || true
+exit $rc

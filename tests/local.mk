@@ -1,0 +1,5 @@
+EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
+
+# Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.
+TESTS += \
+	tests/integration/t0001-cli.sh
