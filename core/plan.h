@@ -1,0 +1,128 @@
+/* The planner: a pure function from (desired, observed) to an ordered set of actions, each with a reason.
+ *
+ * No I/O happens here. The desired state comes from the model (services with their config hash, image and
+ * attachments), the observed state from the kernel, the runtime and stack's records. The result is a DAG:
+ * every action lists the actions that must finish before it, so the executor can run independent actions
+ * in parallel and still respect depends_on and teardown order. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec/model.h"
+
+struct plan_dep {
+        char *service;
+        enum stack_dep_condition condition;
+        bool required;
+        bool restart;
+};
+
+struct plan_service {
+        char *name;
+        int scale;
+        char *container_name; /* fixed name (container_name:), or NULL for <project>-<service>-<n> */
+        char *config_hash;
+        char *image_id;
+        char **networks; /* keys of the networks it attaches to */
+        char **volumes;  /* keys of the named volumes it mounts */
+        struct plan_dep *deps;
+        size_t n_deps;
+        bool has_healthcheck;
+        bool restart_no; /* restart policy "no": an exited container with status 0 is "completed" */
+};
+
+struct plan_desired {
+        char *project;
+        struct plan_service *services; /* enabled services */
+        size_t n_services;
+        char **all_services; /* every service of the file, enabled or not (orphans are the others) */
+        char **networks;     /* keys of the project's own (non-external) networks in use */
+        char **volumes;      /* keys of the project's own (non-external) volumes */
+};
+
+enum plan_container_state {
+        PLAN_STATE_CREATED,
+        PLAN_STATE_RUNNING,
+        PLAN_STATE_PAUSED,
+        PLAN_STATE_EXITED,
+        PLAN_STATE_DEAD, /* its records exist, but the runtime no longer knows it */
+};
+
+struct plan_observed_container {
+        char *name;
+        char *service;
+        int number;
+        char *config_hash;
+        char *image_id;
+        char **networks;
+        char **volumes;
+        enum plan_container_state state;
+        int exit_code;
+        uint64_t created_usec; /* realtime, orders orphans by age */
+};
+
+struct plan_observed {
+        struct plan_observed_container *containers;
+        size_t n_containers;
+        char **networks; /* keys of the project networks that exist */
+        char **volumes;  /* keys of the project volumes that exist */
+};
+
+struct plan_options {
+        bool down;           /* plan teardown: the desired state is empty */
+        bool remove_volumes; /* down -v */
+        bool force_recreate;
+        bool no_recreate;
+        bool always_recreate_deps;
+        bool no_deps; /* act on the named services only, not their dependencies */
+        bool no_start;
+        bool remove_orphans;
+        int max_orphans; /* orphans beyond this many are removed, oldest first; -1: no limit */
+        char **services; /* services named on the command line; NULL: all */
+};
+
+enum plan_action_kind {
+        PLAN_CREATE_NETWORK,
+        PLAN_CREATE_VOLUME,
+        PLAN_CREATE_CONTAINER,
+        PLAN_START_CONTAINER,
+        PLAN_WAIT_SERVICE, /* wait for a service's depends_on condition */
+        PLAN_STOP_CONTAINER,
+        PLAN_REMOVE_CONTAINER,
+        PLAN_REMOVE_NETWORK,
+        PLAN_REMOVE_VOLUME,
+};
+
+struct plan_action {
+        enum plan_action_kind kind;
+        char *target;                       /* container, network or volume key; service name for WAIT */
+        char *service;                      /* the container's service */
+        int number;                         /* the container's replica number */
+        enum stack_dep_condition condition; /* WAIT */
+        char *reason;
+        size_t *after; /* indices of actions that must finish first */
+        size_t n_after;
+};
+
+struct plan {
+        struct plan_action *actions; /* in a valid serial order */
+        size_t n_actions;
+        char **warnings; /* e.g. compose's orphan warning */
+};
+
+/* Computes the plan. Returns 0, or -EINVAL with *ret_error set for an inconsistent input (such as a
+ * dependency cycle, which the graph should have caught first). */
+int plan_compute(const struct plan_desired *desired, const struct plan_observed *observed,
+                 const struct plan_options *options, struct plan **ret, char **ret_error);
+void plan_free(struct plan *p);
+const char *plan_action_kind_name(enum plan_action_kind kind);
+/* One line per action, "create container web-1: not found", for --dry-run and the tests. */
+char *plan_format(const struct plan *p);
+
+/* The container name of replica `number` of a service. */
+char *plan_container_name(const char *project, const struct plan_service *s, int number);
+
+void plan_desired_free(struct plan_desired *d);
+void plan_observed_free(struct plan_observed *o);

@@ -1,0 +1,405 @@
+/* The planner over a table of (desired, observed) cases. */
+#include <stdarg.h>
+
+#include "core/cleanup.h"
+#include "core/plan.h"
+#include "core/util.h"
+#include "tests/unit/tap.h"
+
+static struct plan_desired *desired_new(void)
+{
+        struct plan_desired *d = xcalloc(1, sizeof(*d));
+        d->project = xstrdup("p");
+        strv_push(&d->networks, "default");
+        return d;
+}
+
+static struct plan_service *add_service(struct plan_desired *d, const char *name, const char *hash)
+{
+        d->services = xrealloc(d->services, (d->n_services + 1) * sizeof(struct plan_service));
+        struct plan_service *s = &d->services[d->n_services++];
+        *s = (struct plan_service){
+            .name = xstrdup(name),
+            .scale = 1,
+            .config_hash = xstrdup(hash),
+            .image_id = xstrdup("sha256:img"),
+            .restart_no = true,
+        };
+        strv_push(&s->networks, "default");
+        strv_push(&d->all_services, name);
+        return s;
+}
+
+static void add_dep(struct plan_service *s, const char *on, enum stack_dep_condition c, bool restart)
+{
+        s->deps = xrealloc(s->deps, (s->n_deps + 1) * sizeof(struct plan_dep));
+        s->deps[s->n_deps++] = (struct plan_dep){
+            .service = xstrdup(on),
+            .condition = c,
+            .required = true,
+            .restart = restart,
+        };
+}
+
+static struct plan_observed *observed_new(void)
+{
+        return xcalloc(1, sizeof(struct plan_observed));
+}
+
+static struct plan_observed_container *add_container(struct plan_observed *o, const char *service,
+                                                     int number, const char *hash,
+                                                     enum plan_container_state st)
+{
+        o->containers = xrealloc(o->containers, (o->n_containers + 1) * sizeof(*o->containers));
+        struct plan_observed_container *c = &o->containers[o->n_containers++];
+        *c = (struct plan_observed_container){
+            .name = xasprintf("p-%s-%d", service, number),
+            .service = xstrdup(service),
+            .number = number,
+            .config_hash = xstrdup(hash),
+            .image_id = xstrdup("sha256:img"),
+            .state = st,
+            .created_usec = o->n_containers * 1000,
+        };
+        strv_push(&c->networks, "default");
+        return c;
+}
+
+/* Every action's prerequisites come before it, so the serial order is valid. */
+static bool order_valid(const struct plan *p)
+{
+        for (size_t i = 0; i < p->n_actions; i++)
+                for (size_t k = 0; k < p->actions[i].n_after; k++)
+                        if (p->actions[i].after[k] >= i)
+                                return false;
+        return true;
+}
+
+static ssize_t find_action(const struct plan *p, enum plan_action_kind kind, const char *target)
+{
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (p->actions[i].kind == kind && streq(p->actions[i].target, target))
+                        return i;
+        return -1;
+}
+
+/* Whether action a (transitively) waits for action b. */
+static bool waits_for(const struct plan *p, ssize_t a, ssize_t b)
+{
+        if (a < 0 || b < 0)
+                return false;
+        for (size_t k = 0; k < p->actions[a].n_after; k++) {
+                ssize_t x = p->actions[a].after[k];
+                if (x == b || waits_for(p, x, b))
+                        return true;
+        }
+        return false;
+}
+
+static struct plan *run(const struct plan_desired *d, const struct plan_observed *o,
+                        const struct plan_options *opt, const char *want, const char *name)
+{
+        struct plan *p = NULL;
+        _cleanup_free_ char *error = NULL;
+        if (!ok(plan_compute(d, o, opt, &p, &error) == 0, "%s: plan computed", name)) {
+                diag("%s", error ? error : "?");
+                return NULL;
+        }
+        _cleanup_free_ char *got = plan_format(p);
+        is_str(got, want, "%s: actions", name);
+        ok(order_valid(p), "%s: prerequisites precede their actions", name);
+        return p;
+}
+
+static const struct plan_options defaults = {.max_orphans = -1};
+
+static void test_fresh(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "db", "h1")->has_healthcheck = true;
+        add_dep(add_service(d, "web", "h2"), "db", STACK_DEP_HEALTHY, false);
+        struct plan_observed *o = observed_new();
+        struct plan *p = run(d, o, &defaults,
+                             "create network default: not found\n"
+                             "create container p-db-1: not found\n"
+                             "start container p-db-1: not found\n"
+                             "create container p-web-1: not found\n"
+                             "wait for db healthy: web depends on it\n"
+                             "start container p-web-1: not found\n",
+                             "fresh project");
+        if (p) {
+                ok(waits_for(p, find_action(p, PLAN_START_CONTAINER, "p-web-1"),
+                             find_action(p, PLAN_START_CONTAINER, "p-db-1")),
+                   "fresh project: web starts only after db started and is healthy");
+                ok(!waits_for(p, find_action(p, PLAN_CREATE_CONTAINER, "p-web-1"),
+                              find_action(p, PLAN_START_CONTAINER, "p-db-1")),
+                   "fresh project: web is created without waiting for db");
+                ok(waits_for(p, find_action(p, PLAN_CREATE_CONTAINER, "p-db-1"),
+                             find_action(p, PLAN_CREATE_NETWORK, "default")),
+                   "fresh project: containers wait for their network");
+        }
+        plan_free(p);
+
+        /* Nothing changed: a second up has nothing to do. */
+        o->networks = NULL;
+        strv_push(&o->networks, "default");
+        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
+        plan_free(run(d, o, &defaults, "", "unchanged project"));
+
+        struct plan_options no_start = defaults;
+        no_start.no_start = true;
+        struct plan_observed *empty = observed_new();
+        plan_free(run(d, empty, &no_start,
+                      "create network default: not found\n"
+                      "create container p-db-1: not found\n"
+                      "create container p-web-1: not found\n",
+                      "--no-start"));
+        plan_observed_free(empty);
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+static void test_recreate(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "db", "h1-new");
+        add_dep(add_service(d, "web", "h2"), "db", STACK_DEP_STARTED, true);
+        add_dep(add_service(d, "worker", "h3"), "db", STACK_DEP_STARTED, false);
+        struct plan_observed *o = observed_new();
+        strv_push(&o->networks, "default");
+        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
+        add_container(o, "worker", 1, "h3", PLAN_STATE_RUNNING);
+        struct plan *p = run(d, o, &defaults,
+                             "stop container p-web-1: dependency db was recreated\n"
+                             "stop container p-db-1: configuration changed\n"
+                             "remove container p-db-1: configuration changed\n"
+                             "create container p-db-1: configuration changed\n"
+                             "start container p-db-1: configuration changed\n"
+                             "wait for db started: web depends on it\n"
+                             "start container p-web-1: dependency db was recreated\n",
+                             "config change recreates it and restarts its restart:true dependents only");
+        if (p)
+                ok(waits_for(p, find_action(p, PLAN_STOP_CONTAINER, "p-db-1"),
+                             find_action(p, PLAN_STOP_CONTAINER, "p-web-1")),
+                   "dependents stop before their dependency");
+        plan_free(p);
+
+        struct plan_options always = defaults;
+        always.always_recreate_deps = true;
+        plan_free(run(d, o, &always,
+                      "stop container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "stop container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "stop container p-db-1: configuration changed\n"
+                      "remove container p-db-1: configuration changed\n"
+                      "remove container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "remove container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "create container p-db-1: configuration changed\n"
+                      "start container p-db-1: configuration changed\n"
+                      "create container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "wait for db started: web depends on it\n"
+                      "start container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "create container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "start container p-worker-1: a dependency was recreated (--always-recreate-deps)\n",
+                      "--always-recreate-deps"));
+
+        struct plan_options no_recreate = defaults;
+        no_recreate.no_recreate = true;
+        plan_free(run(d, o, &no_recreate, "", "--no-recreate keeps the outdated container"));
+
+        /* image, network and volume changes */
+        free(d->services[0].config_hash);
+        d->services[0].config_hash = xstrdup("h1");
+        free(d->services[1].image_id);
+        d->services[1].image_id = xstrdup("sha256:other");
+        strv_push(&d->services[2].networks, "back");
+        strv_push(&d->networks, "back");
+        plan_free(run(d, o, &defaults,
+                      "stop container p-worker-1: networks changed\n"
+                      "stop container p-web-1: image changed\n"
+                      "remove container p-web-1: image changed\n"
+                      "remove container p-worker-1: networks changed\n"
+                      "create network back: not found\n"
+                      "create container p-web-1: image changed\n"
+                      "wait for db started: web depends on it\n"
+                      "start container p-web-1: image changed\n"
+                      "create container p-worker-1: networks changed\n"
+                      "start container p-worker-1: networks changed\n",
+                      "image and network changes recreate"));
+
+        struct plan_options force = defaults;
+        force.force_recreate = true;
+        force.services = strv_split("db", ",");
+        force.no_deps = true;
+        plan_free(run(d, o, &force,
+                      "stop container p-web-1: dependency db was recreated\n"
+                      "stop container p-db-1: --force-recreate\n"
+                      "remove container p-db-1: --force-recreate\n"
+                      "create network back: not found\n"
+                      "create container p-db-1: --force-recreate\n"
+                      "start container p-db-1: --force-recreate\n"
+                      "wait for db started: web depends on it\n"
+                      "start container p-web-1: dependency db was recreated\n",
+                      "--force-recreate of one service with --no-deps"));
+        strv_free(force.services);
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+static void test_scale_and_states(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "web", "h")->scale = 3;
+        add_service(d, "job", "j");
+        struct plan_observed *o = observed_new();
+        strv_push(&o->networks, "default");
+        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
+        add_container(o, "job", 1, "j", PLAN_STATE_EXITED);
+        plan_free(run(d, o, &defaults,
+                      "create container p-web-2: not found\n"
+                      "start container p-web-2: not found\n"
+                      "create container p-web-3: not found\n"
+                      "start container p-web-3: not found\n",
+                      "scale up adds the next numbers; a completed one-shot is left alone"));
+
+        d->services[0].scale = 1;
+        add_container(o, "web", 2, "h", PLAN_STATE_RUNNING);
+        add_container(o, "web", 3, "h", PLAN_STATE_RUNNING);
+        o->containers[1].exit_code = 1;
+        plan_free(run(d, o, &defaults,
+                      "stop container p-web-2: scale web to 1\n"
+                      "remove container p-web-2: scale web to 1\n"
+                      "stop container p-web-3: scale web to 1\n"
+                      "remove container p-web-3: scale web to 1\n"
+                      "start container p-job-1: not running\n",
+                      "scale down removes the highest numbers; a failed one-shot is started again"));
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+static void test_orphans(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "web", "h");
+        struct plan_observed *o = observed_new();
+        strv_push(&o->networks, "default");
+        strv_push(&o->networks, "old");
+        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
+        for (int i = 1; i <= 5; i++) {
+                _cleanup_free_ char *svc = xasprintf("old%d", i);
+                struct plan_observed_container *c = add_container(o, svc, 1, "x", PLAN_STATE_RUNNING);
+                strv_push(&c->networks, "old");
+        }
+        struct plan_options max3 = defaults;
+        max3.max_orphans = 3;
+        struct plan *p = run(d, o, &max3,
+                             "stop container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest "
+                             "removed first)\n"
+                             "remove container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest "
+                             "removed first)\n"
+                             "stop container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest "
+                             "removed first)\n"
+                             "remove container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest "
+                             "removed first)\n",
+                             "max_orphans=3 removes exactly the two oldest of five");
+        if (p && ok(p->warnings && p->warnings[0], "the remaining orphans are warned about"))
+                contains(p->warnings[0], "[p-old3-1 p-old4-1 p-old5-1]", "the warning names them");
+        plan_free(p);
+
+        struct plan_options all = defaults;
+        all.remove_orphans = true;
+        p = run(d, o, &all,
+                "stop container p-old1-1: orphan (--remove-orphans)\n"
+                "remove container p-old1-1: orphan (--remove-orphans)\n"
+                "stop container p-old2-1: orphan (--remove-orphans)\n"
+                "remove container p-old2-1: orphan (--remove-orphans)\n"
+                "stop container p-old3-1: orphan (--remove-orphans)\n"
+                "remove container p-old3-1: orphan (--remove-orphans)\n"
+                "stop container p-old4-1: orphan (--remove-orphans)\n"
+                "remove container p-old4-1: orphan (--remove-orphans)\n"
+                "stop container p-old5-1: orphan (--remove-orphans)\n"
+                "remove container p-old5-1: orphan (--remove-orphans)\n"
+                "remove network old: no longer used\n",
+                "--remove-orphans removes all orphans and their network");
+        if (p)
+                ok(!p->warnings, "no orphan warning once they are gone");
+        plan_free(p);
+
+        struct plan_options max0 = defaults;
+        max0.max_orphans = 0;
+        p = NULL;
+        _cleanup_free_ char *e = NULL;
+        plan_compute(d, o, &max0, &p, &e);
+        ok(p && find_action(p, PLAN_REMOVE_NETWORK, "old") >= 0 &&
+               find_action(p, PLAN_REMOVE_CONTAINER, "p-old5-1") >= 0,
+           "max_orphans=0 removes every orphan");
+        plan_free(p);
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+static void test_down(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "db", "h1");
+        add_dep(add_service(d, "web", "h2"), "db", STACK_DEP_HEALTHY, false);
+        struct plan_observed *o = observed_new();
+        strv_push(&o->networks, "default");
+        strv_push(&o->volumes, "data");
+        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
+        add_container(o, "gone", 1, "h3", PLAN_STATE_EXITED);
+        struct plan_options down = defaults;
+        down.down = true;
+        struct plan *p = run(d, o, &down,
+                             "remove container p-gone-1: project is going down\n"
+                             "stop container p-web-1: project is going down\n"
+                             "remove container p-web-1: project is going down\n"
+                             "stop container p-db-1: project is going down\n"
+                             "remove container p-db-1: project is going down\n"
+                             "remove network default: project is going down\n",
+                             "down removes containers then networks, keeps volumes");
+        if (p) {
+                ok(waits_for(p, find_action(p, PLAN_STOP_CONTAINER, "p-db-1"),
+                             find_action(p, PLAN_STOP_CONTAINER, "p-web-1")),
+                   "down stops the dependent before its dependency");
+                ok(waits_for(p, find_action(p, PLAN_REMOVE_NETWORK, "default"),
+                             find_action(p, PLAN_REMOVE_CONTAINER, "p-web-1")),
+                   "the network goes after its containers");
+        }
+        plan_free(p);
+        down.remove_volumes = true;
+        p = NULL;
+        _cleanup_free_ char *e = NULL;
+        plan_compute(d, o, &down, &p, &e);
+        ok(p && find_action(p, PLAN_REMOVE_VOLUME, "data") >= 0, "down -v removes volumes");
+        plan_free(p);
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+static void test_cycle(void)
+{
+        struct plan_desired *d = desired_new();
+        add_dep(add_service(d, "a", "h"), "b", STACK_DEP_STARTED, false);
+        add_dep(add_service(d, "b", "h"), "a", STACK_DEP_STARTED, false);
+        struct plan_observed *o = observed_new();
+        struct plan *p = NULL;
+        _cleanup_free_ char *error = NULL;
+        ok(plan_compute(d, o, &defaults, &p, &error) < 0 && !p, "a cycle is refused");
+        contains(error, "dependency cycle", "and named");
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
+int main(void)
+{
+        test_fresh();
+        test_recreate();
+        test_scale_and_states();
+        test_orphans();
+        test_down();
+        test_cycle();
+        return done_testing();
+}
