@@ -13,3 +13,8 @@ libstack_core_la_SOURCES += core/plan.h core/plan.c
 check_PROGRAMS += tests/unit/test-plan
 TESTS += tests/unit/test-plan
 tests_unit_test_plan_LDADD = $(STACK_LIBS)
+
+libstack_core_la_SOURCES += core/health.h core/health.c core/restart.h core/restart.c
+check_PROGRAMS += tests/unit/test-health
+TESTS += tests/unit/test-health
+tests_unit_test_health_LDADD = $(STACK_LIBS)
