@@ -18,3 +18,8 @@ libstack_core_la_SOURCES += core/health.h core/health.c core/restart.h core/rest
 check_PROGRAMS += tests/unit/test-health
 TESTS += tests/unit/test-health
 tests_unit_test_health_LDADD = $(STACK_LIBS)
+
+libstack_core_la_SOURCES += core/state.h core/state.c
+check_PROGRAMS += tests/unit/test-state
+TESTS += tests/unit/test-state
+tests_unit_test_state_LDADD = $(STACK_LIBS)
