@@ -23,3 +23,8 @@ libstack_core_la_SOURCES += core/state.h core/state.c
 check_PROGRAMS += tests/unit/test-state
 TESTS += tests/unit/test-state
 tests_unit_test_state_LDADD = $(STACK_LIBS)
+
+libstack_core_la_SOURCES += core/apply.h core/apply.c
+check_PROGRAMS += tests/unit/test-apply
+TESTS += tests/unit/test-apply
+tests_unit_test_apply_LDADD = $(STACK_LIBS) -lpthread
