@@ -4,3 +4,10 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-ipam
 TESTS += tests/unit/test-ipam
 tests_unit_test_ipam_LDADD = $(STACK_LIBS)
+# DNS responder for service discovery (records table, message layer, server).
+libstack_core_la_SOURCES += \
+	net/dns-records.h net/dns-records.c \
+	net/dns.h net/dns.c
+check_PROGRAMS += tests/unit/test-dns
+TESTS += tests/unit/test-dns
+tests_unit_test_dns_LDADD = $(STACK_LIBS)

@@ -1,0 +1,1343 @@
+/* The embedded DNS responder: message parsing and answers (pure), then the sockets and the forwarder. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "net/dns.h"
+
+/* Answers carry TTL 0: a recreated container comes back with another address and we have no way to
+ * flush a cache inside a container, so nothing should keep our answers. */
+#define DNS_TTL 0
+/* The most addresses one answer lists; far more than fit a TCP message of AAAA records anyway. */
+#define DNS_MAX_ADDRS 4096
+#define DNS_MAX_FORWARDS 256
+#define DNS_MAX_TCP_CONNS 64
+#define DNS_TCP_IDLE_USEC (10 * 1000000ULL)
+#define DNS_UPSTREAM_TIMEOUT_USEC (2 * 1000000ULL)
+
+static uint16_t rd16(const uint8_t *p)
+{
+        return (uint16_t) ((p[0] << 8) | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+        return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+        p[0] = v >> 8;
+        p[1] = v & 0xff;
+}
+
+int dns_name_read(const uint8_t *buf, size_t len, size_t *offset, uint8_t *wire, size_t *wire_len,
+                  char *dotted)
+{
+        size_t pos = *offset, lowest = *offset, end = 0, wl = 0, dl = 0;
+        bool jumped = false;
+
+        for (;;) {
+                uint8_t l;
+
+                if (pos >= len)
+                        return -EBADMSG;
+                l = buf[pos];
+                if ((l & 0xc0) == 0xc0) {
+                        size_t ptr;
+
+                        if (pos + 1 >= len)
+                                return -EBADMSG;
+                        ptr = ((size_t) (l & 0x3f) << 8) | buf[pos + 1];
+                        /* Every jump must go below everything read so far: that alone rules out loops. */
+                        if (ptr >= lowest)
+                                return -EBADMSG;
+                        if (!jumped)
+                                end = pos + 2;
+                        jumped = true;
+                        lowest = pos = ptr;
+                        continue;
+                }
+                if (l & 0xc0) /* the obsolete extended label types */
+                        return -EBADMSG;
+                if (l == 0) {
+                        pos++;
+                        break;
+                }
+                if (l > len - pos - 1)
+                        return -EBADMSG;
+                if (wl + 1 + l + 1 > 255)
+                        return -EBADMSG;
+                if (wire) {
+                        wire[wl] = l;
+                        memcpy(wire + wl + 1, buf + pos + 1, l);
+                }
+                wl += 1 + l;
+                if (dotted) {
+                        if (dl > 0)
+                                dotted[dl++] = '.';
+                        for (size_t i = 0; i < l; i++) {
+                                uint8_t c = buf[pos + 1 + i];
+                                if (c > 0x20 && c < 0x7f && c != '.' && c != '\\')
+                                        dotted[dl++] = (char) c;
+                                else
+                                        dl += (size_t) sprintf(dotted + dl, "\\%03u", c);
+                        }
+                }
+                pos += 1 + l;
+        }
+        if (wire)
+                wire[wl] = 0;
+        wl++;
+        if (dotted)
+                dotted[dl] = 0;
+        if (wire_len)
+                *wire_len = wl;
+        *offset = jumped ? end : pos;
+        return 0;
+}
+
+int dns_query_parse(const uint8_t *buf, size_t len, struct dns_query *q, int *ret_rcode)
+{
+        size_t off = DNS_HEADER_SIZE;
+        unsigned qd, an, ns, ar;
+
+        memset(q, 0, sizeof(*q));
+        *ret_rcode = DNS_RCODE_NOERROR;
+        if (len < DNS_HEADER_SIZE)
+                return -ENOMSG;
+        q->id = rd16(buf);
+        q->flags = rd16(buf + 2);
+        /* Never answer an answer: two responders could otherwise bounce one packet forever. */
+        if (q->flags & DNS_FLAG_QR)
+                return -ENOMSG;
+        qd = rd16(buf + 4);
+        an = rd16(buf + 6);
+        ns = rd16(buf + 8);
+        ar = rd16(buf + 10);
+        if (((q->flags >> 11) & 0xf) != 0) {
+                *ret_rcode = DNS_RCODE_NOTIMP;
+                return -EBADMSG;
+        }
+        *ret_rcode = DNS_RCODE_FORMERR;
+        if (qd != 1)
+                return -EBADMSG;
+        if (dns_name_read(buf, len, &off, q->qname_wire, &q->qname_wire_len, q->qname) < 0)
+                return -EBADMSG;
+        if (len - off < 4)
+                return -EBADMSG;
+        q->qtype = rd16(buf + off);
+        q->qclass = rd16(buf + off + 2);
+        off += 4;
+
+        /* A query has no answers, but tolerate and skip well-formed ones; look for EDNS in additional. */
+        for (unsigned i = 0; i < an + ns + ar; i++) {
+                size_t wl;
+                uint16_t type, rdlen;
+
+                if (dns_name_read(buf, len, &off, NULL, &wl, NULL) < 0 || len - off < 10)
+                        return -EBADMSG;
+                type = rd16(buf + off);
+                rdlen = rd16(buf + off + 8);
+                if (rdlen > len - off - 10)
+                        return -EBADMSG;
+                if (type == DNS_TYPE_OPT) {
+                        uint32_t ttl = rd32(buf + off + 4);
+                        /* RFC 6891 6.1.1: one OPT, owned by the root, in the additional section. */
+                        if (i < an + ns || q->edns || wl != 1)
+                                return -EBADMSG;
+                        q->edns = true;
+                        q->edns_udp_size = rd16(buf + off + 2);
+                        q->edns_version = (ttl >> 16) & 0xff;
+                        q->edns_do = ttl & 0x8000;
+                }
+                off += 10 + rdlen;
+        }
+        *ret_rcode = DNS_RCODE_NOERROR;
+        return 0;
+}
+
+int dns_reverse_name_parse(const char *name, struct dns_addr *ret)
+{
+        struct dns_addr a = {0};
+        size_t len = strlen(name);
+        const char *p = name;
+
+        if (len > 0 && name[len - 1] == '.')
+                len--;
+        if (len > 13 && strncasecmp(name + len - 13, ".in-addr.arpa", 13) == 0) {
+                uint8_t *b = (uint8_t *) &a.in;
+                a.family = AF_INET;
+                for (int i = 3; i >= 0; i--) {
+                        unsigned v = 0, digits = 0;
+                        while (p < name + len && isdigit((unsigned char) *p) && digits < 4) {
+                                v = v * 10 + (unsigned) (*p++ - '0');
+                                digits++;
+                        }
+                        if (digits == 0 || digits > 3 || v > 255 || *p != '.')
+                                return -EINVAL;
+                        b[i] = (uint8_t) v;
+                        p++;
+                }
+                if (p != name + len - 12)
+                        return -EINVAL;
+        } else if (len > 9 && strncasecmp(name + len - 9, ".ip6.arpa", 9) == 0) {
+                uint8_t *b = (uint8_t *) &a.in6;
+                a.family = AF_INET6;
+                if (len != 32 * 2 + 8) /* 32 nibbles with their dots, then "ip6.arpa" */
+                        return -EINVAL;
+                for (int i = 31; i >= 0; i--) {
+                        int c = tolower((unsigned char) p[0]), v;
+                        if (c >= '0' && c <= '9')
+                                v = c - '0';
+                        else if (c >= 'a' && c <= 'f')
+                                v = c - 'a' + 10;
+                        else
+                                return -EINVAL;
+                        if (p[1] != '.')
+                                return -EINVAL;
+                        b[i / 2] |= (uint8_t) (i % 2 ? v : v << 4);
+                        p += 2;
+                }
+        } else
+                return -EINVAL;
+        *ret = a;
+        return 0;
+}
+
+static bool network_has_addr(const struct dns_network *n, const struct dns_addr *a,
+                             const struct dns_entry **ret)
+{
+        for (size_t i = 0; i < n->n_entries; i++)
+                for (size_t j = 0; j < n->entries[i].n_addrs; j++)
+                        if (dns_addr_equal(&n->entries[i].addrs[j], a)) {
+                                if (ret)
+                                        *ret = &n->entries[i];
+                                return true;
+                        }
+        return false;
+}
+
+static bool network_contains(const struct dns_network *n, const struct dns_addr *a)
+{
+        for (size_t i = 0; i < n->n_subnets; i++)
+                if (dns_subnet_contains(&n->subnets[i], a))
+                        return true;
+        return network_has_addr(n, a, NULL);
+}
+
+static bool table_is_gateway(const struct dns_table *t, const struct dns_addr *a)
+{
+        for (size_t i = 0; i < t->n_networks; i++)
+                for (size_t j = 0; j < t->networks[i].n_gateways; j++)
+                        if (dns_addr_equal(&t->networks[i].gateways[j], a))
+                                return true;
+        return false;
+}
+
+/* The networks whose names the asker sees, the one it is on first. The query's arrival socket says
+ * which gateway was asked, but any container can route to any gateway address of the host, so the
+ * source address decides: the asker's own network, plus every other network the same container is
+ * attached to (a container on two networks resolves the names of both, as with docker). Returns the
+ * count, 0 when the asker is on none of our networks. vis holds t->n_networks slots. */
+static size_t visible_networks(const struct dns_table *t, const char *network, const struct dns_addr *source,
+                               const struct dns_network **vis)
+{
+        const struct dns_network *arrival = dns_table_find_network(t, network), *asker = NULL;
+        const struct dns_entry *self = NULL;
+        size_t n = 0;
+
+        if (!arrival)
+                return 0;
+        if (!source || network_contains(arrival, source))
+                asker = arrival;
+        for (size_t i = 0; !asker && i < t->n_networks; i++)
+                if (network_contains(&t->networks[i], source))
+                        asker = &t->networks[i];
+        /* The host itself asks from the gateway address; with no subnets known we cannot tell. */
+        if (!asker && (arrival->n_subnets == 0 || table_is_gateway(t, source)))
+                asker = arrival;
+        if (!asker)
+                return 0;
+        vis[n++] = asker;
+        if (source)
+                network_has_addr(asker, source, &self);
+        if (!self || !self->id)
+                return n;
+        for (size_t i = 0; i < t->n_networks; i++) {
+                const struct dns_network *o = &t->networks[i];
+                if (o == asker)
+                        continue;
+                for (size_t j = 0; j < o->n_entries; j++)
+                        if (streq_ptr(o->entries[j].id, self->id)) {
+                                vis[n++] = o;
+                                break;
+                        }
+        }
+        return n;
+}
+
+static bool entry_has_name(const struct dns_entry *e, const char *name)
+{
+        STRV_FOREACH (s, e->names)
+                if (strcasecmp(*s, name) == 0)
+                        return true;
+        return false;
+}
+
+/* Strips a trailing dot and the table's domain. *in_domain tells whether the name was under it (then
+ * it is ours even when unknown: NXDOMAIN, not forwarded). Returns false for names too long to be ours. */
+static bool name_local_part(const struct dns_table *t, const char *name, char *buf, size_t size,
+                            bool *in_domain)
+{
+        size_t len = strlen(name);
+
+        *in_domain = false;
+        if (len > 0 && name[len - 1] == '.')
+                len--;
+        if (len >= size)
+                return false;
+        memcpy(buf, name, len);
+        buf[len] = 0;
+        if (t->domain) {
+                size_t dlen = strlen(t->domain);
+                if (strcasecmp(buf, t->domain) == 0) {
+                        *in_domain = true;
+                        buf[0] = 0;
+                } else if (len > dlen + 1 && buf[len - dlen - 1] == '.' &&
+                           strcasecmp(buf + len - dlen, t->domain) == 0) {
+                        *in_domain = true;
+                        buf[len - dlen - 1] = 0;
+                }
+        }
+        return true;
+}
+
+enum dns_lookup_result dns_lookup(const struct dns_table *t, const char *network,
+                                  const struct dns_addr *source, const char *name, int family,
+                                  struct dns_addr *ret, size_t max, size_t *ret_n)
+{
+        _cleanup_free_ const struct dns_network **vis = xcalloc(t->n_networks + 1, sizeof(*vis));
+        size_t n_vis, n = 0;
+        char local[DNS_NAME_MAX + 2];
+        bool in_domain, found = false;
+
+        *ret_n = 0;
+        n_vis = visible_networks(t, network, source, vis);
+        if (n_vis == 0)
+                return DNS_LOOKUP_REFUSED;
+        if (!name_local_part(t, name, local, sizeof(local), &in_domain))
+                return DNS_LOOKUP_FOREIGN;
+        if (local[0] == 0) /* the domain itself: ours, with no addresses */
+                return in_domain ? DNS_LOOKUP_FOUND : DNS_LOOKUP_FOREIGN;
+
+        for (size_t i = 0; i < n_vis; i++)
+                for (size_t j = 0; j < vis[i]->n_entries; j++) {
+                        const struct dns_entry *e = &vis[i]->entries[j];
+                        if (!entry_has_name(e, local))
+                                continue;
+                        found = true;
+                        for (size_t k = 0; k < e->n_addrs; k++) {
+                                bool dup = false;
+                                if (family != AF_UNSPEC && e->addrs[k].family != family)
+                                        continue;
+                                for (size_t m = 0; m < n && !dup; m++)
+                                        dup = dns_addr_equal(&ret[m], &e->addrs[k]);
+                                if (!dup && n < max)
+                                        ret[n++] = e->addrs[k];
+                        }
+                }
+        if (found) {
+                *ret_n = n;
+                return DNS_LOOKUP_FOUND;
+        }
+        for (size_t i = 0; i < t->n_networks; i++)
+                for (size_t j = 0; j < t->networks[i].n_entries; j++)
+                        if (entry_has_name(&t->networks[i].entries[j], local))
+                                return DNS_LOOKUP_HIDDEN;
+        return in_domain ? DNS_LOOKUP_HIDDEN : DNS_LOOKUP_FOREIGN;
+}
+
+enum dns_lookup_result dns_lookup_addr(const struct dns_table *t, const char *network,
+                                       const struct dns_addr *source, const struct dns_addr *addr,
+                                       const char **ret)
+{
+        _cleanup_free_ const struct dns_network **vis = xcalloc(t->n_networks + 1, sizeof(*vis));
+        size_t n_vis = visible_networks(t, network, source, vis);
+        const struct dns_entry *e;
+
+        if (n_vis == 0)
+                return DNS_LOOKUP_REFUSED;
+        for (size_t i = 0; i < n_vis; i++)
+                if (network_has_addr(vis[i], addr, &e)) {
+                        *ret = e->names[0];
+                        return DNS_LOOKUP_FOUND;
+                }
+        for (size_t i = 0; i < t->n_networks; i++)
+                if (network_has_addr(&t->networks[i], addr, NULL))
+                        return DNS_LOOKUP_HIDDEN;
+        return DNS_LOOKUP_FOREIGN;
+}
+
+/* A reply under construction, bounded by the buffer (DNS_MESSAGE_MAX). */
+struct msg {
+        uint8_t *buf;
+        size_t len;
+        bool overflow;
+};
+
+static void put(struct msg *m, const void *p, size_t n)
+{
+        if (m->overflow || n > DNS_MESSAGE_MAX - m->len) {
+                m->overflow = true;
+                return;
+        }
+        memcpy(m->buf + m->len, p, n);
+        m->len += n;
+}
+
+static void put16(struct msg *m, uint16_t v)
+{
+        uint8_t b[2];
+        wr16(b, v);
+        put(m, b, 2);
+}
+
+static void put32(struct msg *m, uint32_t v)
+{
+        put16(m, v >> 16);
+        put16(m, v & 0xffff);
+}
+
+/* Our names are validated (no dots or escapes inside labels), so splitting at dots is exact. */
+static void put_name(struct msg *m, const char *name, const char *domain)
+{
+        const char *parts[2] = {name, domain};
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                const char *p = parts[i];
+                while (p && *p) {
+                        size_t l = strcspn(p, ".");
+                        uint8_t lb = (uint8_t) l;
+                        put(m, &lb, 1);
+                        put(m, p, l);
+                        p += l;
+                        if (*p == '.')
+                                p++;
+                }
+        }
+        put(m, "", 1);
+}
+
+static void put_header(struct msg *m, const struct dns_query *q, uint16_t flags, int rcode, bool question)
+{
+        m->len = 0;
+        put16(m, q->id);
+        put16(m, DNS_FLAG_QR | (q->flags & (0xf << 11)) | (q->flags & DNS_FLAG_RD) | DNS_FLAG_RA | flags |
+                     (rcode & 0xf));
+        put16(m, question ? 1 : 0);
+        put16(m, 0);
+        put16(m, 0);
+        put16(m, 0);
+        if (question) {
+                put(m, q->qname_wire, q->qname_wire_len);
+                put16(m, q->qtype);
+                put16(m, q->qclass);
+        }
+}
+
+static void put_opt(struct msg *m, const struct dns_query *q, int rcode)
+{
+        if (!q->edns)
+                return;
+        put(m, "", 1);
+        put16(m, DNS_TYPE_OPT);
+        put16(m, DNS_UDP_MAX_EDNS);
+        /* extended rcode (upper 8 bits), version 0, DO copied as RFC 3225 asks */
+        put32(m, ((uint32_t) (rcode >> 4) << 24) | (q->edns_do ? 0x8000 : 0));
+        put16(m, 0);
+        wr16(m->buf + 10, rd16(m->buf + 10) + 1);
+}
+
+static size_t udp_limit(const struct dns_query *q)
+{
+        if (!q->edns || q->edns_udp_size <= DNS_UDP_MAX_PLAIN)
+                return DNS_UDP_MAX_PLAIN;
+        return q->edns_udp_size < DNS_UDP_MAX_EDNS ? q->edns_udp_size : DNS_UDP_MAX_EDNS;
+}
+
+static size_t finish_error(struct msg *m, const struct dns_query *q, int rcode, bool question)
+{
+        put_header(m, q, 0, rcode, question);
+        put_opt(m, q, rcode);
+        return m->len;
+}
+
+size_t dns_error_reply(const uint8_t *query, size_t len, int rcode, uint8_t *out, size_t size)
+{
+        struct dns_query q;
+        struct msg m = {.buf = out};
+        int prc;
+        int r = dns_query_parse(query, len, &q, &prc);
+
+        if (r == -ENOMSG || size < DNS_MESSAGE_MAX)
+                return 0;
+        return finish_error(&m, &q, r < 0 ? prc : rcode, r == 0);
+}
+
+enum dns_verdict dns_answer(const struct dns_table *t, const char *network, const struct dns_addr *source,
+                            const uint8_t *query, size_t len, size_t max_size, unsigned rotate, uint8_t *out,
+                            size_t *ret_len)
+{
+        _cleanup_free_ struct dns_addr *addrs = NULL;
+        struct dns_query q;
+        struct msg m = {.buf = out};
+        enum dns_lookup_result res;
+        const char *ptr_name = NULL;
+        struct dns_addr rev;
+        size_t n = 0, limit, qend, rr_size;
+        int rcode, family = -1;
+        uint16_t ancount = 0;
+        int r = dns_query_parse(query, len, &q, &rcode);
+
+        if (r == -ENOMSG)
+                return DNS_VERDICT_DROP;
+        if (r < 0) {
+                *ret_len = finish_error(&m, &q, rcode, false);
+                return DNS_VERDICT_ANSWER;
+        }
+        limit = max_size ? max_size : udp_limit(&q);
+        if (q.edns && q.edns_version > 0) {
+                *ret_len = finish_error(&m, &q, DNS_RCODE_BADVERS, false);
+                return DNS_VERDICT_ANSWER;
+        }
+        if (q.qclass != DNS_CLASS_IN && q.qclass != DNS_CLASS_ANY) {
+                *ret_len = finish_error(&m, &q, DNS_RCODE_REFUSED, true);
+                return DNS_VERDICT_ANSWER;
+        }
+
+        if (q.qtype == DNS_TYPE_PTR && dns_reverse_name_parse(q.qname, &rev) == 0) {
+                res = dns_lookup_addr(t, network, source, &rev, &ptr_name);
+        } else {
+                if (q.qtype == DNS_TYPE_A)
+                        family = AF_INET;
+                else if (q.qtype == DNS_TYPE_AAAA)
+                        family = AF_INET6;
+                else if (q.qtype == DNS_TYPE_ANY)
+                        family = AF_UNSPEC;
+                addrs = xcalloc(DNS_MAX_ADDRS, sizeof(*addrs));
+                res = dns_lookup(t, network, source, q.qname, family, addrs, family < 0 ? 0 : DNS_MAX_ADDRS,
+                                 &n);
+        }
+        switch (res) {
+        case DNS_LOOKUP_FOREIGN:
+                return DNS_VERDICT_FORWARD;
+        case DNS_LOOKUP_REFUSED:
+                *ret_len = finish_error(&m, &q, DNS_RCODE_REFUSED, true);
+                return DNS_VERDICT_ANSWER;
+        case DNS_LOOKUP_HIDDEN:
+                put_header(&m, &q, DNS_FLAG_AA, DNS_RCODE_NXDOMAIN, true);
+                put_opt(&m, &q, 0);
+                *ret_len = m.len;
+                return DNS_VERDICT_ANSWER;
+        case DNS_LOOKUP_FOUND:
+                break;
+        }
+
+        put_header(&m, &q, DNS_FLAG_AA, DNS_RCODE_NOERROR, true);
+        qend = m.len;
+        if (ptr_name) {
+                put16(&m, 0xc000 | DNS_HEADER_SIZE); /* the question's name */
+                put16(&m, DNS_TYPE_PTR);
+                put16(&m, DNS_CLASS_IN);
+                put32(&m, DNS_TTL);
+                size_t rdlen_at = m.len;
+                put16(&m, 0);
+                put_name(&m, ptr_name, t->domain);
+                if (!m.overflow)
+                        wr16(m.buf + rdlen_at, (uint16_t) (m.len - rdlen_at - 2));
+                ancount = 1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct dns_addr *a = &addrs[(i + rotate) % n];
+                bool v4 = a->family == AF_INET;
+                put16(&m, 0xc000 | DNS_HEADER_SIZE);
+                put16(&m, v4 ? DNS_TYPE_A : DNS_TYPE_AAAA);
+                put16(&m, DNS_CLASS_IN);
+                put32(&m, DNS_TTL);
+                put16(&m, v4 ? 4 : 16);
+                put(&m, v4 ? (const void *) &a->in : (const void *) &a->in6, v4 ? 4 : 16);
+                ancount++;
+        }
+        rr_size = q.edns ? 11 : 0;
+        if (m.overflow || m.len + rr_size > limit) {
+                /* It does not fit: say so (TC) with no answers, and the client asks again over TCP. */
+                m.overflow = false;
+                m.len = qend;
+                ancount = 0;
+                wr16(m.buf + 2, rd16(m.buf + 2) | DNS_FLAG_TC);
+        }
+        wr16(m.buf + 6, ancount);
+        put_opt(&m, &q, 0);
+        *ret_len = m.len;
+        return DNS_VERDICT_ANSWER;
+}
+
+char **dns_resolv_conf_servers(const char *path)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        char **l = NULL;
+
+        if (!f)
+                return NULL;
+        while (getline(&line, &cap, f) >= 0) {
+                char *p = line, *e;
+                struct dns_addr a;
+
+                p += strspn(p, " \t");
+                if (!startswith(p, "nameserver") || !strchr(" \t", p[10]) || p[10] == 0)
+                        continue;
+                p += 10;
+                p += strspn(p, " \t");
+                e = p + strcspn(p, " \t\r\n#;");
+                *e = 0;
+                /* Link-local servers with a %scope would need the interface: not supported. */
+                if (dns_addr_parse(p, &a) == 0)
+                        strv_push(&l, p);
+        }
+        return l;
+}
+
+/* ---- the server ---- */
+
+union sockaddr_union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage storage;
+};
+
+struct dns_listener {
+        struct dns_server *server;
+        char *network;
+        struct dns_addr addr;
+        int udp_fd, tcp_fd;
+        sd_event_source *udp_src, *tcp_src;
+};
+
+struct dns_tcp_conn {
+        struct dns_server *server;
+        struct dns_tcp_conn *prev, *next;
+        char *network;
+        struct dns_addr peer;
+        int fd;
+        sd_event_source *io, *idle;
+        uint8_t *in;
+        size_t in_len;
+        uint8_t *out;
+        size_t out_len, out_off;
+        struct dns_forward *pending; /* one forwarded query at a time; reading waits for it */
+};
+
+struct dns_forward {
+        struct dns_server *server;
+        struct dns_forward *prev, *next;
+        struct dns_listener *listener; /* UDP asker: reply through this socket; NULL once it is gone */
+        struct dns_tcp_conn *conn;     /* TCP asker */
+        union sockaddr_union client;
+        socklen_t client_len;
+        uint8_t *query;
+        size_t len, limit;
+        uint16_t client_id, upstream_id;
+        char **servers;
+        size_t next_server;
+        int fd;
+        sd_event_source *io, *timer;
+};
+
+struct dns_server {
+        sd_event *event;
+        struct dns_table *table;
+        struct dns_listener **listeners;
+        size_t n_listeners;
+        struct dns_forward *forwards;
+        size_t n_forwards;
+        struct dns_tcp_conn *conns;
+        size_t n_conns;
+        uint16_t port, upstream_port;
+        char *resolv_conf;
+        uint64_t upstream_timeout;
+        unsigned rotate;
+        uint8_t *inbuf, *outbuf;
+};
+
+static void sockaddr_from(union sockaddr_union *u, socklen_t *len, const struct dns_addr *a, uint16_t port)
+{
+        memset(u, 0, sizeof(*u));
+        if (a->family == AF_INET) {
+                u->in.sin_family = AF_INET;
+                u->in.sin_port = htons(port);
+                u->in.sin_addr = a->in;
+                *len = sizeof(u->in);
+        } else {
+                u->in6.sin6_family = AF_INET6;
+                u->in6.sin6_port = htons(port);
+                u->in6.sin6_addr = a->in6;
+                *len = sizeof(u->in6);
+        }
+}
+
+static bool addr_from_sockaddr(const union sockaddr_union *u, struct dns_addr *a)
+{
+        *a = (struct dns_addr){.family = u->sa.sa_family};
+        if (u->sa.sa_family == AF_INET)
+                a->in = u->in.sin_addr;
+        else if (u->sa.sa_family == AF_INET6)
+                a->in6 = u->in6.sin6_addr;
+        else
+                return false;
+        return true;
+}
+
+static void forward_free(struct dns_forward *f)
+{
+        struct dns_server *s = f->server;
+
+        if (f->prev)
+                f->prev->next = f->next;
+        else
+                s->forwards = f->next;
+        if (f->next)
+                f->next->prev = f->prev;
+        s->n_forwards--;
+        if (f->conn)
+                f->conn->pending = NULL;
+        sd_event_source_disable_unref(f->io);
+        sd_event_source_disable_unref(f->timer);
+        closep(&f->fd);
+        strv_free(f->servers);
+        free(f->query);
+        free(f);
+}
+
+static void conn_free(struct dns_tcp_conn *c)
+{
+        struct dns_server *s = c->server;
+
+        if (c->pending)
+                forward_free(c->pending);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_conns--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->idle);
+        closep(&c->fd);
+        free(c->network);
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+static void listener_free(struct dns_listener *l)
+{
+        if (!l)
+                return;
+        for (struct dns_forward *f = l->server->forwards; f; f = f->next)
+                if (f->listener == l)
+                        f->listener = NULL;
+        sd_event_source_disable_unref(l->udp_src);
+        sd_event_source_disable_unref(l->tcp_src);
+        closep(&l->udp_fd);
+        closep(&l->tcp_fd);
+        free(l->network);
+        free(l);
+}
+
+static void conn_update_events(struct dns_tcp_conn *c)
+{
+        uint32_t ev = (c->pending ? 0 : EPOLLIN) | (c->out_off < c->out_len ? EPOLLOUT : 0);
+        (void) sd_event_source_set_io_events(c->io, ev);
+}
+
+/* Queues one message with its length prefix and writes what the socket takes now. */
+static int conn_send(struct dns_tcp_conn *c, const uint8_t *msg, size_t len)
+{
+        uint8_t pre[2];
+
+        if (c->out_off == c->out_len)
+                c->out_off = c->out_len = 0;
+        c->out = xrealloc(c->out, c->out_len + 2 + len);
+        wr16(pre, (uint16_t) len);
+        memcpy(c->out + c->out_len, pre, 2);
+        memcpy(c->out + c->out_len + 2, msg, len);
+        c->out_len += 2 + len;
+        while (c->out_off < c->out_len) {
+                ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                c->out_off += (size_t) w;
+        }
+        return 0;
+}
+
+static void forward_start(struct dns_server *s, const uint8_t *query, size_t len, struct dns_listener *l,
+                          struct dns_tcp_conn *c, const union sockaddr_union *client, socklen_t client_len);
+
+/* Answers every complete message in the input buffer, stopping at a forwarded one. Returns <0 when the
+ * connection should be closed. */
+static int conn_process(struct dns_tcp_conn *c)
+{
+        struct dns_server *s = c->server;
+
+        while (!c->pending && c->in_len >= 2) {
+                size_t mlen = rd16(c->in), olen;
+                enum dns_verdict v;
+
+                if (c->in_len < 2 + mlen)
+                        break;
+                v = dns_answer(s->table, c->network, &c->peer, c->in + 2, mlen, DNS_MESSAGE_MAX, s->rotate++,
+                               s->outbuf, &olen);
+                if (v == DNS_VERDICT_ANSWER) {
+                        if (conn_send(c, s->outbuf, olen) < 0)
+                                return -EIO;
+                } else if (v == DNS_VERDICT_FORWARD) {
+                        forward_start(s, c->in + 2, mlen, NULL, c, NULL, 0);
+                }
+                memmove(c->in, c->in + 2 + mlen, c->in_len - 2 - mlen);
+                c->in_len -= 2 + mlen;
+                (void) sd_event_source_set_time_relative(c->idle, DNS_TCP_IDLE_USEC);
+        }
+        conn_update_events(c);
+        return 0;
+}
+
+static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct dns_tcp_conn *c = userdata;
+
+        if (revents & EPOLLOUT) {
+                while (c->out_off < c->out_len) {
+                        ssize_t w = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+                        if (w < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                if (errno == EAGAIN)
+                                        break;
+                                conn_free(c);
+                                return 0;
+                        }
+                        c->out_off += (size_t) w;
+                }
+        }
+        if (revents & EPOLLIN) {
+                ssize_t r = recv(fd, c->in + c->in_len, 2 + DNS_MESSAGE_MAX - c->in_len, 0);
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                        conn_free(c);
+                        return 0;
+                }
+                if (r > 0)
+                        c->in_len += (size_t) r;
+        } else if (revents & (EPOLLHUP | EPOLLERR)) {
+                conn_free(c);
+                return 0;
+        }
+        if (conn_process(c) < 0)
+                conn_free(c);
+        return 0;
+}
+
+static int on_conn_idle(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        conn_free(userdata);
+        return 0;
+}
+
+static int on_tcp_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct dns_listener *l = userdata;
+        struct dns_server *s = l->server;
+        union sockaddr_union peer;
+        socklen_t plen = sizeof(peer);
+        _cleanup_close_ int cfd = accept4(fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct dns_tcp_conn *c;
+
+        if (cfd < 0)
+                return 0;
+        /* A bounded number of clients: the supervisor must not be starved by idle connections. */
+        if (s->n_conns >= DNS_MAX_TCP_CONNS)
+                return 0;
+        c = xcalloc(1, sizeof(*c));
+        c->server = s;
+        c->fd = TAKE_FD(cfd);
+        c->network = xstrdup(l->network);
+        c->in = xmalloc(2 + DNS_MESSAGE_MAX);
+        (void) addr_from_sockaddr(&peer, &c->peer);
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
+        if (sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_conn_io, c) < 0 ||
+            sd_event_add_time_relative(s->event, &c->idle, CLOCK_MONOTONIC, DNS_TCP_IDLE_USEC, 0,
+                                       on_conn_idle, c) < 0)
+                conn_free(c);
+        return 0;
+}
+
+static void forward_reply(struct dns_forward *f, const uint8_t *msg, size_t len)
+{
+        if (f->conn) {
+                struct dns_tcp_conn *c = f->conn;
+                int r = conn_send(c, msg, len);
+                forward_free(f);
+                if (r < 0 || conn_process(c) < 0)
+                        conn_free(c);
+                return;
+        }
+        if (f->listener)
+                (void) sendto(f->listener->udp_fd, msg, len, 0, &f->client.sa, f->client_len);
+        forward_free(f);
+}
+
+static void forward_fail(struct dns_forward *f)
+{
+        struct dns_server *s = f->server;
+        size_t n;
+
+        wr16(f->query, f->client_id);
+        n = dns_error_reply(f->query, f->len, DNS_RCODE_SERVFAIL, s->outbuf, DNS_MESSAGE_MAX);
+        if (n == 0) {
+                forward_free(f);
+                return;
+        }
+        forward_reply(f, s->outbuf, n);
+}
+
+static int on_forward_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
+static int on_forward_timeout(sd_event_source *es, uint64_t usec, void *userdata);
+
+/* Sends the query to the next upstream server; fails the forward with SERVFAIL when none is left. */
+static void forward_next(struct dns_forward *f)
+{
+        struct dns_server *s = f->server;
+
+        f->io = sd_event_source_disable_unref(f->io);
+        f->timer = sd_event_source_disable_unref(f->timer);
+        closep(&f->fd);
+        f->fd = -1;
+        while (f->servers && f->servers[f->next_server]) {
+                const char *srv = f->servers[f->next_server++];
+                union sockaddr_union u;
+                socklen_t ulen;
+                struct dns_addr a;
+                _cleanup_close_ int fd = -1;
+
+                if (dns_addr_parse(srv, &a) < 0)
+                        continue;
+                sockaddr_from(&u, &ulen, &a, s->upstream_port);
+                /* A connected socket on a random port: only that server's replies reach us. */
+                fd = socket(a.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, &u.sa, ulen) < 0 || send(fd, f->query, f->len, 0) < 0) {
+                        log_debug("dns: upstream %s: %s", srv, strerror(errno));
+                        continue;
+                }
+                if (sd_event_add_io(s->event, &f->io, fd, EPOLLIN, on_forward_io, f) < 0 ||
+                    sd_event_add_time_relative(s->event, &f->timer, CLOCK_MONOTONIC, s->upstream_timeout, 0,
+                                               on_forward_timeout, f) < 0)
+                        break;
+                f->fd = TAKE_FD(fd);
+                return;
+        }
+        forward_fail(f);
+}
+
+static int on_forward_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        forward_next(userdata);
+        return 0;
+}
+
+static int on_forward_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct dns_forward *f = userdata;
+        struct dns_server *s = f->server;
+        ssize_t n = recv(fd, s->inbuf, DNS_MESSAGE_MAX, 0);
+        int rcode;
+
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR) /* e.g. ECONNREFUSED: nobody listens there */
+                        forward_next(f);
+                return 0;
+        }
+        /* Anything but the reply to our query (id, QR) is ignored; the timer still runs. */
+        if (n < DNS_HEADER_SIZE || rd16(s->inbuf) != f->upstream_id || !(rd16(s->inbuf + 2) & DNS_FLAG_QR))
+                return 0;
+        rcode = rd16(s->inbuf + 2) & 0xf;
+        if ((rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) && f->servers[f->next_server]) {
+                forward_next(f);
+                return 0;
+        }
+        wr16(s->inbuf, f->client_id);
+        if (!f->conn && (size_t) n > f->limit) {
+                /* Larger than the asker takes over UDP: the header and question with TC set. */
+                size_t qend = DNS_HEADER_SIZE;
+                if (rd16(s->inbuf + 4) == 1 &&
+                    dns_name_read(s->inbuf, (size_t) n, &qend, NULL, NULL, NULL) == 0 &&
+                    qend + 4 <= f->limit)
+                        qend += 4;
+                else
+                        qend = DNS_HEADER_SIZE, wr16(s->inbuf + 4, 0);
+                wr16(s->inbuf + 2, rd16(s->inbuf + 2) | DNS_FLAG_TC);
+                memset(s->inbuf + 6, 0, 6);
+                n = (ssize_t) qend;
+        }
+        forward_reply(f, s->inbuf, (size_t) n);
+        return 0;
+}
+
+static bool server_listens_on(const struct dns_server *s, const char *srv)
+{
+        struct dns_addr a;
+
+        if (s->upstream_port != s->port || dns_addr_parse(srv, &a) < 0)
+                return false;
+        for (size_t i = 0; i < s->n_listeners; i++)
+                if (dns_addr_equal(&s->listeners[i]->addr, &a))
+                        return true;
+        return false;
+}
+
+static void forward_start(struct dns_server *s, const uint8_t *query, size_t len, struct dns_listener *l,
+                          struct dns_tcp_conn *c, const union sockaddr_union *client, socklen_t client_len)
+{
+        _cleanup_strv_free_ char **all = dns_resolv_conf_servers(s->resolv_conf);
+        struct dns_forward *f;
+        struct dns_query q;
+        int rcode;
+        uint16_t id;
+
+        if (dns_query_parse(query, len, &q, &rcode) < 0)
+                return;
+        f = xcalloc(1, sizeof(*f));
+        f->server = s;
+        f->fd = -1;
+        f->listener = l;
+        f->conn = c;
+        if (client) {
+                f->client = *client;
+                f->client_len = client_len;
+        }
+        f->query = xmalloc(len);
+        memcpy(f->query, query, len);
+        f->len = len;
+        f->limit = udp_limit(&q);
+        f->client_id = q.id;
+        /* A random id on a random port keeps off-path answers out. */
+        if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+                id = (uint16_t) rand();
+        f->upstream_id = id;
+        wr16(f->query, id);
+        /* Never ask ourselves: a resolv.conf naming one of our gateways would loop. */
+        STRV_FOREACH (srv, all)
+                if (!server_listens_on(s, *srv))
+                        strv_push(&f->servers, *srv);
+        f->next = s->forwards;
+        if (s->forwards)
+                s->forwards->prev = f;
+        s->forwards = f;
+        s->n_forwards++;
+        if (c)
+                c->pending = f;
+        if (s->n_forwards > DNS_MAX_FORWARDS) {
+                forward_fail(f);
+                return;
+        }
+        forward_next(f);
+}
+
+static int on_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct dns_listener *l = userdata;
+        struct dns_server *s = l->server;
+
+        /* A bounded batch per wakeup, so other sources of the supervisor's loop get their turn. */
+        for (int i = 0; i < 32; i++) {
+                union sockaddr_union from;
+                socklen_t flen = sizeof(from);
+                struct dns_addr src;
+                size_t olen;
+                enum dns_verdict v;
+                ssize_t n = recvfrom(fd, s->inbuf, DNS_MESSAGE_MAX, 0, &from.sa, &flen);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (!addr_from_sockaddr(&from, &src))
+                        continue;
+                v = dns_answer(s->table, l->network, &src, s->inbuf, (size_t) n, 0, s->rotate++, s->outbuf,
+                               &olen);
+                if (v == DNS_VERDICT_ANSWER)
+                        (void) sendto(fd, s->outbuf, olen, 0, &from.sa, flen);
+                else if (v == DNS_VERDICT_FORWARD)
+                        forward_start(s, s->inbuf, (size_t) n, l, NULL, &from, flen);
+        }
+        return 0;
+}
+
+static int listener_open(struct dns_server *s, const char *network, const struct dns_addr *a,
+                         struct dns_listener **ret, struct stack_error *err)
+{
+        struct dns_listener *l = xcalloc(1, sizeof(*l));
+        union sockaddr_union u;
+        socklen_t ulen;
+        char buf[INET6_ADDRSTRLEN];
+        int one = 1, r;
+
+        l->server = s;
+        l->network = xstrdup(network);
+        l->addr = *a;
+        l->udp_fd = l->tcp_fd = -1;
+        sockaddr_from(&u, &ulen, a, s->port);
+        dns_addr_format(a, buf, sizeof(buf));
+
+        for (int i = 0; i < 2; i++) {
+                int type = i == 0 ? SOCK_DGRAM : SOCK_STREAM;
+                int fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0) {
+                        r = stack_error_errno(err, errno, "socket for %s", buf);
+                        listener_free(l);
+                        return r;
+                }
+                *(i == 0 ? &l->udp_fd : &l->tcp_fd) = fd;
+                /* FREEBIND: the gateway may not be on its bridge yet (or briefly gone while the bridge
+                 * is recreated); the socket starts receiving once it is. */
+                (void) setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+                if (a->family == AF_INET6)
+                        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                if (type == SOCK_STREAM)
+                        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (bind(fd, &u.sa, ulen) < 0 || (type == SOCK_STREAM && listen(fd, 32) < 0)) {
+                        r = stack_error_errno(err, errno, "network '%s': listen on %s%s%s port %u/%s",
+                                              network, a->family == AF_INET6 ? "[" : "", buf,
+                                              a->family == AF_INET6 ? "]" : "", s->port,
+                                              type == SOCK_STREAM ? "tcp" : "udp");
+                        listener_free(l);
+                        return r;
+                }
+        }
+        if ((r = sd_event_add_io(s->event, &l->udp_src, l->udp_fd, EPOLLIN, on_udp, l)) < 0 ||
+            (r = sd_event_add_io(s->event, &l->tcp_src, l->tcp_fd, EPOLLIN, on_tcp_accept, l)) < 0) {
+                listener_free(l);
+                return stack_error_errno(err, -r, "network '%s': watch %s", network, buf);
+        }
+        *ret = l;
+        return 0;
+}
+
+int dns_server_new(sd_event *e, struct dns_server **ret, struct stack_error *err)
+{
+        struct dns_server *s;
+
+        if (!e)
+                return stack_error_set(err, EINVAL, "dns server without an event loop");
+        s = xcalloc(1, sizeof(*s));
+        s->event = sd_event_ref(e);
+        s->table = dns_table_new();
+        s->port = DNS_PORT;
+        s->upstream_port = DNS_PORT;
+        s->resolv_conf = xstrdup("/etc/resolv.conf");
+        s->upstream_timeout = DNS_UPSTREAM_TIMEOUT_USEC;
+        s->inbuf = xmalloc(DNS_MESSAGE_MAX + 2);
+        s->outbuf = xmalloc(DNS_MESSAGE_MAX);
+        *ret = s;
+        return 0;
+}
+
+struct dns_server *dns_server_free(struct dns_server *s)
+{
+        if (!s)
+                return NULL;
+        while (s->conns)
+                conn_free(s->conns);
+        while (s->forwards)
+                forward_free(s->forwards);
+        for (size_t i = 0; i < s->n_listeners; i++)
+                listener_free(s->listeners[i]);
+        free(s->listeners);
+        dns_table_free(s->table);
+        free(s->resolv_conf);
+        free(s->inbuf);
+        free(s->outbuf);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
+
+void dns_server_set_port(struct dns_server *s, uint16_t port)
+{
+        s->port = port;
+}
+
+void dns_server_set_resolv_conf(struct dns_server *s, const char *path)
+{
+        free(s->resolv_conf);
+        s->resolv_conf = xstrdup(path);
+}
+
+void dns_server_set_upstream_port(struct dns_server *s, uint16_t port)
+{
+        s->upstream_port = port;
+}
+
+void dns_server_set_upstream_timeout(struct dns_server *s, uint64_t usec)
+{
+        s->upstream_timeout = usec;
+}
+
+static struct dns_listener *find_listener(struct dns_server *s, const struct dns_addr *a)
+{
+        for (size_t i = 0; i < s->n_listeners; i++)
+                if (dns_addr_equal(&s->listeners[i]->addr, a))
+                        return s->listeners[i];
+        return NULL;
+}
+
+static bool network_has_gateway(const struct dns_network *n, const struct dns_addr *a)
+{
+        for (size_t i = 0; i < n->n_gateways; i++)
+                if (dns_addr_equal(&n->gateways[i], a))
+                        return true;
+        return false;
+}
+
+int dns_server_set_network(struct dns_server *s, const struct dns_network *n, struct stack_error *err)
+{
+        struct dns_listener **opened = xcalloc(n->n_gateways + 1, sizeof(*opened));
+        size_t n_opened = 0, cap = s->n_listeners, keep = 0;
+        struct dns_network *old;
+        int r = 0;
+
+        /* Open what is new first: on failure, the network keeps serving as before. */
+        for (size_t i = 0; i < n->n_gateways && r >= 0; i++) {
+                struct dns_listener *l = find_listener(s, &n->gateways[i]);
+                char buf[INET6_ADDRSTRLEN];
+
+                if (l && streq(l->network, n->name))
+                        continue;
+                if (l)
+                        r = stack_error_set(err, EADDRINUSE,
+                                            "network '%s': gateway %s is already network '%s''s", n->name,
+                                            dns_addr_format(&n->gateways[i], buf, sizeof(buf)), l->network);
+                else if ((r = listener_open(s, n->name, &n->gateways[i], &opened[n_opened], err)) >= 0)
+                        n_opened++;
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n_opened; i++)
+                        listener_free(opened[i]);
+                free(opened);
+                return r;
+        }
+
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                struct dns_listener *l = s->listeners[i];
+                if (streq(l->network, n->name) && !network_has_gateway(n, &l->addr))
+                        listener_free(l);
+                else
+                        s->listeners[keep++] = l;
+        }
+        s->n_listeners = keep;
+        cap = s->n_listeners;
+        GROW(s->listeners, cap, s->n_listeners + n_opened);
+        for (size_t i = 0; i < n_opened; i++)
+                s->listeners[s->n_listeners++] = opened[i];
+        free(opened);
+
+        old = dns_table_find_network(s->table, n->name);
+        if (old) {
+                struct dns_network copy;
+                dns_network_copy(&copy, n);
+                dns_network_done(old);
+                *old = copy;
+        } else {
+                cap = s->table->n_networks;
+                GROW(s->table->networks, cap, s->table->n_networks);
+                dns_network_copy(&s->table->networks[s->table->n_networks++], n);
+        }
+        return 0;
+}
+
+int dns_server_remove_network(struct dns_server *s, const char *name)
+{
+        struct dns_network *n = dns_table_find_network(s->table, name);
+        size_t keep = 0, idx;
+
+        if (!n)
+                return -ENOENT;
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                if (streq(s->listeners[i]->network, name))
+                        listener_free(s->listeners[i]);
+                else
+                        s->listeners[keep++] = s->listeners[i];
+        }
+        s->n_listeners = keep;
+        idx = (size_t) (n - s->table->networks);
+        dns_network_done(n);
+        memmove(n, n + 1, (s->table->n_networks - idx - 1) * sizeof(*n));
+        s->table->n_networks--;
+        return 0;
+}
+
+int dns_server_set_table(struct dns_server *s, const struct dns_table *t, struct stack_error *err)
+{
+        int r = 0;
+
+        /* Removals first: a gateway that moved from one network to another is free again. */
+        for (size_t i = s->table->n_networks; i > 0; i--) {
+                const char *name = s->table->networks[i - 1].name;
+                if (!dns_table_find_network(t, name))
+                        (void) dns_server_remove_network(s, name);
+        }
+        for (size_t i = 0; i < t->n_networks; i++) {
+                int q = dns_server_set_network(s, &t->networks[i], r < 0 ? NULL : err);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        free(s->table->domain);
+        s->table->domain = t->domain ? xstrdup(t->domain) : NULL;
+        return r;
+}
+
+int dns_server_reload(struct dns_server *s, const char *path, struct stack_error *err)
+{
+        _cleanup_dns_table_ struct dns_table *t = NULL;
+        int r;
+
+        if ((r = dns_records_load(path, &t, err)) < 0)
+                return r;
+        return dns_server_set_table(s, t, err);
+}
