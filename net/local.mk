@@ -11,3 +11,13 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-dns
 TESTS += tests/unit/test-dns
 tests_unit_test_dns_LDADD = $(STACK_LIBS)
+# Firewall (rule generation, libiptc backend) and host ports.
+libstack_core_la_SOURCES += \
+	net/firewall.h net/firewall.c net/firewall-iptc.c \
+	net/ports.h net/ports.c
+check_PROGRAMS += net/stack-fw
+net_stack_fw_SOURCES = net/firewall-tool.c
+net_stack_fw_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0350-fw-publish.sh
+EXTRA_DIST += tests/integration/t0399-fw-lib.inc
+# (end of firewall)
