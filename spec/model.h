@@ -325,6 +325,14 @@ static inline void stack_project_freep(struct stack_project **p)
 const struct stack_service *stack_project_service(const struct stack_project *p, const char *name);
 const struct stack_network *stack_project_network(const struct stack_project *p, const char *key);
 const struct stack_volume *stack_project_volume(const struct stack_project *p, const char *key);
+const struct stack_file_def *stack_project_secret(const struct stack_project *p, const char *key);
+const struct stack_file_def *stack_project_config(const struct stack_project *p, const char *key);
+
+/* Free what one element owns (not the element itself), for code that builds or filters the arrays. */
+void stack_service_free_contents(struct stack_service *s);
+void stack_network_free_contents(struct stack_network *n);
+void stack_volume_free_contents(struct stack_volume *v);
+void stack_file_def_free_contents(struct stack_file_def *d);
 
 /* Helpers on key/value lists. */
 void stack_kvlist_add(struct stack_kvlist *l, const char *key, const char *value);
