@@ -20,4 +20,7 @@ net_stack_fw_SOURCES = net/firewall-tool.c
 net_stack_fw_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0350-fw-publish.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc
+check_PROGRAMS += tests/unit/test-firewall
+TESTS += tests/unit/test-firewall
+tests_unit_test_firewall_LDADD = $(STACK_LIBS)
 # (end of firewall)
