@@ -28,3 +28,15 @@ libstack_core_la_SOURCES += core/apply.h core/apply.c
 check_PROGRAMS += tests/unit/test-apply
 TESTS += tests/unit/test-apply
 tests_unit_test_apply_LDADD = $(STACK_LIBS) -lpthread
+
+# Image store: digests, references, the tar unpacker, the store itself.
+libstack_core_la_SOURCES += \
+	core/digest.h core/digest.c \
+	core/reference.h core/reference.c \
+	core/layer.h core/layer.c \
+	core/image.h core/image.c
+check_PROGRAMS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
+TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
+tests_unit_test_digest_LDADD = $(STACK_LIBS)
+tests_unit_test_reference_LDADD = $(STACK_LIBS)
+tests_unit_test_layer_LDADD = $(STACK_LIBS)
