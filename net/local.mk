@@ -11,6 +11,10 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-dns
 TESTS += tests/unit/test-dns
 tests_unit_test_dns_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/integration/dns-tool
+tests_integration_dns_tool_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0400-dns.sh
+TESTS += tests/integration/t0401-dns-forward.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \

@@ -1,0 +1,270 @@
+/* Check program for the DNS integration tests.
+ *
+ *   dns-tool serve --records FILE [--resolv-conf PATH] [--port N] [--upstream-port N]
+ *                  [--upstream-timeout-ms N] [--ready FILE]
+ *       runs the responder as the supervisor will: an sd-event loop, the records file loaded at start
+ *       and again on SIGHUP (a bad file is reported and the old table kept), SIGTERM ends it.
+ *   dns-tool upstream --listen ADDR [--port N] NAME=IPV4|NAME=drop ...
+ *       a tiny upstream server (UDP): answers A for the listed names, never answers "drop" names,
+ *       NXDOMAIN for the rest; prints each asked name on stdout.
+ *   dns-tool raw ADDR PORT HEX
+ *       sends HEX as one UDP datagram and prints "rcode=N id=N flags=0xNNNN len=N" of the reply, or
+ *       "no reply" after a second. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/util.h"
+#include "net/dns.h"
+
+
+static const char *records_path;
+
+static int on_hup(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata)
+{
+        _cleanup_error_ struct stack_error err = {0};
+
+        if (dns_server_reload(userdata, records_path, &err) < 0)
+                fprintf(stderr, "dns-tool: reload: %s\n", err.msg);
+        else
+                fprintf(stderr, "dns-tool: reloaded %s\n", records_path);
+        return 0;
+}
+
+static int serve(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"records", required_argument, NULL, 'r'},
+            {"resolv-conf", required_argument, NULL, 'c'},
+            {"port", required_argument, NULL, 'p'},
+            {"upstream-port", required_argument, NULL, 'u'},
+            {"upstream-timeout-ms", required_argument, NULL, 't'},
+            {"ready", required_argument, NULL, 'R'},
+            {},
+        };
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_dns_server_ struct dns_server *s = NULL;
+        _cleanup_error_ struct stack_error err = {0};
+        const char *resolv = NULL, *ready = NULL;
+        int port = -1, uport = -1, c;
+        long timeout_ms = -1;
+        sigset_t mask;
+
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'r':
+                        records_path = optarg;
+                        break;
+                case 'c':
+                        resolv = optarg;
+                        break;
+                case 'p':
+                        port = atoi(optarg);
+                        break;
+                case 'u':
+                        uport = atoi(optarg);
+                        break;
+                case 't':
+                        timeout_ms = atol(optarg);
+                        break;
+                case 'R':
+                        ready = optarg;
+                        break;
+                default:
+                        return 2;
+                }
+        }
+        if (!records_path) {
+                fprintf(stderr, "dns-tool serve: --records is required\n");
+                return 2;
+        }
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (sd_event_default(&e) < 0 || dns_server_new(e, &s, &err) < 0) {
+                fprintf(stderr, "dns-tool: %s\n", err.msg ? err.msg : "event loop");
+                return 1;
+        }
+        if (port >= 0)
+                dns_server_set_port(s, (uint16_t) port);
+        if (uport >= 0)
+                dns_server_set_upstream_port(s, (uint16_t) uport);
+        if (resolv)
+                dns_server_set_resolv_conf(s, resolv);
+        if (timeout_ms >= 0)
+                dns_server_set_upstream_timeout(s, (uint64_t) timeout_ms * 1000);
+        if (dns_server_reload(s, records_path, &err) < 0) {
+                fprintf(stderr, "dns-tool: %s\n", err.msg);
+                return 1;
+        }
+        if (sd_event_add_signal(e, NULL, SIGHUP, on_hup, s) < 0 ||
+            sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL) < 0 ||
+            sd_event_add_signal(e, NULL, SIGINT, NULL, NULL) < 0) {
+                fprintf(stderr, "dns-tool: signals\n");
+                return 1;
+        }
+        if (ready && write_file_atomic(ready, "ready\n", 6, 0644, &err) < 0) {
+                fprintf(stderr, "dns-tool: %s\n", err.msg);
+                return 1;
+        }
+        return sd_event_loop(e) < 0 ? 1 : 0;
+}
+
+static uint16_t g16(const uint8_t *p)
+{
+        return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static int upstream(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"listen", required_argument, NULL, 'l'},
+            {"port", required_argument, NULL, 'p'},
+            {},
+        };
+        const char *listen_addr = NULL;
+        int port = DNS_PORT, c, one = 1;
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        _cleanup_close_ int fd = -1;
+
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+                if (c == 'l')
+                        listen_addr = optarg;
+                else if (c == 'p')
+                        port = atoi(optarg);
+                else
+                        return 2;
+        }
+        if (!listen_addr || inet_pton(AF_INET, listen_addr, &sa.sin_addr) != 1) {
+                fprintf(stderr, "dns-tool upstream: --listen IPV4 is required\n");
+                return 2;
+        }
+        sa.sin_port = htons((uint16_t) port);
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "dns-tool upstream: bind %s:%d: %s\n", listen_addr, port, strerror(errno));
+                return 1;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        for (;;) {
+                uint8_t buf[4096], out[4096];
+                struct sockaddr_storage from;
+                socklen_t flen = sizeof(from);
+                ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &flen);
+                struct dns_query q;
+                int rcode;
+                const char *answer = NULL;
+                size_t olen;
+
+                if (n < 0)
+                        continue;
+                if (dns_query_parse(buf, (size_t) n, &q, &rcode) < 0)
+                        continue;
+                printf("%s\n", q.qname);
+                for (int i = optind; i < argc; i++) {
+                        const char *eq = strchr(argv[i], '=');
+                        if (eq && (size_t) (eq - argv[i]) == strlen(q.qname) &&
+                            strncasecmp(argv[i], q.qname, strlen(q.qname)) == 0)
+                                answer = eq + 1;
+                }
+                if (answer && streq(answer, "drop"))
+                        continue;
+                /* Header and question, copied from the query; then one A record if we know the name. */
+                olen = 12 + q.qname_wire_len + 4;
+                memcpy(out, buf, 12);
+                out[2] = 0x80 | (buf[2] & 0x79) | 0x04; /* QR, opcode and RD kept, AA */
+                out[3] = 0x80 | (answer ? 0 : 3);       /* RA; NXDOMAIN when unknown */
+                memset(out + 4, 0, 8);
+                out[5] = 1;
+                memcpy(out + 12, q.qname_wire, q.qname_wire_len);
+                out[12 + q.qname_wire_len] = q.qtype >> 8;
+                out[12 + q.qname_wire_len + 1] = q.qtype & 0xff;
+                out[12 + q.qname_wire_len + 2] = 0;
+                out[12 + q.qname_wire_len + 3] = 1;
+                if (answer && q.qtype == DNS_TYPE_A) {
+                        struct in_addr a;
+                        const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+                        if (inet_pton(AF_INET, answer, &a) != 1)
+                                continue;
+                        memcpy(out + olen, rr, sizeof(rr));
+                        memcpy(out + olen + sizeof(rr), &a, 4);
+                        olen += sizeof(rr) + 4;
+                        out[7] = 1;
+                }
+                (void) sendto(fd, out, olen, 0, (struct sockaddr *) &from, flen);
+        }
+}
+
+static int raw(int argc, char **argv)
+{
+        struct sockaddr_storage ss = {0};
+        socklen_t sl;
+        uint8_t buf[4096], rep[65536];
+        size_t n = 0;
+        _cleanup_close_ int fd = -1;
+        struct pollfd pfd;
+        ssize_t r;
+
+        if (argc != 4) {
+                fprintf(stderr, "usage: dns-tool raw ADDR PORT HEX\n");
+                return 2;
+        }
+        if (inet_pton(AF_INET, argv[1], &((struct sockaddr_in *) &ss)->sin_addr) == 1) {
+                ((struct sockaddr_in *) &ss)->sin_family = AF_INET;
+                ((struct sockaddr_in *) &ss)->sin_port = htons((uint16_t) atoi(argv[2]));
+                sl = sizeof(struct sockaddr_in);
+        } else if (inet_pton(AF_INET6, argv[1], &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1) {
+                ((struct sockaddr_in6 *) &ss)->sin6_family = AF_INET6;
+                ((struct sockaddr_in6 *) &ss)->sin6_port = htons((uint16_t) atoi(argv[2]));
+                sl = sizeof(struct sockaddr_in6);
+        } else
+                return 2;
+        for (const char *h = argv[3]; h[0] && h[1] && n < sizeof(buf); h += 2) {
+                unsigned v;
+                if (sscanf(h, "%2x", &v) != 1)
+                        return 2;
+                buf[n++] = (uint8_t) v;
+        }
+        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || sendto(fd, buf, n, 0, (struct sockaddr *) &ss, sl) < 0) {
+                perror("dns-tool raw");
+                return 1;
+        }
+        pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 1000) <= 0 || (r = recv(fd, rep, sizeof(rep), 0)) < 12) {
+                printf("no reply\n");
+                return 0;
+        }
+        printf("rcode=%d id=%u flags=0x%04x len=%zd\n", rep[3] & 0xf, g16(rep), g16(rep + 2), r);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 2) {
+                fprintf(stderr, "usage: dns-tool serve|upstream|raw ...\n");
+                return 2;
+        }
+        if (streq(argv[1], "serve"))
+                return serve(argc - 1, argv + 1);
+        if (streq(argv[1], "upstream"))
+                return upstream(argc - 1, argv + 1);
+        if (streq(argv[1], "raw"))
+                return raw(argc - 1, argv + 1);
+        fprintf(stderr, "dns-tool: unknown command '%s'\n", argv[1]);
+        return 2;
+}

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Service discovery, other names: the responder forwards them to the host's resolvers (here a small
+# upstream of our own on a loopback address, which a container could not reach itself) and relays the
+# answer; hidden project names are never forwarded; a silent upstream gives SERVFAIL; a dead one is
+# skipped; a resolv.conf that names our own gateway does not loop.
+. "$STACK_SRCDIR/tests/integration/lib.sh"
+
+command -v dig >/dev/null || skip_all "dig not installed (Debian package dnsutils)"
+tool=$STACK_BUILDDIR/tests/integration/dns-tool
+[ -x "$tool" ] || skip_all "dns-tool not built"
+
+T=$STACK_TEST_TMP
+records=$T/dns.json
+server_pid=
+upstream_pid=
+cleanup() {
+        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+        [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null && wait "$upstream_pid" 2>/dev/null
+        ip netns del c1 2>/dev/null
+        ip link del stkdns0 2>/dev/null
+}
+trap cleanup EXIT
+
+ip link add stkdns0 type bridge
+ip addr add 10.78.1.1/24 dev stkdns0
+ip link set stkdns0 up
+ip netns add c1
+ip link add vc1 type veth peer name eth0 netns c1
+ip link set vc1 master stkdns0 up
+ip -n c1 link set lo up
+ip -n c1 addr add 10.78.1.2/24 dev eth0
+ip -n c1 link set eth0 up
+ip -n c1 route add default via 10.78.1.1
+
+cat >"$records" <<EOF
+{"version": 1, "networks": [
+ {"name": "fwd_front", "gateways": ["10.78.1.1"], "subnets": ["10.78.1.0/24"], "entries": [
+  {"id": "fwd-web-1", "names": ["fwd-web-1", "web"], "addresses": ["10.78.1.2"]}]},
+ {"name": "fwd_back", "gateways": ["10.78.2.1"], "subnets": ["10.78.2.0/24"], "entries": [
+  {"id": "fwd-db-1", "names": ["fwd-db-1", "db"], "addresses": ["10.78.2.2"]}]}]}
+EOF
+
+# The upstream knows "db" too: if a hidden name were forwarded, it would resolve.
+"$tool" upstream --listen 127.0.0.53 example.test=192.0.2.10 db=192.0.2.99 slow.test=drop >"$T/upstream.log" &
+upstream_pid=$!
+echo "nameserver 127.0.0.53" >"$T/resolv.conf"
+"$tool" serve --records "$records" --resolv-conf "$T/resolv.conf" --upstream-timeout-ms 400 \
+        --ready "$T/ready" 2>"$T/server.log" &
+server_pid=$!
+ok "responder started" wait_until 50 test -e "$T/ready"
+ok "upstream started" wait_until 50 bash -c "ss -lnu | grep -q 127.0.0.53:53"
+
+q() { # NAME [dig options]: the short answer from c1
+        local name=$1
+        shift
+        ip netns exec c1 dig +short +time=3 +tries=1 @10.78.1.1 "$@" "$name" | sort | tr '\n' ' '
+}
+status() {
+        local name=$1
+        shift
+        ip netns exec c1 dig +time=3 +tries=1 @10.78.1.1 "$@" "$name" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+
+not_ok "the container cannot reach the loopback upstream itself" \
+        ip netns exec c1 dig +time=1 +tries=1 @127.0.0.53 example.test
+is "$(q example.test)" "192.0.2.10 " "another name is forwarded and the answer relayed"
+like "$(cat "$T/upstream.log")" "example.test" "the upstream saw the query"
+is "$(q example.test +tcp)" "192.0.2.10 " "forwarded for a TCP client too"
+is "$(status nothing.test)" NXDOMAIN "the upstream's NXDOMAIN is relayed"
+is "$(q web)" "10.78.1.2 " "our own names are still answered locally"
+: >"$T/upstream.log"
+is "$(status db)" NXDOMAIN "a name of the project on another network: NXDOMAIN"
+is "$(grep -c '^db$' "$T/upstream.log")" 0 "... and it was never forwarded"
+
+start=$(date +%s%N)
+is "$(status slow.test)" SERVFAIL "a silent upstream gives SERVFAIL"
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+ok "... after the upstream timeout, not the client's ($elapsed_ms ms)" test "$elapsed_ms" -lt 2500
+
+# A dead server first: skipped (its port is closed, so no timeout is needed). The file is read anew.
+printf 'nameserver 127.0.0.54\nnameserver 127.0.0.53\n' >"$T/resolv.conf"
+is "$(q example.test)" "192.0.2.10 " "a dead first server is skipped"
+
+# Only ourselves as upstream: must not loop.
+echo "nameserver 10.78.1.1" >"$T/resolv.conf"
+is "$(status example.test)" SERVFAIL "resolv.conf naming our own gateway: SERVFAIL, no loop"
+ok "responder still running" kill -0 "$server_pid"
+
+kill "$server_pid" "$upstream_pid"
+wait "$server_pid"
+is "$?" 0 "responder exits cleanly"
+wait "$upstream_pid" 2>/dev/null
+server_pid=
+upstream_pid=
+cleanup
+assert_no_residue fwd
+done_testing
