@@ -1,20 +1,18 @@
 libstack_core_la_SOURCES += \
-	net/ipam.h net/ipam.c
+	net/ipam.h net/ipam.c \
+	net/netns.h net/netns.c \
+	net/netlink.h net/netlink.c \
+	net/network.h net/network.c
 
 check_PROGRAMS += tests/unit/test-ipam
 TESTS += tests/unit/test-ipam
 tests_unit_test_ipam_LDADD = $(STACK_LIBS)
-# DNS responder for service discovery (records table, message layer, server).
-libstack_core_la_SOURCES += \
-	net/dns-records.h net/dns-records.c \
-	net/dns.h net/dns.c
-check_PROGRAMS += tests/unit/test-dns
-TESTS += tests/unit/test-dns
-tests_unit_test_dns_LDADD = $(STACK_LIBS)
-check_PROGRAMS += tests/integration/dns-tool
-tests_integration_dns_tool_LDADD = $(STACK_LIBS)
-TESTS += tests/integration/t0400-dns.sh
-TESTS += tests/integration/t0401-dns-forward.sh
+
+# Link-layer integration tests drive net/network.h through a small tool.
+check_PROGRAMS += tests/integration/net-tool
+tests_integration_net_tool_LDADD = $(STACK_LIBS)
+TESTS += \
+	tests/integration/t0300-net-link.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \
@@ -28,3 +26,14 @@ check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
 tests_unit_test_firewall_LDADD = $(STACK_LIBS)
 # (end of firewall)
+# DNS responder for service discovery (records table, message layer, server).
+libstack_core_la_SOURCES += \
+	net/dns-records.h net/dns-records.c \
+	net/dns.h net/dns.c
+check_PROGRAMS += tests/unit/test-dns
+TESTS += tests/unit/test-dns
+tests_unit_test_dns_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/integration/dns-tool
+tests_integration_dns_tool_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0400-dns.sh
+TESTS += tests/integration/t0401-dns-forward.sh
