@@ -1,0 +1,246 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/cleanup.h"
+#include "core/fileio.h"
+#include "core/user.h"
+#include "core/util.h"
+#include "core/volume.h"
+
+bool volume_name_is_valid(const char *name)
+{
+        if (isempty(name) || strlen(name) > 255)
+                return false;
+        for (const char *p = name; *p; p++) {
+                bool alnum =
+                    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+                if (!alnum && (p == name || !strchr("_.-", *p)))
+                        return false;
+        }
+        return true;
+}
+
+char *volume_data_path(const char *root, const char *name)
+{
+        return xasprintf("%s/volumes/%s/_data", root, name);
+}
+
+bool volume_exists(const char *root, const char *name)
+{
+        if (!volume_name_is_valid(name))
+                return false;
+        _cleanup_free_ char *p = volume_data_path(root, name);
+        return path_is_dir(p);
+}
+
+int volume_create(const char *root, const char *name, const struct stack_kvlist *labels, bool *ret_created,
+                  struct stack_error *err)
+{
+        if (!volume_name_is_valid(name))
+                return stack_error_set(
+                    err, EINVAL, "volume '%s': invalid name (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)", name);
+        _cleanup_free_ char *dir = xasprintf("%s/volumes/%s", root, name);
+        _cleanup_free_ char *data = path_join(dir, "_data");
+        if (path_is_dir(data)) {
+                if (ret_created)
+                        *ret_created = false;
+                return 0;
+        }
+        int r = mkdir_p(dir, 0701, err);
+        if (r < 0)
+                return stack_error_prefix(err, "volume '%s'", name);
+        cJSON *j = cJSON_CreateObject();
+        cJSON *l = cJSON_AddObjectToObject(j, "labels");
+        for (size_t i = 0; labels && i < labels->n; i++)
+                if (labels->items[i].value)
+                        cJSON_AddStringToObject(l, labels->items[i].key, labels->items[i].value);
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        _cleanup_free_ char *lp = path_join(dir, "labels.json");
+        r = write_file_atomic(lp, text, strlen(text), 0600, err);
+        if (r < 0)
+                return stack_error_prefix(err, "volume '%s'", name);
+        /* _data last: its presence is what makes the volume exist, so a crash leaves no half volume. */
+        if (mkdir(data, 0755) < 0 && errno != EEXIST)
+                return stack_error_errno(err, errno, "volume '%s': mkdir %s", name, data);
+        if (ret_created)
+                *ret_created = true;
+        return 0;
+}
+
+int volume_remove(const char *root, const char *name, struct stack_error *err)
+{
+        if (!volume_name_is_valid(name))
+                return stack_error_set(err, EINVAL, "volume '%s': invalid name", name);
+        _cleanup_free_ char *dir = xasprintf("%s/volumes/%s", root, name);
+        int r = rm_rf(dir, err);
+        if (r < 0)
+                return stack_error_prefix(err, "remove volume '%s'", name);
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int volume_list(const char *root, char ***ret, struct stack_error *err)
+{
+        _cleanup_free_ char *dir = path_join(root, "volumes");
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        char **names = NULL;
+        if (!d) {
+                if (errno != ENOENT)
+                        return stack_error_errno(err, errno, "open %s", dir);
+                *ret = NULL;
+                return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (volume_name_is_valid(de->d_name) && volume_exists(root, de->d_name))
+                        strv_push(&names, de->d_name);
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), cmp_str);
+        *ret = names;
+        return 0;
+}
+
+static int copy_attrs(int dfd, const char *name, const struct stat *st, const char *path,
+                      struct stack_error *err)
+{
+        if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return stack_error_errno(err, errno, "chown %s", path);
+        if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+                return stack_error_errno(err, errno, "chmod %s", path);
+        struct timespec ts[2] = {st->st_atim, st->st_mtim};
+        if (utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return stack_error_errno(err, errno, "set times of %s", path);
+        return 0;
+}
+
+static int copy_file(int sfd, const char *name, int dfd, const struct stat *st, const char *path,
+                     struct stack_error *err)
+{
+        _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (in < 0)
+                return stack_error_errno(err, errno, "open %s", path);
+        _cleanup_close_ int out =
+            openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (out < 0)
+                return stack_error_errno(err, errno, "create %s", path);
+        off_t left = st->st_size;
+        while (left > 0) {
+                ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t) left, 0);
+                if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+                        char buf[65536];
+                        n = read(in, buf, sizeof(buf));
+                        if (n > 0 && write(out, buf, (size_t) n) != n)
+                                return stack_error_errno(err, errno ? errno : EIO, "write %s", path);
+                }
+                if (n < 0)
+                        return stack_error_errno(err, errno, "copy %s", path);
+                if (n == 0)
+                        break;
+                left -= n;
+        }
+        return 0;
+}
+
+static int copy_tree(int sfd, int dfd, const char *path, struct stack_error *err)
+{
+        int fd = dup(sfd);
+        if (fd < 0)
+                return stack_error_errno(err, errno, "dup");
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return stack_error_errno(err, errno, "open %s", path);
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = path_join(path, de->d_name);
+                struct stat st;
+                if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return stack_error_errno(err, errno, "stat %s", sub);
+                int r = 0;
+                if (S_ISDIR(st.st_mode)) {
+                        if (mkdirat(dfd, de->d_name, 0700) < 0)
+                                return stack_error_errno(err, errno, "mkdir %s", sub);
+                        _cleanup_close_ int s2 =
+                            openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int d2 =
+                            openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0)
+                                return stack_error_errno(err, errno, "open %s", sub);
+                        r = copy_tree(s2, d2, sub, err);
+                } else if (S_ISREG(st.st_mode)) {
+                        r = copy_file(sfd, de->d_name, dfd, &st, sub, err);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t n = readlinkat(sfd, de->d_name, target, sizeof(target) - 1);
+                        if (n < 0)
+                                return stack_error_errno(err, errno, "readlink %s", sub);
+                        target[n] = 0;
+                        if (symlinkat(target, dfd, de->d_name) < 0)
+                                return stack_error_errno(err, errno, "symlink %s", sub);
+                } else {
+                        if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) < 0)
+                                return stack_error_errno(err, errno, "mknod %s", sub);
+                }
+                if (r < 0)
+                        return r;
+                r = copy_attrs(dfd, de->d_name, &st, sub, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int volume_fill_from_image(const char *dest, const char *rootfs, const char *path, struct stack_error *err)
+{
+        _cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return stack_error_errno(err, errno, "open %s", dest);
+        {
+                int fd = dup(dfd);
+                _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+                if (!d) {
+                        if (fd >= 0)
+                                close(fd);
+                        return stack_error_errno(err, errno, "open %s", dest);
+                }
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                return 0; /* not empty: the volume's data wins */
+        }
+        _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return stack_error_errno(err, errno, "open %s", rootfs);
+        _cleanup_close_ int sfd = user_open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY);
+        if (sfd == -ENOENT || sfd == -ENOTDIR)
+                return 0;
+        if (sfd < 0)
+                return stack_error_errno(err, -sfd, "open %s in the image", path);
+        struct stat st;
+        if (fstat(sfd, &st) < 0)
+                return stack_error_errno(err, errno, "stat %s in the image", path);
+        int r = copy_tree(sfd, dfd, path, err);
+        if (r < 0)
+                return stack_error_prefix(err, "copy the image's %s into the volume", path);
+        /* The volume's root takes the owner and mode of the directory it covers, as docker does. */
+        if (fchown(dfd, st.st_uid, st.st_gid) < 0 || fchmod(dfd, st.st_mode & 07777) < 0)
+                return stack_error_errno(err, errno, "chown %s", dest);
+        return 0;
+}
