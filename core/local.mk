@@ -29,8 +29,6 @@ check_PROGRAMS += tests/unit/test-apply
 TESTS += tests/unit/test-apply
 tests_unit_test_apply_LDADD = $(STACK_LIBS) -lpthread
 
-libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c
-
 # Image store: digests, references, the tar unpacker, the store itself.
 libstack_core_la_SOURCES += \
 	core/digest.h core/digest.c \
@@ -42,12 +40,6 @@ TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 tests_unit_test_digest_LDADD = $(STACK_LIBS)
 tests_unit_test_reference_LDADD = $(STACK_LIBS)
 tests_unit_test_layer_LDADD = $(STACK_LIBS)
-
-# The desired-state graph: nodes, edges, start levels.
-libstack_core_la_SOURCES += core/graph.h core/graph.c
-check_PROGRAMS += tests/unit/test-graph
-TESTS += tests/unit/test-graph
-tests_unit_test_graph_LDADD = $(STACK_LIBS)
 
 # Containers: OCI config, seccomp policy, runtime driver, lifecycle, volumes, users.
 libstack_core_la_SOURCES += \
