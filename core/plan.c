@@ -471,7 +471,70 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                 strv_push(&vol_keys, *vol);
         }
 
-        /* 5. Creates and starts in dependency order; a start waits for its dependencies' conditions. */
+        /* 5. Creates, in dependency order. */
+        bool changed = n_gone > 0 || net_actions != NULL;
+        for (size_t ri = 0; ri < n_rep; ri++) {
+                struct replica *r = &reps[ri];
+                const struct plan_service *s = r->service;
+                if (r->fate != FATE_CREATE && r->fate != FATE_RECREATE)
+                        continue;
+                changed = true;
+                r->create = emit(b, PLAN_CREATE_CONTAINER, r->name, s->name, r->number, xstrdup(r->reason));
+                after(b, r->create, r->remove);
+                for (size_t k = 0; k < strv_length(net_keys); k++)
+                        if (strv_contains(s->networks, net_keys[k]))
+                                after(b, r->create, net_actions[k]);
+                for (size_t k = 0; k < strv_length(vol_keys); k++)
+                        if (strv_contains(s->volumes, vol_keys[k]))
+                                after(b, r->create, vol_actions[k]);
+                /* A replaced container's successor may take over its address or port only once the old one
+                 * is gone; scale-down and orphan removals free resources too. */
+                for (size_t k = 0; k < n_gone; k++)
+                        after(b, r->create, gone[k]);
+        }
+
+        /* 6. Networks nobody uses any more (their last orphans were removed). */
+        _cleanup_free_ size_t *net_removes = NULL;
+        size_t n_net_removes = 0;
+        STRV_FOREACH (net, o->networks) {
+                if (strv_contains(d->networks, *net))
+                        continue;
+                bool used = false;
+                for (size_t i = 0; i < o->n_containers; i++)
+                        if (orphaned[i] && strv_contains(o->containers[i].networks, *net))
+                                used = true;
+                for (size_t i = 0; i < d->n_services; i++)
+                        if (!targeted[i] && strv_contains(d->services[i].networks, *net))
+                                used = true;
+                if (used)
+                        continue;
+                size_t a = emit(b, PLAN_REMOVE_NETWORK, *net, NULL, 0, xstrdup("no longer used"));
+                for (size_t k = 0; k < n_gone; k++)
+                        after(b, a, gone[k]);
+                net_removes = xrealloc(net_removes, (n_net_removes + 1) * sizeof(size_t));
+                net_removes[n_net_removes++] = a;
+                changed = true;
+        }
+
+        /* 7. Published ports and network rules follow the containers' addresses: one firewall update for
+         * the whole plan, once every container that will exist has its address and before any starts. */
+        size_t publish = SIZE_MAX;
+        if (changed) {
+                publish = emit(b, PLAN_PUBLISH_PORTS, d->project, NULL, 0,
+                               xstrdup("containers or networks changed"));
+                for (size_t ri = 0; ri < n_rep; ri++) {
+                        after(b, publish, reps[ri].create);
+                        after(b, publish, reps[ri].remove);
+                }
+                for (size_t k = 0; k < n_gone; k++)
+                        after(b, publish, gone[k]);
+                for (size_t k = 0; k < n_net_removes; k++)
+                        after(b, publish, net_removes[k]);
+                for (size_t k = 0; k < strv_length(net_keys); k++)
+                        after(b, publish, net_actions[k]);
+        }
+
+        /* 8. Starts in dependency order; a start waits for its dependencies' conditions. */
         size_t n_waits = 0;
         struct {
                 const char *service;
@@ -481,21 +544,6 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         for (size_t ri = 0; ri < n_rep; ri++) {
                 struct replica *r = &reps[ri];
                 const struct plan_service *s = r->service;
-                if (r->fate == FATE_CREATE || r->fate == FATE_RECREATE) {
-                        r->create =
-                            emit(b, PLAN_CREATE_CONTAINER, r->name, s->name, r->number, xstrdup(r->reason));
-                        after(b, r->create, r->remove);
-                        for (size_t k = 0; k < strv_length(net_keys); k++)
-                                if (strv_contains(s->networks, net_keys[k]))
-                                        after(b, r->create, net_actions[k]);
-                        for (size_t k = 0; k < strv_length(vol_keys); k++)
-                                if (strv_contains(s->volumes, vol_keys[k]))
-                                        after(b, r->create, vol_actions[k]);
-                        /* A replaced container's successor may take over its address or port only once
-                         * the old one is gone; scale-down and orphan removals free resources too. */
-                        for (size_t k = 0; k < n_gone; k++)
-                                after(b, r->create, gone[k]);
-                }
                 if (r->fate == FATE_KEEP || opt->no_start)
                         continue;
                 _cleanup_free_ size_t *deps_waits = xcalloc(s->n_deps + 1, sizeof(size_t));
@@ -527,28 +575,11 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                 r->start = emit(b, PLAN_START_CONTAINER, r->name, s->name, r->number, xstrdup(r->reason));
                 after(b, r->start, r->create);
                 after(b, r->start, r->stop);
+                after(b, r->start, publish);
                 for (size_t k = 0; k < s->n_deps; k++)
                         after(b, r->start, deps_waits[k]);
         }
         free(waits);
-
-        /* 6. Networks nobody uses any more (their last orphans were removed). */
-        STRV_FOREACH (net, o->networks) {
-                if (strv_contains(d->networks, *net))
-                        continue;
-                bool used = false;
-                for (size_t i = 0; i < o->n_containers; i++)
-                        if (orphaned[i] && strv_contains(o->containers[i].networks, *net))
-                                used = true;
-                for (size_t i = 0; i < d->n_services; i++)
-                        if (!targeted[i] && strv_contains(d->services[i].networks, *net))
-                                used = true;
-                if (used)
-                        continue;
-                size_t a = emit(b, PLAN_REMOVE_NETWORK, *net, NULL, 0, xstrdup("no longer used"));
-                for (size_t k = 0; k < n_gone; k++)
-                        after(b, a, gone[k]);
-        }
 
         for (size_t ri = 0; ri < n_rep; ri++) {
                 free(reps[ri].name);
@@ -599,6 +630,7 @@ const char *plan_action_kind_name(enum plan_action_kind kind)
             [PLAN_REMOVE_CONTAINER] = "remove container",
             [PLAN_REMOVE_NETWORK] = "remove network",
             [PLAN_REMOVE_VOLUME] = "remove volume",
+            [PLAN_PUBLISH_PORTS] = "update firewall of",
         };
         return names[kind];
 }

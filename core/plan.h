@@ -93,6 +93,7 @@ enum plan_action_kind {
         PLAN_REMOVE_CONTAINER,
         PLAN_REMOVE_NETWORK,
         PLAN_REMOVE_VOLUME,
+        PLAN_PUBLISH_PORTS, /* bring the project's firewall rules in line with its containers and networks */
 };
 
 struct plan_action {

@@ -122,8 +122,9 @@ static void test_fresh(void)
         struct plan *p = run(d, o, &defaults,
                              "create network default: not found\n"
                              "create container p-db-1: not found\n"
-                             "start container p-db-1: not found\n"
                              "create container p-web-1: not found\n"
+                             "update firewall of p: containers or networks changed\n"
+                             "start container p-db-1: not found\n"
                              "wait for db healthy: web depends on it\n"
                              "start container p-web-1: not found\n",
                              "fresh project");
@@ -153,7 +154,8 @@ static void test_fresh(void)
         plan_free(run(d, empty, &no_start,
                       "create network default: not found\n"
                       "create container p-db-1: not found\n"
-                      "create container p-web-1: not found\n",
+                      "create container p-web-1: not found\n"
+                      "update firewall of p: containers or networks changed\n",
                       "--no-start"));
         plan_observed_free(empty);
         plan_observed_free(o);
@@ -176,6 +178,7 @@ static void test_recreate(void)
                              "stop container p-db-1: configuration changed\n"
                              "remove container p-db-1: configuration changed\n"
                              "create container p-db-1: configuration changed\n"
+                             "update firewall of p: containers or networks changed\n"
                              "start container p-db-1: configuration changed\n"
                              "wait for db started: web depends on it\n"
                              "start container p-web-1: dependency db was recreated\n",
@@ -196,11 +199,12 @@ static void test_recreate(void)
                       "remove container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
                       "remove container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
                       "create container p-db-1: configuration changed\n"
-                      "start container p-db-1: configuration changed\n"
                       "create container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "create container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
+                      "update firewall of p: containers or networks changed\n"
+                      "start container p-db-1: configuration changed\n"
                       "wait for db started: web depends on it\n"
                       "start container p-web-1: a dependency was recreated (--always-recreate-deps)\n"
-                      "create container p-worker-1: a dependency was recreated (--always-recreate-deps)\n"
                       "start container p-worker-1: a dependency was recreated (--always-recreate-deps)\n",
                       "--always-recreate-deps"));
 
@@ -222,9 +226,10 @@ static void test_recreate(void)
                       "remove container p-worker-1: networks changed\n"
                       "create network back: not found\n"
                       "create container p-web-1: image changed\n"
+                      "create container p-worker-1: networks changed\n"
+                      "update firewall of p: containers or networks changed\n"
                       "wait for db started: web depends on it\n"
                       "start container p-web-1: image changed\n"
-                      "create container p-worker-1: networks changed\n"
                       "start container p-worker-1: networks changed\n",
                       "image and network changes recreate"));
 
@@ -238,6 +243,7 @@ static void test_recreate(void)
                       "remove container p-db-1: --force-recreate\n"
                       "create network back: not found\n"
                       "create container p-db-1: --force-recreate\n"
+                      "update firewall of p: containers or networks changed\n"
                       "start container p-db-1: --force-recreate\n"
                       "wait for db started: web depends on it\n"
                       "start container p-web-1: dependency db was recreated\n",
@@ -258,8 +264,9 @@ static void test_scale_and_states(void)
         add_container(o, "job", 1, "j", PLAN_STATE_EXITED);
         plan_free(run(d, o, &defaults,
                       "create container p-web-2: not found\n"
-                      "start container p-web-2: not found\n"
                       "create container p-web-3: not found\n"
+                      "update firewall of p: containers or networks changed\n"
+                      "start container p-web-2: not found\n"
                       "start container p-web-3: not found\n",
                       "scale up adds the next numbers; a completed one-shot is left alone"));
 
@@ -272,6 +279,7 @@ static void test_scale_and_states(void)
                       "remove container p-web-2: scale web to 1\n"
                       "stop container p-web-3: scale web to 1\n"
                       "remove container p-web-3: scale web to 1\n"
+                      "update firewall of p: containers or networks changed\n"
                       "start container p-job-1: not running\n",
                       "scale down removes the highest numbers; a failed one-shot is started again"));
         plan_observed_free(o);
@@ -293,16 +301,14 @@ static void test_orphans(void)
         }
         struct plan_options max3 = defaults;
         max3.max_orphans = 3;
-        struct plan *p = run(d, o, &max3,
-                             "stop container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest "
-                             "removed first)\n"
-                             "remove container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest "
-                             "removed first)\n"
-                             "stop container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest "
-                             "removed first)\n"
-                             "remove container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest "
-                             "removed first)\n",
-                             "max_orphans=3 removes exactly the two oldest of five");
+        struct plan *p =
+            run(d, o, &max3,
+                "stop container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest removed first)\n"
+                "remove container p-old1-1: orphan beyond max_orphans=3 (5 orphans, oldest removed first)\n"
+                "stop container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest removed first)\n"
+                "remove container p-old2-1: orphan beyond max_orphans=3 (5 orphans, oldest removed first)\n"
+                "update firewall of p: containers or networks changed\n",
+                "max_orphans=3 removes exactly the two oldest of five");
         if (p && ok(p->warnings && p->warnings[0], "the remaining orphans are warned about"))
                 contains(p->warnings[0], "[p-old3-1 p-old4-1 p-old5-1]", "the warning names them");
         plan_free(p);
@@ -320,7 +326,8 @@ static void test_orphans(void)
                 "remove container p-old4-1: orphan (--remove-orphans)\n"
                 "stop container p-old5-1: orphan (--remove-orphans)\n"
                 "remove container p-old5-1: orphan (--remove-orphans)\n"
-                "remove network old: no longer used\n",
+                "remove network old: no longer used\n"
+                "update firewall of p: containers or networks changed\n",
                 "--remove-orphans removes all orphans and their network");
         if (p)
                 ok(!p->warnings, "no orphan warning once they are gone");
