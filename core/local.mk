@@ -49,3 +49,5 @@ libstack_core_la_SOURCES += \
 	core/runtime.h core/runtime.c \
 	core/volume.h core/volume.c \
 	core/container.h core/container.c
+
+libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c
