@@ -51,3 +51,7 @@ libstack_core_la_SOURCES += \
 	core/container.h core/container.c
 
 libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c
+check_PROGRAMS += tests/integration/ctr-tool
+tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
+EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
+TESTS += tests/integration/t0250-ctr-basics.sh
