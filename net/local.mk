@@ -12,7 +12,10 @@ tests_unit_test_ipam_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/integration/net-tool
 tests_integration_net_tool_LDADD = $(STACK_LIBS)
 TESTS += \
-	tests/integration/t0300-net-link.sh
+	tests/integration/t0300-net-link.sh \
+	tests/integration/t0301-net-crash.sh \
+	tests/integration/t0302-net-projects.sh \
+	tests/integration/t0303-net-options.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \

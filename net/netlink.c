@@ -312,6 +312,12 @@ static void bridge_mac(const char *alias, uint8_t mac[6])
                 mac[i] = (uint8_t) (h >> (8 * i));
 }
 
+static bool has_mac(struct rtnl_link *l, const uint8_t mac[6])
+{
+        struct nl_addr *a = rtnl_link_get_addr(l);
+        return a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), mac, 6) == 0;
+}
+
 int netlink_bridge_ensure(struct nl_sock *sk, const struct netlink_bridge *b, int *ret_ifindex,
                           struct stack_error *err)
 {
@@ -330,6 +336,7 @@ int netlink_bridge_ensure(struct nl_sock *sk, const struct netlink_bridge *b, in
         int r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
         if (r < 0 && r != -NLE_EXIST)
                 return nl_fail(err, r, "bridge '%s': create", b->name);
+        bool existed = r == -NLE_EXIST;
 
         _cleanup_link_ struct rtnl_link *cur = NULL;
         r = link_by_name(sk, b->name, &cur);
@@ -339,7 +346,10 @@ int netlink_bridge_ensure(struct nl_sock *sk, const struct netlink_bridge *b, in
         const char *kind = rtnl_link_get_type(cur);
         bool fresh = !alias;
         /* A link with our name but without our alias is someone else's, unless it is the bridge we just
-         * made (the kernel takes the alias only in a second request) or one a crash left in that state. */
+         * made (the kernel takes the alias only in a second request) or one a crash left in that state,
+         * which still has the MAC we gave it. */
+        if (fresh && existed && !has_mac(cur, mac))
+                alias = "";
         if (!kind || !streq(kind, "bridge") || (alias && !streq(alias, b->alias)))
                 return stack_error_set(
                     err, EEXIST, "bridge '%s': a link of that name exists and is not stack's (alias \"%s\")",
@@ -499,6 +509,11 @@ int netlink_bridge_remove(struct nl_sock *sk, const char *name, const char *alia
         if (r < 0)
                 return stack_error_errno(err, r, "bridge '%s'", name);
         const char *have = rtnl_link_get_ifalias(cur);
+        uint8_t mac[6];
+        bridge_mac(alias, mac);
+        /* Without alias: ours only if it has the MAC we give our bridges (a crash before the alias). */
+        if (!have && has_mac(cur, mac))
+                have = alias;
         if (!have || !streq(have, alias))
                 return stack_error_set(err, EPERM, "bridge '%s' is not %s's (alias \"%s\"); left alone",
                                        name, alias, have ? have : "");

@@ -313,14 +313,16 @@ int network_teardown(struct network_ctx *ctx, const char *project, const char *n
         } else if (r != -ENODEV)
                 return r;
         else {
-                /* A bridge made but never given its alias (crash right after creation). */
+                /* A bridge made but never given its alias (crash right after creation): recognized by its
+                 * MAC; anything else under that name is not ours and stays. */
                 netlink_bridge_name(name, bridge);
-                _cleanup_free_ char *alias = NULL, *kind = NULL;
-                if (netlink_link_get(ctx->sk, bridge, NULL, &alias, &kind, err) == 0 && !alias && kind &&
-                    streq(kind, "bridge")) {
-                        r = netlink_link_remove(ctx->sk, bridge, err);
-                        if (r < 0)
-                                return r;
+                _cleanup_free_ char *alias = netlink_bridge_alias(project, name);
+                _cleanup_error_ struct stack_error e = {0};
+                r = netlink_bridge_remove(ctx->sk, bridge, alias, &e);
+                if (r < 0 && r != -EPERM) {
+                        *err = e;
+                        e = (struct stack_error){0};
+                        return r;
                 }
         }
         r = ipam_network_release(ipam, name, project, err);
