@@ -40,3 +40,4 @@ check_PROGRAMS += tests/integration/dns-tool
 tests_integration_dns_tool_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0400-dns.sh
 TESTS += tests/integration/t0401-dns-forward.sh
+TESTS += tests/integration/t0402-dns-robust.sh
