@@ -3,3 +3,13 @@ libstack_core_la_SOURCES += \
 	spec/model.h \
 	spec/load.h spec/load.c
 libstack_core_la_SOURCES += spec/model.c spec/units.h spec/units.c
+
+# The loading pipeline: YAML -> node trees -> merged tree (spec-load).
+libstack_core_la_SOURCES += \
+	spec/yaml.h spec/yaml.c \
+	spec/merge.h spec/merge.c
+
+check_PROGRAMS += tests/unit/test-yaml tests/unit/test-merge
+TESTS += tests/unit/test-yaml tests/unit/test-merge
+tests_unit_test_yaml_LDADD = $(STACK_LIBS)
+tests_unit_test_merge_LDADD = $(STACK_LIBS)
