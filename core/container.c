@@ -67,6 +67,12 @@ int container_host_new(const char *root, const char *run_root, const char *runti
                             : access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
         const char *init = find_init();
         h->init_path = init ? xstrdup(init) : NULL;
+        _cleanup_free_ char *status = NULL;
+        if (read_full_file("/proc/self/status", &status, NULL, NULL) >= 0) {
+                const char *b = strstr(status, "\nCapBnd:");
+                if (b)
+                        h->cap_bounding = strtoull(b + 9, NULL, 16);
+        }
         char hn[256] = "";
         gethostname(hn, sizeof(hn) - 1);
         h->hostname = xstrdup(hn);
@@ -788,6 +794,7 @@ static int create_bundle(struct container_host *h, const struct container_spec *
             .seccomp_profile_text = profile,
             .cgroup_v2 = h->cgroup_v2,
             .swap_limit = h->swap_limit,
+            .cap_available = h->cap_bounding,
             .annotations = &ann,
         };
         _cleanup_(cJSON_Deletep) cJSON *config = NULL;

@@ -30,6 +30,7 @@ struct container_host {
         bool swap_limit; /* the memory cgroup can limit swap */
         char *init_path; /* the init binary for `init: true` (tini-static), NULL when none is installed */
         char *hostname;
+        uint64_t cap_bounding; /* our own bounding set: what "all capabilities" can mean */
 };
 
 /* runtime: path or name of the OCI runtime, NULL for $STACK_RUNTIME or crun. */

@@ -55,3 +55,4 @@ check_PROGRAMS += tests/integration/ctr-tool
 tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
 TESTS += tests/integration/t0250-ctr-basics.sh
+TESTS += tests/integration/t0251-ctr-security.sh

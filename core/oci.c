@@ -232,7 +232,7 @@ static int cap_list(char *const *in, char ***ret, struct stack_error *err)
         return 0;
 }
 
-int oci_capabilities(const struct stack_service *s, char ***ret, struct stack_error *err)
+int oci_capabilities(const struct stack_service *s, uint64_t available, char ***ret, struct stack_error *err)
 {
         _cleanup_strv_free_ char **add = NULL, **drop = NULL;
         int r = cap_list(s->cap_add, &add, err);
@@ -245,7 +245,8 @@ int oci_capabilities(const struct stack_service *s, char ***ret, struct stack_er
         char **caps = NULL;
         if (s->privileged || strv_contains(add, "ALL")) {
                 for (size_t i = 0; i < ELEMENTSOF(all_caps); i++)
-                        if (s->privileged || !strv_contains(drop, all_caps[i]))
+                        if ((available == 0 || (available & (1ULL << i))) &&
+                            (s->privileged || !strv_contains(drop, all_caps[i])))
                                 strv_push(&caps, all_caps[i]);
         } else if (strv_contains(drop, "ALL")) {
                 STRV_FOREACH (c, add)
@@ -630,7 +631,8 @@ static int build_resources(const struct oci_input *in, cJSON *linux_, struct sta
                 if (res->cpu_shares > 0)
                         cJSON_AddNumberToObject(c, "shares", (double) res->cpu_shares);
                 if (res->cpus > 0) {
-                        cJSON_AddNumberToObject(c, "quota", (double) (int64_t) (res->cpus * CPU_PERIOD + 0.5));
+                        cJSON_AddNumberToObject(c, "quota",
+                                                (double) (int64_t) (res->cpus * CPU_PERIOD + 0.5));
                         cJSON_AddNumberToObject(c, "period", CPU_PERIOD);
                 }
         }
@@ -800,7 +802,7 @@ int oci_config_build(const struct oci_input *in, cJSON **ret, struct stack_error
         cJSON_AddStringToObject(spec, "ociVersion", "1.0.2");
 
         _cleanup_strv_free_ char **caps = NULL;
-        int r = oci_capabilities(s, &caps, err);
+        int r = oci_capabilities(s, in->cap_available, &caps, err);
         if (r < 0)
                 return r;
         struct oci_security sec;

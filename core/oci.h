@@ -56,10 +56,11 @@ struct oci_input {
         const char *host_hostname; /* the hostname a host-network container gets */
         const char *cgroups_path;
         const char *init_path; /* host path of the init binary for `init: true`; NULL: none available */
-        const char *seccomp_profile_text;       /* contents of security_opt seccomp=FILE */
-        const char *machine, *kernel_release;   /* for the seccomp rules; NULL: this host's */
-        bool cgroup_v2;                         /* gives the container a cgroup namespace, as docker does */
-        bool swap_limit;                        /* the host can limit swap (memsw on cgroup v1) */
+        const char *seccomp_profile_text;     /* contents of security_opt seccomp=FILE */
+        const char *machine, *kernel_release; /* for the seccomp rules; NULL: this host's */
+        bool cgroup_v2;                       /* gives the container a cgroup namespace, as docker does */
+        uint64_t cap_available; /* capabilities stack itself may grant (its bounding set); 0: all */
+        bool swap_limit;        /* the host can limit swap (memsw on cgroup v1) */
         const struct stack_kvlist *annotations; /* labels to record in the config */
 };
 
@@ -73,8 +74,11 @@ int oci_process_args(const struct stack_service *s, const struct image_config *i
 /* PATH (if missing), HOSTNAME, then the image's Env with the service's environment over it, then HOME. */
 char **oci_process_env(const struct stack_service *s, const struct image_config *img, const char *hostname,
                        const char *home);
-/* The capability set ("CAP_X" names) after privileged, cap_add and cap_drop. */
-int oci_capabilities(const struct stack_service *s, char ***ret, struct stack_error *err);
+/* The capability set ("CAP_X" names) after privileged, cap_add and cap_drop. "All" (privileged, cap_add
+ * ALL) means all of available (a bit mask by capability number; 0: every capability), as docker grants
+ * all the capabilities it holds itself. */
+int oci_capabilities(const struct stack_service *s, uint64_t available, char ***ret,
+                     struct stack_error *err);
 int oci_security_parse(const struct stack_service *s, struct oci_security *ret, struct stack_error *err);
 void oci_security_done(struct oci_security *sec);
 /* "SIGTERM", "TERM", "15", "SIGRTMIN+3" -> signal number; -EINVAL when unknown. */
