@@ -367,21 +367,53 @@ static void mac_from_addr(const struct network_attachment *a, const char *contai
                 mac[i] = (uint8_t) strtoul((char[]){name[3 + 2 * i], name[4 + 2 * i], 0}, NULL, 16);
 }
 
-int network_attach(struct network_ctx *ctx, const struct network_info *net,
-                   const struct network_attach_spec *a, struct network_attachment *ret,
-                   struct stack_error *err)
+/* Names and MAC of an attachment: everything that needs neither the IPAM nor the kernel. */
+static int attach_prepare(const struct network_info *net, const struct network_attach_spec *a,
+                          struct network_attachment *at, struct stack_error *err)
 {
-        struct network_attachment at = {0};
-        snprintf(at.ifname, sizeof(at.ifname), "%s", a->ifname ? a->ifname : "eth0");
-        if (!netlink_ifname_valid(at.ifname))
+        *at = (struct network_attachment){0};
+        snprintf(at->ifname, sizeof(at->ifname), "%s", a->ifname ? a->ifname : "eth0");
+        if (!netlink_ifname_valid(at->ifname))
                 return stack_error_set(err, EINVAL, "container '%s': interface_name \"%s\" is not valid",
-                                       a->container, at.ifname);
-        netlink_veth_name(net->name, a->container, at.host_ifname);
-        if (a->mac_address && parse_mac(a->mac_address, at.mac) < 0)
+                                       a->container, at->ifname);
+        netlink_veth_name(net->name, a->container, at->host_ifname);
+        if (a->mac_address && parse_mac(a->mac_address, at->mac) < 0)
                 return stack_error_set(err, EINVAL,
                                        "container '%s': mac_address \"%s\" is not a unicast MAC",
                                        a->container, a->mac_address);
+        return 0;
+}
 
+static int attach_addresses(struct ipam *ipam, const struct network_info *net,
+                            const struct network_attach_spec *a, struct network_attachment *at,
+                            struct stack_error *err)
+{
+        int r;
+        if (net->has4) {
+                r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET, a->ipv4_address,
+                                        &at->addr4.addr, err);
+                if (r < 0)
+                        return r;
+                at->addr4.len = net->subnet4.len;
+                at->has4 = true;
+        }
+        if (net->has6) {
+                r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET6, a->ipv6_address,
+                                        &at->addr6.addr, err);
+                if (r < 0)
+                        return r;
+                at->addr6.len = net->subnet6.len;
+                at->has6 = true;
+        }
+        if (!a->mac_address)
+                mac_from_addr(at, a->container, net->name, at->mac);
+        return 0;
+}
+
+static int attach_link(struct network_ctx *ctx, const struct network_info *net,
+                       const struct network_attach_spec *a, const struct network_attachment *at,
+                       struct stack_error *err)
+{
         _cleanup_free_ char *own = NULL;
         const char *path = a->netns_path;
         if (!path)
@@ -389,53 +421,24 @@ int network_attach(struct network_ctx *ctx, const struct network_info *net,
         _cleanup_close_ int nsfd = netns_open(path, err);
         if (nsfd < 0)
                 return stack_error_prefix(err, "container '%s'", a->container);
-
-        {
-                _cleanup_ipam_ struct ipam *ipam = NULL;
-                int r = ipam_open(ctx->root, &ipam, err);
-                if (r < 0)
-                        return r;
-                if (net->has4) {
-                        r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET,
-                                                a->ipv4_address, &at.addr4.addr, err);
-                        if (r < 0)
-                                return r;
-                        at.addr4.len = net->subnet4.len;
-                        at.has4 = true;
-                }
-                if (net->has6) {
-                        r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET6,
-                                                a->ipv6_address, &at.addr6.addr, err);
-                        if (r < 0)
-                                return r;
-                        at.addr6.len = net->subnet6.len;
-                        at.has6 = true;
-                }
-                r = ipam_save(ipam, err);
-                if (r < 0)
-                        return r;
-        }
-        if (!a->mac_address)
-                mac_from_addr(&at, a->container, net->name, at.mac);
-
         _cleanup_nl_sock_ struct nl_sock *nsk = NULL;
         int r = netlink_open_in(nsfd, &nsk, err);
         if (r < 0)
                 return stack_error_prefix(err, "container '%s'", a->container);
         struct ipam_prefix addrs[2];
         size_t n = 0;
-        if (at.has4)
-                addrs[n++] = at.addr4;
-        if (at.has6)
-                addrs[n++] = at.addr6;
+        if (at->has4)
+                addrs[n++] = at->addr4;
+        if (at->has6)
+                addrs[n++] = at->addr6;
         struct netlink_veth v = {
-            .host_name = at.host_ifname,
+            .host_name = at->host_ifname,
             .bridge_ifindex = net->ifindex,
             .mtu = net->mtu,
             .netns_fd = nsfd,
             .ns_sk = nsk,
-            .peer_name = at.ifname,
-            .mac = at.mac,
+            .peer_name = at->ifname,
+            .mac = at->mac,
             .addrs = addrs,
             .n_addrs = n,
         };
@@ -448,8 +451,45 @@ int network_attach(struct network_ctx *ctx, const struct network_info *net,
         r = netlink_veth_ensure(ctx->sk, &v, err);
         if (r < 0)
                 return stack_error_prefix(err, "attach '%s' to network '%s'", a->container, net->name);
-        *ret = at;
         return 0;
+}
+
+int network_attach_many(struct network_ctx *ctx, const struct network_info *net,
+                        const struct network_attach_spec *a, size_t n, struct network_attachment *ret,
+                        struct stack_error *err)
+{
+        _cleanup_free_ struct network_attachment *at = xcalloc(n, sizeof(*at));
+        int r;
+        for (size_t i = 0; i < n; i++)
+                if ((r = attach_prepare(net, &a[i], &at[i], err)) < 0)
+                        return r;
+        {
+                /* One IPAM transaction for all: the lease file is rewritten and synced once. Addresses are
+                 * recorded before the links exist, so a crash in between leaves leases that the next attach
+                 * reuses and teardown releases. */
+                _cleanup_ipam_ struct ipam *ipam = NULL;
+                r = ipam_open(ctx->root, &ipam, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if ((r = attach_addresses(ipam, net, &a[i], &at[i], err)) < 0)
+                                return r;
+                r = ipam_save(ipam, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((r = attach_link(ctx, net, &a[i], &at[i], err)) < 0)
+                        return r;
+        memcpy(ret, at, n * sizeof(*at));
+        return 0;
+}
+
+int network_attach(struct network_ctx *ctx, const struct network_info *net,
+                   const struct network_attach_spec *a, struct network_attachment *ret,
+                   struct stack_error *err)
+{
+        return network_attach_many(ctx, net, a, 1, ret, err);
 }
 
 int network_detach(struct network_ctx *ctx, const char *network, const char *project, const char *container,

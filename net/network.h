@@ -104,6 +104,11 @@ struct network_attachment {
 int network_attach(struct network_ctx *ctx, const struct network_info *net,
                    const struct network_attach_spec *a, struct network_attachment *ret,
                    struct stack_error *err);
+/* The same for n containers with one IPAM transaction (one lease-file write instead of n): scale-up and
+ * the first `up` of a service with replicas. ret has n entries. Stops at the first failure. */
+int network_attach_many(struct network_ctx *ctx, const struct network_info *net,
+                        const struct network_attach_spec *a, size_t n, struct network_attachment *ret,
+                        struct stack_error *err);
 /* Removes the container's veth on that network and releases its addresses there. */
 int network_detach(struct network_ctx *ctx, const char *network, const char *project, const char *container,
                    struct stack_error *err);

@@ -68,6 +68,14 @@ not_ok "its namespace file is gone" test -e "$STACK_RUN_ROOT/netns/p1/p1-web-2"
 a3=$("$NT" -d attach p1 p1_default p1-web-3)
 like "$a3" "addr=172.30.0.3/24" "a released address is handed out again"
 
+out=$("$NT" -d attach-many p1 p1_default 5)
+like "$out" "usec" "five replicas attached in one batch"
+st=$("$NT" status p1_default)
+is "$(printf '%s\n' "$st" | grep -c '^endpoint p1-c-')" 5 "each has a lease"
+is "$(printf '%s\n' "$st" | awk '/^endpoint/ {print $3}' | sort | uniq -d)" "" "no address was handed out twice"
+ok "the last replica reaches the first" \
+        nsx p1-c-5 busybox ping -c 1 -W 3 "$(printf '%s\n' "$st" | awk '$2 == "p1-c-1" {print $3}')"
+
 ok "remove web-1" "$NT" rm p1 p1-web-1
 not_ok "web-1's veth went with its namespace" ip link show dev "$host1"
 ok "remove web-1 again (already gone)" "$NT" rm p1 p1-web-1
