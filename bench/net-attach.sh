@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the snippets in single quotes are expanded inside the namespace
 # Attaching N container namespaces to one network: stack's netlink code (net/network.h, through the test
 # tool net-tool) against the same work done with the `ip` command in a loop, measured in the same run,
 # each in a fresh network + mount namespace. The work per container, both ways: a named network
@@ -9,7 +10,6 @@
 #
 #   bench/net-attach.sh [N]        (root; STACK_BUILDDIR defaults to ./ or the build dir next to it)
 set -eu
-# shellcheck disable=SC2016 # the snippets are expanded inside the namespace, on purpose
 N=${1:-50}
 [ "$(id -u)" = 0 ] || { echo "net-attach: needs root" >&2; exit 1; }
 : "${STACK_BUILDDIR:=$PWD}"
