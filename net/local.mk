@@ -23,7 +23,11 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += net/stack-fw
 net_stack_fw_SOURCES = net/firewall-tool.c
 net_stack_fw_LDADD = $(STACK_LIBS)
-TESTS += tests/integration/t0350-fw-publish.sh
+TESTS += \
+	tests/integration/t0350-fw-publish.sh \
+	tests/integration/t0351-fw-loopback-guard.sh \
+	tests/integration/t0352-fw-isolation.sh \
+	tests/integration/t0353-fw-projects.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
