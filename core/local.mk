@@ -56,3 +56,9 @@ tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
 TESTS += tests/integration/t0250-ctr-basics.sh
 TESTS += tests/integration/t0251-ctr-security.sh
+
+# The desired-state graph: nodes, edges, start levels.
+libstack_core_la_SOURCES += core/graph.h core/graph.c
+check_PROGRAMS += tests/unit/test-graph
+TESTS += tests/unit/test-graph
+tests_unit_test_graph_LDADD = $(STACK_LIBS)

@@ -13,3 +13,13 @@ check_PROGRAMS += tests/unit/test-yaml tests/unit/test-merge
 TESTS += tests/unit/test-yaml tests/unit/test-merge
 tests_unit_test_yaml_LDADD = $(STACK_LIBS)
 tests_unit_test_merge_LDADD = $(STACK_LIBS)
+
+# .env files and interpolation.
+libstack_core_la_SOURCES += \
+	spec/dotenv.h spec/dotenv.c \
+	spec/interpolate.h spec/interpolate.c
+check_PROGRAMS += tests/unit/test-dotenv tests/unit/test-interpolate
+TESTS += tests/unit/test-dotenv tests/unit/test-interpolate
+tests_unit_test_dotenv_LDADD = $(STACK_LIBS)
+tests_unit_test_interpolate_LDADD = $(STACK_LIBS)
+EXTRA_DIST += tests/unit/capture.h
