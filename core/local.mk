@@ -62,3 +62,4 @@ libstack_core_la_SOURCES += core/graph.h core/graph.c
 check_PROGRAMS += tests/unit/test-graph
 TESTS += tests/unit/test-graph
 tests_unit_test_graph_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0252-ctr-resources.sh tests/integration/t0253-ctr-volumes.sh tests/integration/t0254-ctr-stop.sh
