@@ -816,36 +816,68 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         return write_text(bundle, "stop", stop, 0644, err);
 }
 
-int container_create(struct container_host *h, const struct container_spec *spec, struct stack_error *err)
+/* Whether an existing runtime record of the container is live (then there is nothing to make), or gone
+ * after an exit (then it is deleted so the container can be made anew over the same writable layer). */
+static int prepare_runtime_slot(struct container_host *h, const char *name, bool *ret_live,
+                                struct stack_error *err)
+{
+        *ret_live = false;
+        if (!runtime_exists(h->runtime, name))
+                return 0;
+        struct runtime_state st;
+        int r = runtime_state(h->runtime, name, &st, err);
+        if (r < 0)
+                return stack_error_prefix(err, "container %s", name);
+        if (st.status != RUNTIME_STOPPED && st.status != RUNTIME_ABSENT) {
+                *ret_live = true;
+                return 0;
+        }
+        r = runtime_delete(h->runtime, name, true, err);
+        return r < 0 ? stack_error_prefix(err, "container %s", name) : 0;
+}
+
+int container_prepare(struct container_host *h, const struct container_spec *spec, struct stack_error *err)
 {
         int r = check_name(spec->name, err);
         if (r < 0)
                 return r;
-        if (runtime_exists(h->runtime, spec->name)) {
-                struct runtime_state st;
-                r = runtime_state(h->runtime, spec->name, &st, err);
-                if (r < 0)
-                        return stack_error_prefix(err, "container %s", spec->name);
-                if (st.status != RUNTIME_STOPPED && st.status != RUNTIME_ABSENT)
-                        return 0; /* ours, already there */
-                /* Exited: the runtime cannot start it again; make it anew over the same writable layer. */
-                r = runtime_delete(h->runtime, spec->name, true, err);
-                if (r < 0)
-                        return stack_error_prefix(err, "container %s", spec->name);
-        }
+        bool live;
+        r = prepare_runtime_slot(h, spec->name, &live, err);
+        if (r < 0 || live)
+                return r;
         _cleanup_free_ char *bundle = container_bundle_path(h, spec->name);
         _cleanup_free_ char *storage = storage_path(h, spec->name);
         bool new_storage = !path_exists(storage);
         r = mkdir_p(bundle, 0700, err);
         if (r >= 0)
                 r = create_bundle(h, spec, bundle, storage, err);
-        _cleanup_close_ int log_fd = -1;
-        if (r >= 0) {
-                _cleanup_free_ char *logp = container_log_path(h, spec->name);
-                log_fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-                if (log_fd < 0)
-                        r = stack_error_errno(err, errno, "open %s", logp);
+        if (r < 0) {
+                _cleanup_error_ struct stack_error e2 = {0};
+                (void) teardown(h, spec->name, new_storage, &e2);
+                return stack_error_prefix(err, "create container %s", spec->name);
         }
+        return 0;
+}
+
+int container_create(struct container_host *h, const struct container_spec *spec, struct stack_error *err)
+{
+        bool live;
+        int r = check_name(spec->name, err);
+        if (r >= 0)
+                r = prepare_runtime_slot(h, spec->name, &live, err);
+        if (r < 0 || live)
+                return r;
+        _cleanup_free_ char *storage = storage_path(h, spec->name);
+        bool new_storage = !path_exists(storage);
+        r = container_prepare(h, spec, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *bundle = container_bundle_path(h, spec->name);
+        _cleanup_close_ int log_fd = -1;
+        _cleanup_free_ char *logp = container_log_path(h, spec->name);
+        log_fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (log_fd < 0)
+                r = stack_error_errno(err, errno, "open %s", logp);
         if (r >= 0)
                 r = runtime_create(h->runtime, spec->name, bundle, log_fd, err);
         if (r >= 0) {

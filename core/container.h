@@ -69,6 +69,9 @@ struct container_state {
 /* Builds the bundle, mounts the root file system and runs the runtime's create. The container's stdout
  * and stderr are appended to container_log_path(). */
 int container_create(struct container_host *h, const struct container_spec *spec, struct stack_error *err);
+/* Everything container_create does but the runtime's create: the bundle and its mounts, ready for
+ * `runtime create` by whoever is to be the container's parent (the project's supervisor). */
+int container_prepare(struct container_host *h, const struct container_spec *spec, struct stack_error *err);
 int container_start(struct container_host *h, const char *name, struct stack_error *err);
 int container_state(struct container_host *h, const char *name, struct container_state *ret,
                     struct stack_error *err);
