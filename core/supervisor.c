@@ -389,6 +389,11 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
         if (read_full_file(pidp, &text, NULL, NULL) >= 0) {
                 c->pid = (pid_t) atoi(text);
                 c->pid_start = proc_start_time(c->pid);
+                /* container.c signals the init only through this record of pid and start time. */
+                _cleanup_free_ char *initp = path_join(c->bundle, "init");
+                _cleanup_free_ char *init =
+                    xasprintf("%d %llu\n", (int) c->pid, (unsigned long long) c->pid_start);
+                (void) write_file_atomic(initp, init, strlen(init), 0644, NULL);
         }
         c->state = SUP_CREATED;
         container_save(s, c);
