@@ -7,6 +7,9 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-ipam
 TESTS += tests/unit/test-ipam
 tests_unit_test_ipam_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-network
+TESTS += tests/unit/test-network
+tests_unit_test_network_LDADD = $(STACK_LIBS)
 
 # Link-layer integration tests drive net/network.h through a small tool.
 check_PROGRAMS += tests/integration/net-tool
@@ -15,7 +18,8 @@ TESTS += \
 	tests/integration/t0300-net-link.sh \
 	tests/integration/t0301-net-crash.sh \
 	tests/integration/t0302-net-projects.sh \
-	tests/integration/t0303-net-options.sh
+	tests/integration/t0303-net-options.sh \
+	tests/integration/t0304-net-cli.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \
