@@ -63,3 +63,7 @@ check_PROGRAMS += tests/unit/test-graph
 TESTS += tests/unit/test-graph
 tests_unit_test_graph_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0252-ctr-resources.sh tests/integration/t0253-ctr-volumes.sh tests/integration/t0254-ctr-stop.sh
+check_PROGRAMS += tests/unit/test-oci tests/unit/test-user
+TESTS += tests/unit/test-oci tests/unit/test-user
+tests_unit_test_oci_LDADD = $(STACK_LIBS)
+tests_unit_test_user_LDADD = $(STACK_LIBS)
