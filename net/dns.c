@@ -663,6 +663,8 @@ struct dns_forward {
         uint8_t *query;
         size_t len, limit;
         uint16_t client_id, upstream_id;
+        uint8_t *wbuf, *rbuf; /* over TCP: the length-prefixed query, and the reply as it comes */
+        size_t woff, rlen;
         char **servers;
         size_t next_server;
         int fd;
@@ -731,6 +733,8 @@ static void forward_free(struct dns_forward *f)
         closep(&f->fd);
         strv_free(f->servers);
         free(f->query);
+        free(f->wbuf);
+        free(f->rbuf);
         free(f);
 }
 
@@ -939,7 +943,8 @@ static void forward_fail(struct dns_forward *f)
 static int on_forward_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
 static int on_forward_timeout(sd_event_source *es, uint64_t usec, void *userdata);
 
-/* Sends the query to the next upstream server; fails the forward with SERVFAIL when none is left. */
+/* Sends the query to the next upstream server; fails the forward with SERVFAIL when none is left. A
+ * TCP asker is forwarded over TCP: it came that way because the answer may not fit a datagram. */
 static void forward_next(struct dns_forward *f)
 {
         struct dns_server *s = f->server;
@@ -948,8 +953,10 @@ static void forward_next(struct dns_forward *f)
         f->timer = sd_event_source_disable_unref(f->timer);
         closep(&f->fd);
         f->fd = -1;
+        f->woff = f->rlen = 0;
         while (f->servers && f->servers[f->next_server]) {
                 const char *srv = f->servers[f->next_server++];
+                bool tcp = f->conn != NULL;
                 union sockaddr_union u;
                 socklen_t ulen;
                 struct dns_addr a;
@@ -959,12 +966,13 @@ static void forward_next(struct dns_forward *f)
                         continue;
                 sockaddr_from(&u, &ulen, &a, s->upstream_port);
                 /* A connected socket on a random port: only that server's replies reach us. */
-                fd = socket(a.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd < 0 || connect(fd, &u.sa, ulen) < 0 || send(fd, f->query, f->len, 0) < 0) {
+                fd = socket(a.family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0 || (connect(fd, &u.sa, ulen) < 0 && !(tcp && errno == EINPROGRESS)) ||
+                    (!tcp && send(fd, f->query, f->len, 0) < 0)) {
                         log_debug("dns: upstream %s: %s", srv, strerror(errno));
                         continue;
                 }
-                if (sd_event_add_io(s->event, &f->io, fd, EPOLLIN, on_forward_io, f) < 0 ||
+                if (sd_event_add_io(s->event, &f->io, fd, tcp ? EPOLLOUT : EPOLLIN, on_forward_io, f) < 0 ||
                     sd_event_add_time_relative(s->event, &f->timer, CLOCK_MONOTONIC, s->upstream_timeout, 0,
                                                on_forward_timeout, f) < 0)
                         break;
@@ -980,41 +988,102 @@ static int on_forward_timeout(sd_event_source *es, uint64_t usec, void *userdata
         return 0;
 }
 
+/* A complete message from the upstream server: relay it, or try the next server. */
+static void forward_got_reply(struct dns_forward *f, uint8_t *msg, size_t n)
+{
+        int rcode;
+
+        /* Anything but the reply to our query (id, QR) is ignored over UDP; the timer still runs. */
+        if (n < DNS_HEADER_SIZE || rd16(msg) != f->upstream_id || !(rd16(msg + 2) & DNS_FLAG_QR)) {
+                if (f->conn)
+                        forward_next(f);
+                return;
+        }
+        rcode = rd16(msg + 2) & 0xf;
+        if ((rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) && f->servers[f->next_server]) {
+                forward_next(f);
+                return;
+        }
+        wr16(msg, f->client_id);
+        if (!f->conn && n > f->limit) {
+                /* Larger than the asker takes over UDP: the header and question with TC set. */
+                size_t qend = DNS_HEADER_SIZE;
+                if (rd16(msg + 4) == 1 && dns_name_read(msg, n, &qend, NULL, NULL, NULL) == 0 &&
+                    qend + 4 <= n && qend + 4 <= f->limit)
+                        qend += 4;
+                else {
+                        qend = DNS_HEADER_SIZE;
+                        wr16(msg + 4, 0);
+                }
+                wr16(msg + 2, rd16(msg + 2) | DNS_FLAG_TC);
+                memset(msg + 6, 0, 6);
+                n = qend;
+        }
+        forward_reply(f, msg, n);
+}
+
+static void forward_tcp_io(struct dns_forward *f, int fd, uint32_t revents)
+{
+        if (f->woff < 2 + f->len && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+                int e = 0;
+                socklen_t el = sizeof(e);
+                ssize_t w;
+
+                if (f->woff == 0 && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0)) {
+                        forward_next(f); /* connection refused or unreachable */
+                        return;
+                }
+                if (!f->wbuf) {
+                        f->wbuf = xmalloc(2 + f->len);
+                        wr16(f->wbuf, (uint16_t) f->len);
+                        memcpy(f->wbuf + 2, f->query, f->len);
+                }
+                w = send(fd, f->wbuf + f->woff, 2 + f->len - f->woff, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                forward_next(f);
+                        return;
+                }
+                f->woff += (size_t) w;
+                if (f->woff == 2 + f->len)
+                        (void) sd_event_source_set_io_events(f->io, EPOLLIN);
+                return;
+        }
+        if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                ssize_t r;
+
+                if (!f->rbuf)
+                        f->rbuf = xmalloc(2 + DNS_MESSAGE_MAX);
+                r = recv(fd, f->rbuf + f->rlen, 2 + DNS_MESSAGE_MAX - f->rlen, 0);
+                if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (r <= 0) { /* closed or failed before a whole reply */
+                        forward_next(f);
+                        return;
+                }
+                f->rlen += (size_t) r;
+                if (f->rlen >= 2 && f->rlen >= 2 + (size_t) rd16(f->rbuf))
+                        forward_got_reply(f, f->rbuf + 2, rd16(f->rbuf));
+        }
+}
+
 static int on_forward_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
 {
         struct dns_forward *f = userdata;
         struct dns_server *s = f->server;
-        ssize_t n = recv(fd, s->inbuf, DNS_MESSAGE_MAX, 0);
-        int rcode;
+        ssize_t n;
 
+        if (f->conn) {
+                forward_tcp_io(f, fd, revents);
+                return 0;
+        }
+        n = recv(fd, s->inbuf, DNS_MESSAGE_MAX, 0);
         if (n < 0) {
                 if (errno != EAGAIN && errno != EINTR) /* e.g. ECONNREFUSED: nobody listens there */
                         forward_next(f);
                 return 0;
         }
-        /* Anything but the reply to our query (id, QR) is ignored; the timer still runs. */
-        if (n < DNS_HEADER_SIZE || rd16(s->inbuf) != f->upstream_id || !(rd16(s->inbuf + 2) & DNS_FLAG_QR))
-                return 0;
-        rcode = rd16(s->inbuf + 2) & 0xf;
-        if ((rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED) && f->servers[f->next_server]) {
-                forward_next(f);
-                return 0;
-        }
-        wr16(s->inbuf, f->client_id);
-        if (!f->conn && (size_t) n > f->limit) {
-                /* Larger than the asker takes over UDP: the header and question with TC set. */
-                size_t qend = DNS_HEADER_SIZE;
-                if (rd16(s->inbuf + 4) == 1 &&
-                    dns_name_read(s->inbuf, (size_t) n, &qend, NULL, NULL, NULL) == 0 &&
-                    qend + 4 <= f->limit)
-                        qend += 4;
-                else
-                        qend = DNS_HEADER_SIZE, wr16(s->inbuf + 4, 0);
-                wr16(s->inbuf + 2, rd16(s->inbuf + 2) | DNS_FLAG_TC);
-                memset(s->inbuf + 6, 0, 6);
-                n = (ssize_t) qend;
-        }
-        forward_reply(f, s->inbuf, (size_t) n);
+        forward_got_reply(f, s->inbuf, (size_t) n);
         return 0;
 }
 

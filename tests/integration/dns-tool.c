@@ -4,9 +4,10 @@
  *                  [--upstream-timeout-ms N] [--ready FILE]
  *       runs the responder as the supervisor will: an sd-event loop, the records file loaded at start
  *       and again on SIGHUP (a bad file is reported and the old table kept), SIGTERM ends it.
- *   dns-tool upstream --listen ADDR [--port N] NAME=IPV4|NAME=drop ...
- *       a tiny upstream server (UDP): answers A for the listed names, never answers "drop" names,
- *       NXDOMAIN for the rest; prints each asked name on stdout.
+ *   dns-tool upstream --listen ADDR [--port N] NAME=IPV4|NAME=big:COUNT|NAME=drop ...
+ *       a tiny upstream server (UDP and TCP): answers A for the listed names (big:COUNT gives COUNT
+ *       addresses 192.0.2.x, truncated with TC over UDP beyond 512 bytes), never answers "drop" names,
+ *       NXDOMAIN for the rest; prints each asked name on stdout (" (tcp)" after it over TCP).
  *   dns-tool raw ADDR PORT HEX
  *       sends HEX as one UDP datagram and prints "rcode=N id=N flags=0xNNNN len=N" of the reply, or
  *       "no reply" after a second. */
@@ -27,7 +28,6 @@
 #include "core/fileio.h"
 #include "core/util.h"
 #include "net/dns.h"
-
 
 static const char *records_path;
 
@@ -128,6 +128,99 @@ static uint16_t g16(const uint8_t *p)
         return (uint16_t) (p[0] << 8 | p[1]);
 }
 
+/* The upstream's answer to one query into out; returns its length, 0 for no answer at all. */
+static size_t upstream_answer(const uint8_t *buf, size_t n, bool udp, char **names, uint8_t *out)
+{
+        struct dns_query q;
+        int rcode;
+        const char *answer = NULL;
+        unsigned count = 1;
+        size_t olen;
+
+        if (dns_query_parse(buf, n, &q, &rcode) < 0)
+                return 0;
+        printf("%s%s\n", q.qname, udp ? "" : " (tcp)");
+        STRV_FOREACH (a, names) {
+                const char *eq = strchr(*a, '=');
+                if (eq && (size_t) (eq - *a) == strlen(q.qname) &&
+                    strncasecmp(*a, q.qname, strlen(q.qname)) == 0)
+                        answer = eq + 1;
+        }
+        if (answer && streq(answer, "drop"))
+                return 0;
+        if (answer && startswith(answer, "big:"))
+                count = (unsigned) atoi(answer + 4);
+        /* Header and question, copied from the query; then the A records if we know the name. */
+        olen = 12 + q.qname_wire_len + 4;
+        memcpy(out, buf, 12);
+        out[2] = 0x80 | (buf[2] & 0x79) | 0x04; /* QR, opcode and RD kept, AA */
+        out[3] = 0x80 | (answer ? 0 : 3);       /* RA; NXDOMAIN when unknown */
+        memset(out + 4, 0, 8);
+        out[5] = 1;
+        memcpy(out + 12, q.qname_wire, q.qname_wire_len);
+        out[12 + q.qname_wire_len] = q.qtype >> 8;
+        out[12 + q.qname_wire_len + 1] = q.qtype & 0xff;
+        out[12 + q.qname_wire_len + 2] = 0;
+        out[12 + q.qname_wire_len + 3] = 1;
+        if (answer && q.qtype == DNS_TYPE_A) {
+                struct in_addr a;
+                const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+                if (count == 1 && inet_pton(AF_INET, answer, &a) != 1)
+                        return 0;
+                /* Like a real server: what does not fit 512 bytes over UDP is cut, with TC. */
+                if (udp && olen + count * 16 > 512) {
+                        out[2] |= 0x02;
+                        return olen;
+                }
+                for (unsigned i = 0; i < count; i++) {
+                        if (count > 1)
+                                a.s_addr = htonl(0xc0000200 + i + 1); /* 192.0.2.<i+1> */
+                        memcpy(out + olen, rr, sizeof(rr));
+                        memcpy(out + olen + sizeof(rr), &a, 4);
+                        olen += sizeof(rr) + 4;
+                }
+                out[6] = (uint8_t) (count >> 8);
+                out[7] = (uint8_t) count;
+        }
+        return olen;
+}
+
+static bool read_exact(int fd, uint8_t *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t r = recv(fd, p, n, 0);
+                if (r <= 0)
+                        return false;
+                p += r;
+                n -= (size_t) r;
+        }
+        return true;
+}
+
+/* One TCP client: length-prefixed queries until it closes or stays silent for two seconds. */
+static void upstream_tcp(int lfd, char **names)
+{
+        _cleanup_close_ int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        struct timeval tv = {.tv_sec = 2};
+        uint8_t pre[2], buf[4096], out[8192];
+
+        if (fd < 0)
+                return;
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        while (read_exact(fd, pre, 2)) {
+                size_t n = (size_t) (pre[0] << 8 | pre[1]), olen;
+                if (n > sizeof(buf) || !read_exact(fd, buf, n))
+                        return;
+                olen = upstream_answer(buf, n, false, names, out + 2);
+                if (olen == 0)
+                        continue;
+                out[0] = (uint8_t) (olen >> 8);
+                out[1] = (uint8_t) olen;
+                if (send(fd, out, olen + 2, MSG_NOSIGNAL) < 0)
+                        return;
+        }
+}
+
 static int upstream(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -138,7 +231,8 @@ static int upstream(int argc, char **argv)
         const char *listen_addr = NULL;
         int port = DNS_PORT, c, one = 1;
         struct sockaddr_in sa = {.sin_family = AF_INET};
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, tfd = -1;
+        char **names;
 
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 if (c == 'l')
@@ -152,60 +246,37 @@ static int upstream(int argc, char **argv)
                 fprintf(stderr, "dns-tool upstream: --listen IPV4 is required\n");
                 return 2;
         }
+        names = argv + optind;
         sa.sin_port = htons((uint16_t) port);
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+        tfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || tfd < 0 || setsockopt(tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            bind(tfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(tfd, 8) < 0) {
                 fprintf(stderr, "dns-tool upstream: bind %s:%d: %s\n", listen_addr, port, strerror(errno));
                 return 1;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
         for (;;) {
-                uint8_t buf[4096], out[4096];
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+                uint8_t buf[4096], out[8192];
                 struct sockaddr_storage from;
                 socklen_t flen = sizeof(from);
-                ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &flen);
-                struct dns_query q;
-                int rcode;
-                const char *answer = NULL;
+                ssize_t n;
                 size_t olen;
 
+                if (poll(p, 2, -1) < 0)
+                        continue;
+                if (p[1].revents & POLLIN)
+                        upstream_tcp(tfd, names);
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &flen);
                 if (n < 0)
                         continue;
-                if (dns_query_parse(buf, (size_t) n, &q, &rcode) < 0)
-                        continue;
-                printf("%s\n", q.qname);
-                for (int i = optind; i < argc; i++) {
-                        const char *eq = strchr(argv[i], '=');
-                        if (eq && (size_t) (eq - argv[i]) == strlen(q.qname) &&
-                            strncasecmp(argv[i], q.qname, strlen(q.qname)) == 0)
-                                answer = eq + 1;
-                }
-                if (answer && streq(answer, "drop"))
-                        continue;
-                /* Header and question, copied from the query; then one A record if we know the name. */
-                olen = 12 + q.qname_wire_len + 4;
-                memcpy(out, buf, 12);
-                out[2] = 0x80 | (buf[2] & 0x79) | 0x04; /* QR, opcode and RD kept, AA */
-                out[3] = 0x80 | (answer ? 0 : 3);       /* RA; NXDOMAIN when unknown */
-                memset(out + 4, 0, 8);
-                out[5] = 1;
-                memcpy(out + 12, q.qname_wire, q.qname_wire_len);
-                out[12 + q.qname_wire_len] = q.qtype >> 8;
-                out[12 + q.qname_wire_len + 1] = q.qtype & 0xff;
-                out[12 + q.qname_wire_len + 2] = 0;
-                out[12 + q.qname_wire_len + 3] = 1;
-                if (answer && q.qtype == DNS_TYPE_A) {
-                        struct in_addr a;
-                        const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
-                        if (inet_pton(AF_INET, answer, &a) != 1)
-                                continue;
-                        memcpy(out + olen, rr, sizeof(rr));
-                        memcpy(out + olen + sizeof(rr), &a, 4);
-                        olen += sizeof(rr) + 4;
-                        out[7] = 1;
-                }
-                (void) sendto(fd, out, olen, 0, (struct sockaddr *) &from, flen);
+                olen = upstream_answer(buf, (size_t) n, true, names, out);
+                if (olen > 0)
+                        (void) sendto(fd, out, olen, 0, (struct sockaddr *) &from, flen);
         }
 }
 

@@ -40,8 +40,10 @@ cat >"$records" <<EOF
   {"id": "fwd-db-1", "names": ["fwd-db-1", "db"], "addresses": ["10.78.2.2"]}]}]}
 EOF
 
-# The upstream knows "db" too: if a hidden name were forwarded, it would resolve.
-"$tool" upstream --listen 127.0.0.53 example.test=192.0.2.10 db=192.0.2.99 slow.test=drop >"$T/upstream.log" &
+# The upstream knows "db" too: if a hidden name were forwarded, it would resolve. Its log is opened
+# for appending so that the test can empty it in between.
+"$tool" upstream --listen 127.0.0.53 example.test=192.0.2.10 db=192.0.2.99 slow.test=drop \
+        many.test=big:50 >>"$T/upstream.log" &
 upstream_pid=$!
 echo "nameserver 127.0.0.53" >"$T/resolv.conf"
 "$tool" serve --records "$records" --resolv-conf "$T/resolv.conf" --upstream-timeout-ms 400 \
@@ -66,6 +68,11 @@ not_ok "the container cannot reach the loopback upstream itself" \
 is "$(q example.test)" "192.0.2.10 " "another name is forwarded and the answer relayed"
 like "$(cat "$T/upstream.log")" "example.test" "the upstream saw the query"
 is "$(q example.test +tcp)" "192.0.2.10 " "forwarded for a TCP client too"
+out=$(ip netns exec c1 dig +ignore +noedns +time=3 +tries=1 @10.78.1.1 many.test)
+like "$out" "flags: qr aa tc" "an upstream answer cut with TC over UDP is relayed with TC"
+: >"$T/upstream.log"
+is "$(q many.test +noedns | wc -w)" 50 "the client's TCP retry is forwarded over TCP: all 50 addresses"
+like "$(cat "$T/upstream.log")" "many.test (tcp)" "the upstream was asked over TCP"
 is "$(status nothing.test)" NXDOMAIN "the upstream's NXDOMAIN is relayed"
 is "$(q web)" "10.78.1.2 " "our own names are still answered locally"
 : >"$T/upstream.log"
@@ -80,6 +87,7 @@ ok "... after the upstream timeout, not the client's ($elapsed_ms ms)" test "$el
 # A dead server first: skipped (its port is closed, so no timeout is needed). The file is read anew.
 printf 'nameserver 127.0.0.54\nnameserver 127.0.0.53\n' >"$T/resolv.conf"
 is "$(q example.test)" "192.0.2.10 " "a dead first server is skipped"
+is "$(q example.test +tcp)" "192.0.2.10 " "... over TCP too"
 
 # Only ourselves as upstream: must not loop.
 echo "nameserver 10.78.1.1" >"$T/resolv.conf"
