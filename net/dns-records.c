@@ -469,6 +469,11 @@ char *dns_records_format(const struct dns_table *t)
         return s;
 }
 
+char *dns_records_path(const char *run_root, const char *project)
+{
+        return xasprintf("%s/projects/%s/dns.json", run_root, project);
+}
+
 int dns_records_load(const char *path, struct dns_table **ret, struct stack_error *err)
 {
         _cleanup_free_ char *data = NULL;

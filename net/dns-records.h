@@ -96,6 +96,9 @@ int dns_network_add_entry(struct dns_network *n, const char *id, char *const *na
 void dns_network_copy(struct dns_network *dst, const struct dns_network *src);
 void dns_network_done(struct dns_network *n);
 
+/* Where the reconciler writes a project's table: <run_root>/projects/<project>/dns.json. */
+char *dns_records_path(const char *run_root, const char *project);
+
 /* JSON text <-> table. Errors name the offending field ("networks[1].entries[0].addresses[2]: ..."). */
 int dns_records_parse(const char *json, struct dns_table **ret, struct stack_error *err);
 char *dns_records_format(const struct dns_table *t);

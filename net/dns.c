@@ -622,6 +622,60 @@ char **dns_resolv_conf_servers(const char *path)
         return l;
 }
 
+char *dns_container_resolv_conf(const struct dns_addr *servers, size_t n_servers, const char *domain,
+                                const char *host_resolv_conf)
+{
+        _cleanup_fclose_ FILE *f = host_resolv_conf ? fopen(host_resolv_conf, "re") : NULL;
+        _cleanup_free_ char *line = NULL;
+        _cleanup_strv_free_ char **search = NULL, **options = NULL;
+        struct strbuf b = {0};
+        size_t cap = 0;
+        bool ndots = false;
+
+        if (domain)
+                strv_push(&search, domain);
+        while (f && getline(&line, &cap, f) >= 0) {
+                _cleanup_strv_free_ char **w = NULL;
+                char *p = line, *save = NULL;
+
+                p[strcspn(p, "#;\n")] = 0;
+                for (char *tok = strtok_r(p, " \t\r", &save); tok; tok = strtok_r(NULL, " \t\r", &save))
+                        strv_push(&w, tok);
+                if (!w)
+                        continue;
+                /* "domain" and "search" replace each other; the last one wins, as in glibc. */
+                if (streq(w[0], "search") || streq(w[0], "domain")) {
+                        strv_free(search);
+                        search = NULL;
+                        if (domain)
+                                strv_push(&search, domain);
+                        STRV_FOREACH (x, w + 1)
+                                if (!strv_contains(search, *x))
+                                        strv_push(&search, *x);
+                } else if (streq(w[0], "options")) {
+                        STRV_FOREACH (x, w + 1) {
+                                if (startswith(*x, "ndots:"))
+                                        ndots = true;
+                                strv_push(&options, *x);
+                        }
+                }
+        }
+        strbuf_puts(&b, "# Written by stack: the project's DNS responder answers on the network gateway.\n");
+        for (size_t i = 0; i < n_servers; i++) {
+                char buf[INET6_ADDRSTRLEN];
+                strbuf_printf(&b, "nameserver %s\n", dns_addr_format(&servers[i], buf, sizeof(buf)));
+        }
+        if (search) {
+                _cleanup_free_ char *j = strv_join(search, " ");
+                strbuf_printf(&b, "search %s\n", j);
+        }
+        if (!ndots)
+                strv_push(&options, "ndots:0");
+        _cleanup_free_ char *o = strv_join(options, " ");
+        strbuf_printf(&b, "options %s\n", o);
+        return strbuf_take(&b);
+}
+
 /* ---- the server ---- */
 
 union sockaddr_union {

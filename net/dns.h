@@ -123,6 +123,13 @@ size_t dns_error_reply(const uint8_t *query, size_t len, int rcode, uint8_t *out
 /* The nameservers of a resolv.conf file, in order. Unreadable files give none. */
 char **dns_resolv_conf_servers(const char *path);
 
+/* The /etc/resolv.conf for a container: our gateway addresses of its first network as nameservers, the
+ * table's domain then the host's search domains, and the host's options, with "ndots:0" added unless the
+ * host sets ndots (so that a service name is asked as it is before any search domain, as docker does).
+ * host_resolv_conf may be unreadable: then only our lines. */
+char *dns_container_resolv_conf(const struct dns_addr *servers, size_t n_servers, const char *domain,
+                                const char *host_resolv_conf);
+
 struct dns_server;
 
 int dns_server_new(sd_event *e, struct dns_server **ret, struct stack_error *err);

@@ -1,6 +1,7 @@
 /* The DNS responder's message layer and name table: parse, build, visibility, replicas, PTR, limits. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -573,6 +574,39 @@ static void test_resolv_conf(void)
         ok(dns_resolv_conf_servers("/nonexistent/resolv.conf") == NULL, "missing file: no servers");
 }
 
+static void test_container_resolv_conf(void)
+{
+        char path[] = "/tmp/stack-test-resolv-XXXXXX";
+        int fd = mkstemp(path);
+        const char *text = "nameserver 127.0.0.53\ndomain old.example\nsearch corp.example lab.example\n"
+                           "options edns0 trust-ad\n";
+        struct dns_addr gw[2] = {A("10.1.0.1"), A("fd01::1")};
+
+        ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t) strlen(text), "host resolv.conf written");
+        close(fd);
+        _cleanup_free_ char *c = dns_container_resolv_conf(gw, 2, "demo.internal", path);
+        contains(c, "nameserver 10.1.0.1\nnameserver fd01::1\n", "nameservers are the gateways");
+        ok(!strstr(c, "127.0.0.53"), "the host's loopback stub is not given to the container");
+        contains(c, "search demo.internal corp.example lab.example\n",
+                 "our domain first, then the host's (last wins)");
+        contains(c, "options edns0 trust-ad ndots:0\n", "host options kept, ndots:0 added");
+        unlink(path);
+
+        _cleanup_free_ char *d = dns_container_resolv_conf(gw, 1, NULL, "/nonexistent");
+        ok(d && !strstr(d, "search") && strstr(d, "nameserver 10.1.0.1\noptions ndots:0\n"),
+           "no host file, no domain: only our server and ndots:0");
+
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ok(fd >= 0 && write(fd, "options ndots:2\n", 16) == 16, "host with ndots");
+        close(fd);
+        _cleanup_free_ char *e = dns_container_resolv_conf(gw, 1, NULL, path);
+        contains(e, "options ndots:2\n", "the host's ndots is kept, not overridden");
+        unlink(path);
+
+        _cleanup_free_ char *rp = dns_records_path("/run/stack", "demo");
+        is_str(rp, "/run/stack/projects/demo/dns.json", "records path under the run root");
+}
+
 int main(void)
 {
         test_addr_and_names();
@@ -583,5 +617,6 @@ int main(void)
         test_ptr();
         test_limits();
         test_resolv_conf();
+        test_container_resolv_conf();
         return done_testing();
 }
