@@ -23,3 +23,16 @@ TESTS += tests/unit/test-dotenv tests/unit/test-interpolate
 tests_unit_test_dotenv_LDADD = $(STACK_LIBS)
 tests_unit_test_interpolate_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/unit/capture.h
+
+# The typed model, `stack config` output and the config hash (spec-model).
+libstack_core_la_SOURCES += \
+	spec/parse.h spec/parse-internal.h spec/parse.c spec/parse-service.c \
+	spec/print.h spec/print.c \
+	spec/hash.h spec/hash.c
+check_PROGRAMS += tests/unit/test-units tests/unit/test-parse tests/unit/test-parse-service tests/unit/test-print tests/unit/test-hash
+TESTS += tests/unit/test-units tests/unit/test-parse tests/unit/test-parse-service tests/unit/test-print tests/unit/test-hash
+tests_unit_test_units_LDADD = $(STACK_LIBS)
+tests_unit_test_parse_LDADD = $(STACK_LIBS)
+tests_unit_test_parse_service_LDADD = $(STACK_LIBS)
+tests_unit_test_print_LDADD = $(STACK_LIBS)
+tests_unit_test_hash_LDADD = $(STACK_LIBS)

@@ -1,0 +1,35 @@
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "spec/hash.h"
+#include "spec/print.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
+
+char *spec_service_hash_input(const struct stack_project *p, const struct stack_service *s)
+{
+        _cleanup_(cJSON_Deletep) cJSON *j = spec_service_to_json(p, s, SPEC_JSON_FOR_HASH);
+        /* Key order must not depend on the order the printer adds them in. */
+        spec_json_sort(j);
+        char *text = cJSON_PrintUnformatted(j);
+        char *r = xasprintf("%s\n%s", SPEC_HASH_VERSION, text);
+        cJSON_free(text);
+        return r;
+}
+
+int spec_service_hash(const struct stack_project *p, const struct stack_service *s, char ret[65])
+{
+        _cleanup_free_ char *input = spec_service_hash_input(p, s);
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+
+        if (EVP_Digest(input, strlen(input), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+                return -EIO;
+        for (unsigned i = 0; i < len; i++)
+                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
