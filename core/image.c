@@ -795,6 +795,25 @@ static int import_layer(struct import_ctx *c, int fd, const char *name, const ch
         src = layer_source_digest(src, &du, -1);
         struct layer_stats stats;
         r = layer_unpack(src, layer_fd, LAYER_UNPACK_IMAGE, &stats, err);
+        if (r < 0 && (want_digest || want_size >= 0)) {
+                /* A corrupted blob usually shows first as a broken tar or compressed stream; when the
+                 * blob's own digest or size is wrong too, that is the cause worth reporting. The raw
+                 * source has hashed everything read so far (the decompressor's buffer included). */
+                if (layer_source_drain(raw, NULL) >= 0) {
+                        char got[DIGEST_STRING_MAX];
+                        digest_final(&dc, got);
+                        if ((want_size >= 0 && dc.size != (uint64_t) want_size) ||
+                            (want_digest && !streq(got, want_digest))) {
+                                stack_error_clear(err);
+                                return stack_error_set(
+                                    err, EBADMSG,
+                                    "layer %s: blob is corrupt: digest %s, size %llu do not "
+                                    "match the expected %s, %lld",
+                                    name, got, (unsigned long long) dc.size,
+                                    want_digest ? want_digest : "(any)", (long long) want_size);
+                        }
+                }
+        }
         if (r < 0)
                 return stack_error_prefix(err, "layer %s", name);
 

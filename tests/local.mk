@@ -3,3 +3,6 @@ EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
 # Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.
 TESTS += \
 	tests/integration/t0001-cli.sh
+TESTS += \
+	tests/integration/t0200-image.sh \
+	tests/integration/t0201-image-integrity.sh
