@@ -200,12 +200,14 @@ int network_setup(struct network_ctx *ctx, const struct network_spec *spec, stru
                 return stack_error_prefix(err, "network '%s'", spec->name);
 
         struct network_info i = {0};
+        bool fresh = false;
         {
                 _cleanup_ipam_ struct ipam *ipam = NULL;
                 r = ipam_open(ctx->root, &ipam, err);
                 if (r < 0)
                         return r;
                 const struct ipam_network *existing = ipam_network_find(ipam, spec->name);
+                fresh = !existing;
                 if (existing && !streq(existing->project, spec->project))
                         return stack_error_set(
                             err, EEXIST,
@@ -255,8 +257,15 @@ int network_setup(struct network_ctx *ctx, const struct network_spec *spec, stru
             .n_addrs = n,
         };
         r = netlink_bridge_ensure(ctx->sk, &b, &i.ifindex, err);
-        if (r < 0)
+        if (r < 0) {
+                /* A network that never got its bridge gives its subnet back (a crash here leaves the
+                 * record, which the next setup or teardown takes care of). */
+                _cleanup_ipam_ struct ipam *ipam = NULL;
+                if (fresh && ipam_open(ctx->root, &ipam, NULL) >= 0 &&
+                    ipam_network_release(ipam, spec->name, spec->project, NULL) >= 0)
+                        (void) ipam_save(ipam, NULL);
                 return stack_error_prefix(err, "network '%s'", spec->name);
+        }
         i.name = xstrdup(spec->name);
         i.project = xstrdup(spec->project);
         i.internal = spec->internal;
@@ -329,6 +338,34 @@ int network_teardown(struct network_ctx *ctx, const char *project, const char *n
         if (r < 0)
                 return r;
         return ipam_save(ipam, err);
+}
+
+int network_list(struct network_ctx *ctx, const char *project, char ***ret, struct stack_error *err)
+{
+        _cleanup_strv_free_ char **nets = NULL;
+        {
+                _cleanup_ipam_ struct ipam *ipam = NULL;
+                int r = ipam_open(ctx->root, &ipam, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < ipam->n_networks; i++)
+                        if (streq(ipam->networks[i].project, project) && !ipam->networks[i].external)
+                                strv_push(&nets, ipam->networks[i].name);
+        }
+        _cleanup_free_ char *prefix = netlink_bridge_alias(project, "");
+        struct netlink_link_info *links = NULL;
+        size_t n_links = 0;
+        int r = netlink_links(ctx->sk, prefix, &links, &n_links, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_links; i++) {
+                const char *net = startswith(links[i].alias, prefix);
+                if (net && *net && !strv_contains(nets, net))
+                        strv_push(&nets, net);
+        }
+        netlink_link_infos_free(links, n_links);
+        *ret = TAKE_PTR(nets);
+        return 0;
 }
 
 int network_netns_create(struct network_ctx *ctx, const char *project, const char *container,
@@ -548,19 +585,12 @@ int network_project_teardown(struct network_ctx *ctx, const char *project, struc
                         return r;
         }
 
-        /* Networks: the IPAM records the project made, and any bridge carrying its alias (a record lost
-         * while the bridge survived). */
-        _cleanup_strv_free_ char **nets = NULL;
+        /* Leases of containers whose namespace is already gone. */
         {
                 _cleanup_ipam_ struct ipam *ipam = NULL;
                 r = ipam_open(ctx->root, &ipam, err);
                 if (r < 0)
                         return r;
-                for (size_t i = 0; i < ipam->n_networks; i++)
-                        if (streq(ipam->networks[i].project, project) &&
-                            !strv_contains(nets, ipam->networks[i].name))
-                                strv_push(&nets, ipam->networks[i].name);
-                /* Leases of containers whose namespace is already gone. */
                 for (size_t i = 0; i < ipam->n_leases;) {
                         const struct ipam_lease *l = &ipam->leases[i];
                         if (streq(l->project, project))
@@ -572,18 +602,10 @@ int network_project_teardown(struct network_ctx *ctx, const char *project, struc
                 if (r < 0)
                         return r;
         }
-        _cleanup_free_ char *prefix = netlink_bridge_alias(project, "");
-        struct netlink_link_info *links = NULL;
-        size_t n_links = 0;
-        r = netlink_links(ctx->sk, prefix, &links, &n_links, err);
+        _cleanup_strv_free_ char **nets = NULL;
+        r = network_list(ctx, project, &nets, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n_links; i++) {
-                const char *net = startswith(links[i].alias, prefix);
-                if (net && *net && !strv_contains(nets, net))
-                        strv_push(&nets, net);
-        }
-        netlink_link_infos_free(links, n_links);
 
         int busy = 0;
         _cleanup_error_ struct stack_error busy_err = {0};

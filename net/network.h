@@ -77,6 +77,10 @@ int network_setup(struct network_ctx *ctx, const struct network_spec *spec, stru
 int network_teardown(struct network_ctx *ctx, const char *project, const char *name,
                      struct stack_error *err);
 
+/* The networks `project` made, from the IPAM records and the bridges carrying its alias (so also one whose
+ * record a crash lost): what `observe` compares with the model to find orphans. */
+int network_list(struct network_ctx *ctx, const char *project, char ***ret, struct stack_error *err);
+
 /* ---- Containers ---- */
 
 /* The replica's namespace: <run-root>/netns/<project>/<container>, lo up. */

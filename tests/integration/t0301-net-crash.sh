@@ -61,6 +61,7 @@ ip link add stkforeign type bridge
 out=$("$NT" -b stkforeign setup p1 p1_other 2>&1)
 like "$out" "exists and is not stack's" "a foreign link under our name is refused"
 ok "and left in place" ip link show dev stkforeign
+is "$(grep -c '^network p1_other' "$STACK_ROOT/ipam/leases")" 0 "the refused network gave its subnet back"
 ip link del stkforeign
 "$NT" teardown p1 p1_other
 
