@@ -1,46 +1,1025 @@
+/* up, down, ps, logs, ls, wait and the hidden supervise: the commands of a running project. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "core/cleanup.h"
+#include "core/fileio.h"
+#include "core/log.h"
+#include "core/reconcile.h"
+#include "core/state.h"
+#include "core/supervisor.h"
 #include "core/util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
+
+#define USEC_PER_SEC 1000000ULL
+
+static struct reconcile_config config_from(const struct cmd_global *g)
+{
+        enum progress_mode mode = PROGRESS_PLAIN;
+        if (streq(g->progress, "quiet"))
+                mode = PROGRESS_QUIET;
+        else if (streq(g->progress, "tty") || (streq(g->progress, "auto") && isatty(STDERR_FILENO)))
+                mode = PROGRESS_TTY;
+        return (struct reconcile_config){
+            .root = g->root,
+            .run_root = g->run_root,
+            .runtime = g->runtime,
+            .parallel = g->parallel,
+            .dry_run = g->dry_run,
+            .progress = mode,
+            .stop_timeout_usec = -1,
+        };
+}
+
+static const char *jstr(const cJSON *j, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *j, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static int parse_int(const char *cmd, const char *opt, const char *s, int *ret)
+{
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (isempty(s) || *end || v < -1 || v > 1000000)
+                return cmd_usage_error(cmd, "%s: invalid number \"%s\"", opt, s);
+        *ret = (int) v;
+        return 0;
+}
+
+/* ---- logs ---- */
+
+struct log_follower {
+        char *name;
+        char *path;
+        off_t offset;
+        struct strbuf partial;
+};
+
+static const char *const colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
+
+static void print_log_lines(struct log_follower *f, const char *data, size_t len, int width, bool prefix,
+                            bool color, int idx)
+{
+        strbuf_add(&f->partial, data, len);
+        char *start = f->partial.buf;
+        char *nl;
+        while (start && (nl = memchr(start, '\n', f->partial.len - (size_t) (start - f->partial.buf)))) {
+                if (prefix) {
+                        if (color)
+                                printf("\033[%sm%-*s |\033[0m ", colors[idx % ELEMENTSOF(colors)], width,
+                                       f->name);
+                        else
+                                printf("%-*s | ", width, f->name);
+                }
+                fwrite(start, 1, (size_t) (nl - start) + 1, stdout);
+                start = nl + 1;
+        }
+        if (start) {
+                size_t rest = f->partial.len - (size_t) (start - f->partial.buf);
+                memmove(f->partial.buf, start, rest);
+                f->partial.len = rest;
+                f->partial.buf[rest] = 0;
+        }
+        fflush(stdout);
+}
+
+static void follower_read(struct log_follower *f, int width, bool prefix, bool color, int idx)
+{
+        _cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return;
+        if (st.st_size < f->offset)
+                f->offset = 0; /* the container was recreated: its log starts over */
+        if (lseek(fd, f->offset, SEEK_SET) < 0)
+                return;
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+                print_log_lines(f, buf, (size_t) n, width, prefix, color, idx);
+                f->offset += n;
+        }
+}
+
+/* Starts at the last `tail` lines of the file (-1: all). */
+static off_t tail_offset(const char *path, int tail)
+{
+        if (tail < 0)
+                return 0;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_full_file(path, &data, &len, NULL) < 0)
+                return 0;
+        size_t pos = len;
+        if (pos > 0 && data[pos - 1] == '\n')
+                pos--;
+        for (int n = 0; pos > 0; pos--)
+                if (data[pos - 1] == '\n' && ++n == tail)
+                        break;
+        return (off_t) pos;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+        interrupted++;
+}
+
+/* Prints the project's logs; with follow, keeps following new and restarted containers until Ctrl-C or,
+ * when until_exit is set, until every container of the project has exited. */
+static int show_logs(const struct reconcile_config *cfg, const char *project, char **services, bool follow,
+                     int tail, bool prefix, bool until_exit)
+{
+        struct log_follower *fs = NULL;
+        size_t n = 0;
+        bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        for (unsigned round = 0;; round++) {
+                _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+                struct stack_error e = {0};
+                if (reconcile_status(cfg, project, &list, &e) < 0) {
+                        cmd_fail(&e);
+                        stack_error_clear(&e);
+                        break;
+                }
+                const cJSON *c;
+                bool any_running = false;
+                cJSON_ArrayForEach(c, list)
+                {
+                        const char *name = jstr(c, "Name");
+                        const char *state = jstr(c, "State");
+                        if (services && !strv_contains(services, jstr(c, "Service")))
+                                continue;
+                        if (state && (streq(state, "running") || streq(state, "restarting") ||
+                                      streq(state, "created")))
+                                any_running = true;
+                        bool known = false;
+                        for (size_t i = 0; i < n; i++)
+                                if (streq(fs[i].name, name))
+                                        known = true;
+                        if (known || !jstr(c, "LogPath"))
+                                continue;
+                        fs = xrealloc(fs, (n + 1) * sizeof(*fs));
+                        fs[n] = (struct log_follower){.name = xstrdup(name),
+                                                      .path = xstrdup(jstr(c, "LogPath"))};
+                        fs[n].offset = round == 0 ? tail_offset(fs[n].path, tail) : 0;
+                        n++;
+                }
+                int width = 0;
+                for (size_t i = 0; i < n; i++)
+                        if ((int) strlen(fs[i].name) > width)
+                                width = (int) strlen(fs[i].name);
+                for (size_t i = 0; i < n; i++)
+                        follower_read(&fs[i], width, prefix, color, (int) i);
+                if (!follow || interrupted || (until_exit && !any_running && round > 0))
+                        break;
+                usleep(100000);
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(fs[i].name);
+                free(fs[i].path);
+                strbuf_free(&fs[i].partial);
+        }
+        free(fs);
+        return EXIT_OK;
+}
+
+/* ---- up ---- */
+
+static void up_usage(void)
+{
+        puts(
+            "Usage: stack up [OPTIONS] [SERVICE...]\n"
+            "\n"
+            "Create and start containers.\n"
+            "\n"
+            "Options:\n"
+            "  -d, --detach                 Run containers in the background\n"
+            "      --wait                   Wait for services to be running|healthy (implies -d)\n"
+            "      --wait-timeout SECONDS   Maximum duration to wait for the project to be running|healthy\n"
+            "      --remove-orphans         Remove containers for services not defined in the file\n"
+            "      --max-orphans N          Keep at most N orphans, removing the oldest "
+            "($STACK_MAX_ORPHANS,\n"
+            "                               x-stack.max_orphans; default 3)\n"
+            "      --force-recreate         Recreate containers even if nothing changed\n"
+            "      --no-recreate            Don't recreate containers that exist\n"
+            "      --always-recreate-deps   Recreate dependent containers\n"
+            "      --no-deps                Don't start linked services\n"
+            "      --no-start               Don't start the services after creating them\n"
+            "      --scale SERVICE=NUM      Scale SERVICE to NUM instances (overrides scale:)\n"
+            "  -t, --timeout SECONDS        Shutdown timeout when stopping containers\n"
+            "      --abort-on-container-exit     Stop all containers if any container was stopped\n"
+            "      --abort-on-container-failure  Stop all containers if any container exited with failure\n"
+            "      --exit-code-from SERVICE Return the exit code of the selected service container\n"
+            "      --no-log-prefix          Don't print prefix in logs\n"
+            "      --dry-run                Print the plan and change nothing\n"
+            "  -h, --help                   Show this help");
+}
+
+static int max_orphans_default(const struct stack_project *p, int flag)
+{
+        if (flag >= 0)
+                return flag;
+        const char *env = getenv("STACK_MAX_ORPHANS");
+        if (!isempty(env))
+                return atoi(env);
+        if (p && p->settings.max_orphans >= 0)
+                return p->settings.max_orphans;
+        return 3;
+}
+
+static bool env_true(const char *name)
+{
+        const char *v = getenv(name);
+        return v && (streq(v, "1") || streq(v, "true") || streq(v, "True") || streq(v, "yes"));
+}
+
+/* Stops every running container of the project (attached `up` on Ctrl-C, --abort-on-container-exit). */
+static void stop_project(const struct reconcile_config *cfg, const char *project)
+{
+        _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+        if (reconcile_status(cfg, project, &list, NULL) < 0)
+                return;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, list)
+        {
+                const char *state = jstr(c, "State");
+                if (!state || streq(state, "exited") || streq(state, "dead"))
+                        continue;
+                fprintf(stderr, " Container %s Stopping\n", jstr(c, "Name"));
+                _cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
+                cJSON_AddStringToObject(req, "op", "stop");
+                cJSON_AddStringToObject(req, "name", jstr(c, "Name"));
+                if (interrupted > 1 || cfg->stop_timeout_usec >= 0)
+                        cJSON_AddNumberToObject(req, "timeout_usec",
+                                                interrupted > 1 ? 0 : (double) cfg->stop_timeout_usec);
+                struct stack_error e = {0};
+                if (supervisor_call(cfg->run_root, project, req, NULL, &e) < 0)
+                        fprintf(stderr, "stack: %s\n", e.msg);
+                else
+                        fprintf(stderr, " Container %s Stopped\n", jstr(c, "Name"));
+                stack_error_clear(&e);
+        }
+}
+
+/* Attached `up`: stream output until Ctrl-C (then stop gracefully; a second Ctrl-C kills) or, with the
+ * abort options, until a container exits. Returns the exit code for the command. */
+static int attach(const struct reconcile_config *cfg, const struct stack_project *p, char **services,
+                  bool prefix, bool abort_exit, bool abort_failure, const char *exit_from)
+{
+        struct sigaction sa = {.sa_handler = on_interrupt};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        struct log_follower *fs = NULL;
+        size_t n = 0;
+        bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        int code = EXIT_OK;
+        while (!interrupted) {
+                _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+                if (reconcile_status(cfg, p->name, &list, NULL) < 0)
+                        break;
+                const cJSON *c;
+                bool stop = false, any = false;
+                cJSON_ArrayForEach(c, list)
+                {
+                        const char *name = jstr(c, "Name");
+                        const char *state = jstr(c, "State");
+                        if (services && !strv_contains(services, jstr(c, "Service")))
+                                continue;
+                        any = true;
+                        bool exited = state && (streq(state, "exited") || streq(state, "dead"));
+                        int ec = (int) jnum(c, "ExitCode");
+                        if (exited && (abort_exit || (abort_failure && ec != 0) ||
+                                       (exit_from && streq_ptr(jstr(c, "Service"), exit_from)))) {
+                                stop = true;
+                                if (exit_from ? streq_ptr(jstr(c, "Service"), exit_from) : ec != 0)
+                                        code = ec;
+                        }
+                        bool known = false;
+                        for (size_t i = 0; i < n; i++)
+                                known |= streq(fs[i].name, name);
+                        if (!known && jstr(c, "LogPath")) {
+                                fs = xrealloc(fs, (n + 1) * sizeof(*fs));
+                                fs[n++] = (struct log_follower){.name = xstrdup(name),
+                                                                .path = xstrdup(jstr(c, "LogPath"))};
+                        }
+                }
+                int width = 0;
+                for (size_t i = 0; i < n; i++)
+                        if ((int) strlen(fs[i].name) > width)
+                                width = (int) strlen(fs[i].name);
+                for (size_t i = 0; i < n; i++)
+                        follower_read(&fs[i], width, prefix, color, (int) i);
+                if (stop || !any)
+                        break;
+                usleep(100000);
+        }
+        if (interrupted)
+                fputs("Gracefully stopping... (press Ctrl+C again to force)\n", stderr);
+        stop_project(cfg, p->name);
+        for (size_t i = 0; i < n; i++) {
+                free(fs[i].name);
+                free(fs[i].path);
+                strbuf_free(&fs[i].partial);
+        }
+        free(fs);
+        return code;
+}
 
 int cmd_up(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack up: not implemented yet\n");
-        return EXIT_ERROR;
+        enum {
+                ARG_WAIT = 0x100,
+                ARG_WAIT_TIMEOUT,
+                ARG_REMOVE_ORPHANS,
+                ARG_MAX_ORPHANS,
+                ARG_FORCE_RECREATE,
+                ARG_NO_RECREATE,
+                ARG_ALWAYS_RECREATE_DEPS,
+                ARG_NO_DEPS,
+                ARG_NO_START,
+                ARG_SCALE,
+                ARG_ABORT_EXIT,
+                ARG_ABORT_FAILURE,
+                ARG_EXIT_CODE_FROM,
+                ARG_NO_LOG_PREFIX,
+                ARG_DRY_RUN,
+                ARG_IGNORED,
+                ARG_IGNORED_ARG,
+        };
+        static const struct option options[] = {
+            {"detach", no_argument, NULL, 'd'},
+            {"wait", no_argument, NULL, ARG_WAIT},
+            {"wait-timeout", required_argument, NULL, ARG_WAIT_TIMEOUT},
+            {"remove-orphans", no_argument, NULL, ARG_REMOVE_ORPHANS},
+            {"max-orphans", required_argument, NULL, ARG_MAX_ORPHANS},
+            {"force-recreate", no_argument, NULL, ARG_FORCE_RECREATE},
+            {"no-recreate", no_argument, NULL, ARG_NO_RECREATE},
+            {"always-recreate-deps", no_argument, NULL, ARG_ALWAYS_RECREATE_DEPS},
+            {"no-deps", no_argument, NULL, ARG_NO_DEPS},
+            {"no-start", no_argument, NULL, ARG_NO_START},
+            {"scale", required_argument, NULL, ARG_SCALE},
+            {"timeout", required_argument, NULL, 't'},
+            {"abort-on-container-exit", no_argument, NULL, ARG_ABORT_EXIT},
+            {"abort-on-container-failure", no_argument, NULL, ARG_ABORT_FAILURE},
+            {"exit-code-from", required_argument, NULL, ARG_EXIT_CODE_FROM},
+            {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
+            {"dry-run", no_argument, NULL, ARG_DRY_RUN},
+            {"no-color", no_argument, NULL, ARG_IGNORED},
+            {"build", no_argument, NULL, ARG_IGNORED},
+            {"no-build", no_argument, NULL, ARG_IGNORED},
+            {"quiet-pull", no_argument, NULL, ARG_IGNORED},
+            {"pull", required_argument, NULL, ARG_IGNORED_ARG},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        struct plan_options o = {.max_orphans = -1};
+        bool detach = false, wait = false, prefix = true, abort_exit = false, abort_failure = false;
+        int wait_timeout = 0, timeout = -1, max_orphans = -1;
+        _cleanup_free_ char *exit_from = NULL;
+        _cleanup_strv_free_ char **scales = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "dt:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'd':
+                        detach = true;
+                        break;
+                case ARG_WAIT:
+                        wait = detach = true;
+                        break;
+                case ARG_WAIT_TIMEOUT:
+                        if (parse_int("up", "--wait-timeout", optarg, &wait_timeout) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_REMOVE_ORPHANS:
+                        o.remove_orphans = true;
+                        break;
+                case ARG_MAX_ORPHANS:
+                        if (parse_int("up", "--max-orphans", optarg, &max_orphans) != 0 || max_orphans < 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_FORCE_RECREATE:
+                        o.force_recreate = true;
+                        break;
+                case ARG_NO_RECREATE:
+                        o.no_recreate = true;
+                        break;
+                case ARG_ALWAYS_RECREATE_DEPS:
+                        o.always_recreate_deps = true;
+                        break;
+                case ARG_NO_DEPS:
+                        o.no_deps = true;
+                        break;
+                case ARG_NO_START:
+                        o.no_start = true;
+                        break;
+                case ARG_SCALE:
+                        if (!strchr(optarg, '='))
+                                return cmd_usage_error("up", "--scale: expected SERVICE=NUM, got \"%s\"",
+                                                       optarg);
+                        strv_push(&scales, optarg);
+                        break;
+                case 't':
+                        if (parse_int("up", "--timeout", optarg, &timeout) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_ABORT_EXIT:
+                        abort_exit = true;
+                        break;
+                case ARG_ABORT_FAILURE:
+                        abort_failure = true;
+                        break;
+                case ARG_EXIT_CODE_FROM:
+                        free(exit_from);
+                        exit_from = xstrdup(optarg);
+                        break;
+                case ARG_NO_LOG_PREFIX:
+                        prefix = false;
+                        break;
+                case ARG_DRY_RUN:
+                        g->dry_run = true;
+                        break;
+                case ARG_IGNORED:
+                case ARG_IGNORED_ARG:
+                        break;
+                case 'h':
+                        up_usage();
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("up", "invalid option");
+                }
+        }
+        if (o.force_recreate && o.no_recreate)
+                return cmd_usage_error("up", "--force-recreate and --no-recreate are incompatible");
+        if (detach && (abort_exit || abort_failure || exit_from))
+                return cmd_usage_error("up",
+                                       "--abort-on-container-exit and --exit-code-from cannot be combined "
+                                       "with --detach or --wait");
+        char **services = optind < argc ? strv_copy(argv + optind) : NULL;
+        _cleanup_strv_free_ char **services_owned = services;
+        _cleanup_project_ struct stack_project *p = NULL;
+        int ret = cmd_load_project(g, services, &p);
+        if (ret != EXIT_OK)
+                return ret;
+        STRV_FOREACH (sc, scales) {
+                _cleanup_free_ char *name = xstrndup(*sc, strchr(*sc, '=') - *sc);
+                int n;
+                if (parse_int("up", "--scale", strchr(*sc, '=') + 1, &n) != 0 || n < 0)
+                        return EXIT_USAGE;
+                bool found = false;
+                for (size_t i = 0; i < p->n_services; i++)
+                        if (streq(p->services[i].name, name)) {
+                                p->services[i].scale = n;
+                                found = true;
+                        }
+                if (!found)
+                        return cmd_usage_error("up", "--scale: no such service: %s", name);
+        }
+        STRV_FOREACH (s, services)
+                if (!stack_project_service(p, *s)) {
+                        fprintf(stderr, "stack up: no such service: %s\n", *s);
+                        return EXIT_ERROR;
+                }
+        o.services = services;
+        if (!o.remove_orphans && env_true("COMPOSE_REMOVE_ORPHANS"))
+                o.remove_orphans = true;
+        o.max_orphans = max_orphans_default(p, max_orphans);
+        if (env_true("COMPOSE_IGNORE_ORPHANS") && !o.remove_orphans && max_orphans < 0)
+                o.max_orphans = -1;
+
+        struct reconcile_config cfg = config_from(g);
+        if (timeout >= 0)
+                cfg.stop_timeout_usec = (int64_t) timeout * (int64_t) USEC_PER_SEC;
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_close_ int lock = -1;
+        if (!cfg.dry_run && state_lock_project(g->run_root, p->name, &lock, &err) < 0)
+                return cmd_fail(&err);
+        if (reconcile_up(&cfg, p, &o, &err) < 0)
+                return cmd_fail(&err);
+        if (cfg.dry_run || o.no_start)
+                return EXIT_OK;
+        /* Waiting and attaching need no lock: other commands may act on the project meanwhile. */
+        closep(&lock);
+        if (wait) {
+                if (reconcile_wait_ready(&cfg, p, services, (uint64_t) wait_timeout * USEC_PER_SEC, &err) <
+                    0)
+                        return cmd_fail(&err);
+                return EXIT_OK;
+        }
+        if (detach)
+                return EXIT_OK;
+        return attach(&cfg, p, services, prefix, abort_exit || exit_from, abort_failure, exit_from);
 }
+
+/* ---- down ---- */
 
 int cmd_down(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack down: not implemented yet\n");
-        return EXIT_ERROR;
+        enum { ARG_REMOVE_ORPHANS = 0x100, ARG_RMI, ARG_DRY_RUN };
+        static const struct option options[] = {
+            {"volumes", no_argument, NULL, 'v'},
+            {"remove-orphans", no_argument, NULL, ARG_REMOVE_ORPHANS},
+            {"rmi", required_argument, NULL, ARG_RMI},
+            {"timeout", required_argument, NULL, 't'},
+            {"dry-run", no_argument, NULL, ARG_DRY_RUN},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        struct plan_options o = {.down = true, .max_orphans = -1};
+        int timeout = -1, c;
+        while ((c = getopt_long(argc, argv, "vt:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'v':
+                        o.remove_volumes = true;
+                        break;
+                case ARG_REMOVE_ORPHANS:
+                        o.remove_orphans = true;
+                        break;
+                case ARG_RMI:
+                        if (!streq(optarg, "local") && !streq(optarg, "all"))
+                                return cmd_usage_error("down", "--rmi: expected local or all");
+                        log_warning("--rmi: images stay in the store; remove them with `stack image rm`");
+                        break;
+                case 't':
+                        if (parse_int("down", "--timeout", optarg, &timeout) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_DRY_RUN:
+                        g->dry_run = true;
+                        break;
+                case 'h':
+                        puts("Usage: stack down [OPTIONS]\n"
+                             "\n"
+                             "Stop and remove containers, networks (and with -v, volumes).\n"
+                             "Works from the compose file or, when it is gone, from stack's records (-p "
+                             "NAME).\n"
+                             "\n"
+                             "Options:\n"
+                             "  -v, --volumes          Remove named volumes declared in the file and "
+                             "anonymous ones\n"
+                             "      --remove-orphans   Remove containers for services not defined in the "
+                             "file\n"
+                             "      --rmi local|all    Accepted for compatibility\n"
+                             "  -t, --timeout SECONDS  Shutdown timeout\n"
+                             "      --dry-run          Print the plan and change nothing\n"
+                             "  -h, --help             Show this help");
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("down", "invalid option");
+                }
+        }
+        if (optind < argc)
+                return cmd_usage_error("down", "unexpected argument \"%s\"", argv[optind]);
+
+        _cleanup_project_ struct stack_project *p = NULL;
+        const char *name = g->project_name;
+        if (g->files || !name) {
+                int ret = cmd_load_project(g, NULL, &p);
+                if (ret != EXIT_OK)
+                        return ret;
+                name = p->name;
+        } else {
+                /* -p NAME: the file may be gone; the records know what to remove. */
+                struct stack_project *loaded = NULL;
+                struct cmd_global quiet = *g;
+                enum log_level lvl = log_get_level();
+                log_set_level(LOG_LEVEL_ERROR);
+                int saved = dup(STDERR_FILENO);
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                dup2(null, STDERR_FILENO);
+                if (cmd_load_project(&quiet, NULL, &loaded) == EXIT_OK && streq(loaded->name, name))
+                        p = loaded;
+                else if (loaded)
+                        stack_project_free(loaded);
+                dup2(saved, STDERR_FILENO);
+                close(saved);
+                close(null);
+                log_set_level(lvl);
+        }
+        struct reconcile_config cfg = config_from(g);
+        if (timeout >= 0)
+                cfg.stop_timeout_usec = (int64_t) timeout * (int64_t) USEC_PER_SEC;
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_close_ int lock = -1;
+        if (!cfg.dry_run && state_lock_project(g->run_root, name, &lock, &err) < 0)
+                return cmd_fail(&err);
+        if (reconcile_down(&cfg, name, p, &o, &err) < 0)
+                return cmd_fail(&err);
+        return EXIT_OK;
+}
+
+/* ---- ps ---- */
+
+static char *format_status(const cJSON *c)
+{
+        const char *state = jstr(c, "State");
+        const char *health = jstr(c, "Health");
+        uint64_t now = realtime_usec();
+        if (state && (streq(state, "running") || streq(state, "restarting"))) {
+                uint64_t since = (uint64_t) jnum(c, "StartedAt");
+                uint64_t secs = since && now > since ? (now - since) / USEC_PER_SEC : 0;
+                _cleanup_free_ char *up = secs < 60 ? xasprintf("%llu seconds", (unsigned long long) secs)
+                                          : secs < 3600
+                                              ? xasprintf("%llu minutes", (unsigned long long) secs / 60)
+                                              : xasprintf("%llu hours", (unsigned long long) secs / 3600);
+                if (streq(state, "restarting"))
+                        return xasprintf("Restarting (%d)", (int) jnum(c, "ExitCode"));
+                if (health && *health)
+                        return xasprintf("Up %s (%s)", up, health);
+                return xasprintf("Up %s", up);
+        }
+        if (state && streq(state, "exited"))
+                return xasprintf("Exited (%d)", (int) jnum(c, "ExitCode"));
+        return xstrdup(state && streq(state, "created") ? "Created" : state ? state : "unknown");
+}
+
+static char *format_ports(const cJSON *c)
+{
+        struct strbuf b = {0};
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "Publishers"))
+        {
+                if (b.len)
+                        strbuf_puts(&b, ", ");
+                strbuf_printf(&b, "%s:%d->%d/%s", jstr(p, "URL"), (int) jnum(p, "PublishedPort"),
+                              (int) jnum(p, "TargetPort"), jstr(p, "Protocol"));
+        }
+        return strbuf_take(&b);
+}
+
+static bool is_running(const cJSON *c)
+{
+        const char *state = jstr(c, "State");
+        return state && (streq(state, "running") || streq(state, "restarting"));
+}
+
+/* The project a command acts on: -p, else the compose file's. */
+static int project_name_for(struct cmd_global *g, char **ret)
+{
+        if (g->project_name && !g->files) {
+                *ret = xstrdup(g->project_name);
+                return EXIT_OK;
+        }
+        _cleanup_project_ struct stack_project *p = NULL;
+        int r = cmd_load_project(g, NULL, &p);
+        if (r != EXIT_OK)
+                return r;
+        *ret = xstrdup(p->name);
+        return EXIT_OK;
 }
 
 int cmd_ps(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack ps: not implemented yet\n");
-        return EXIT_ERROR;
+        enum { ARG_SERVICES = 0x100, ARG_FORMAT, ARG_STATUS };
+        static const struct option options[] = {
+            {"all", no_argument, NULL, 'a'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"services", no_argument, NULL, ARG_SERVICES},
+            {"format", required_argument, NULL, ARG_FORMAT},
+            {"status", required_argument, NULL, ARG_STATUS},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool all = false, quiet = false, only_services = false;
+        const char *format = "table";
+        _cleanup_strv_free_ char **statuses = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "aqh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'a':
+                        all = true;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                case ARG_SERVICES:
+                        only_services = true;
+                        break;
+                case ARG_FORMAT:
+                        if (!streq(optarg, "table") && !streq(optarg, "json"))
+                                return cmd_usage_error("ps", "--format: expected table or json");
+                        format = optarg;
+                        break;
+                case ARG_STATUS:
+                        strv_push(&statuses, optarg);
+                        break;
+                case 'h':
+                        puts("Usage: stack ps [OPTIONS] [SERVICE...]\n"
+                             "\n"
+                             "List containers.\n"
+                             "\n"
+                             "Options:\n"
+                             "  -a, --all            Show all containers, also stopped ones\n"
+                             "  -q, --quiet          Only display names\n"
+                             "      --services       Display services\n"
+                             "      --format FORMAT  table or json\n"
+                             "      --status STATUS  Filter by state: created, restarting, running, exited, "
+                             "dead\n"
+                             "  -h, --help           Show this help");
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("ps", "invalid option");
+                }
+        }
+        char **services = optind < argc ? argv + optind : NULL;
+        _cleanup_free_ char *name = NULL;
+        int ret = project_name_for(g, &name);
+        if (ret != EXIT_OK)
+                return ret;
+        struct reconcile_config cfg = config_from(g);
+        _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+        _cleanup_error_ struct stack_error err = {0};
+        if (reconcile_status(&cfg, name, &list, &err) < 0)
+                return cmd_fail(&err);
+        _cleanup_(cJSON_Deletep) cJSON *shown = cJSON_CreateArray();
+        const cJSON *item;
+        cJSON_ArrayForEach(item, list)
+        {
+                if (services && !strv_contains(services, jstr(item, "Service")))
+                        continue;
+                if (statuses ? !strv_contains(statuses, jstr(item, "State")) : (!all && !is_running(item)))
+                        continue;
+                cJSON_AddItemToArray(shown, cJSON_Duplicate(item, true));
+        }
+        if (only_services) {
+                _cleanup_strv_free_ char **seen = NULL;
+                cJSON_ArrayForEach(item, shown) if (!strv_contains(seen, jstr(item, "Service")))
+                {
+                        strv_push(&seen, jstr(item, "Service"));
+                        puts(jstr(item, "Service"));
+                }
+                return EXIT_OK;
+        }
+        if (quiet) {
+                cJSON_ArrayForEach(item, shown) puts(jstr(item, "Name"));
+                return EXIT_OK;
+        }
+        if (streq(format, "json")) {
+                _cleanup_free_ char *text = cJSON_PrintUnformatted(shown);
+                puts(text);
+                return EXIT_OK;
+        }
+        printf("%-28s %-30s %-12s %-26s %s\n", "NAME", "IMAGE", "SERVICE", "STATUS", "PORTS");
+        cJSON_ArrayForEach(item, shown)
+        {
+                _cleanup_free_ char *status = format_status(item);
+                _cleanup_free_ char *ports = format_ports(item);
+                printf("%-28s %-30s %-12s %-26s %s\n", jstr(item, "Name"), jstr(item, "Image"),
+                       jstr(item, "Service"), status, ports);
+        }
+        return EXIT_OK;
 }
+
+/* ---- logs ---- */
 
 int cmd_logs(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack logs: not implemented yet\n");
-        return EXIT_ERROR;
+        enum { ARG_TAIL = 0x100, ARG_NO_LOG_PREFIX, ARG_SINCE, ARG_IGNORED };
+        static const struct option options[] = {
+            {"follow", no_argument, NULL, 'f'},
+            {"tail", required_argument, NULL, ARG_TAIL},
+            {"n", required_argument, NULL, 'n'},
+            {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
+            {"since", required_argument, NULL, ARG_SINCE},
+            {"timestamps", no_argument, NULL, 't'},
+            {"no-color", no_argument, NULL, ARG_IGNORED},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool follow = false, prefix = true;
+        int tail = -1, c;
+        while ((c = getopt_long(argc, argv, "fn:th", options, NULL)) >= 0) {
+                switch (c) {
+                case 'f':
+                        follow = true;
+                        break;
+                case 'n':
+                case ARG_TAIL:
+                        if (streq(optarg, "all"))
+                                tail = -1;
+                        else if (parse_int("logs", "--tail", optarg, &tail) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_NO_LOG_PREFIX:
+                        prefix = false;
+                        break;
+                case ARG_SINCE:
+                case 't':
+                        log_warning("container output is stored without timestamps: %s ignored",
+                                    c == 't' ? "--timestamps" : "--since");
+                        break;
+                case ARG_IGNORED:
+                        break;
+                case 'h':
+                        puts("Usage: stack logs [OPTIONS] [SERVICE...]\n"
+                             "\n"
+                             "View output from containers.\n"
+                             "\n"
+                             "Options:\n"
+                             "  -f, --follow         Follow log output, also of restarted and new "
+                             "containers\n"
+                             "  -n, --tail N         Number of lines to show from the end of each log (or "
+                             "all)\n"
+                             "      --no-log-prefix  Don't print the container name in front of each line\n"
+                             "  -h, --help           Show this help");
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("logs", "invalid option");
+                }
+        }
+        char **services = optind < argc ? argv + optind : NULL;
+        _cleanup_free_ char *name = NULL;
+        int ret = project_name_for(g, &name);
+        if (ret != EXIT_OK)
+                return ret;
+        struct reconcile_config cfg = config_from(g);
+        struct sigaction sa = {.sa_handler = on_interrupt};
+        sigaction(SIGINT, &sa, NULL);
+        return show_logs(&cfg, name, services, follow, tail, prefix, false);
 }
+
+/* ---- ls ---- */
 
 int cmd_ls(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack ls: not implemented yet\n");
-        return EXIT_ERROR;
+        static const struct option options[] = {
+            {"all", no_argument, NULL, 'a'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"format", required_argument, NULL, 'F'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool all = false, quiet = false, json = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "aqh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'a':
+                        all = true;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                case 'F':
+                        json = streq(optarg, "json");
+                        break;
+                case 'h':
+                        puts("Usage: stack ls [OPTIONS]\n\nList projects on this host.\n\n"
+                             "  -a, --all        Show all projects, also stopped ones\n"
+                             "  -q, --quiet      Only display names\n"
+                             "      --format F   table or json");
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("ls", "invalid option");
+                }
+        }
+        struct reconcile_config cfg = config_from(g);
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_strv_free_ char **projects = NULL;
+        if (state_project_list(g->root, &projects, &err) < 0)
+                return cmd_fail(&err);
+        _cleanup_(cJSON_Deletep) cJSON *out = cJSON_CreateArray();
+        if (!quiet && !json)
+                printf("%-24s %-20s %s\n", "NAME", "STATUS", "CONFIG FILES");
+        STRV_FOREACH (name, projects) {
+                _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+                if (reconcile_status(&cfg, *name, &list, NULL) < 0)
+                        continue;
+                int running = 0, exited = 0;
+                const cJSON *item;
+                cJSON_ArrayForEach(item, list)
+                {
+                        if (is_running(item))
+                                running++;
+                        else
+                                exited++;
+                }
+                if (!all && running == 0)
+                        continue;
+                _cleanup_strv_free_ char **files = NULL;
+                state_project_read(g->root, *name, NULL, &files, NULL);
+                _cleanup_free_ char *joined = strv_join(files, ",");
+                _cleanup_free_ char *status = running && exited
+                                                  ? xasprintf("running(%d), exited(%d)", running, exited)
+                                              : running ? xasprintf("running(%d)", running)
+                                                        : xasprintf("exited(%d)", exited);
+                if (quiet)
+                        puts(*name);
+                else if (json) {
+                        cJSON *j = cJSON_CreateObject();
+                        cJSON_AddStringToObject(j, "Name", *name);
+                        cJSON_AddStringToObject(j, "Status", status);
+                        cJSON_AddStringToObject(j, "ConfigFiles", joined);
+                        cJSON_AddItemToArray(out, j);
+                } else
+                        printf("%-24s %-20s %s\n", *name, status, joined);
+        }
+        if (json) {
+                _cleanup_free_ char *text = cJSON_PrintUnformatted(out);
+                puts(text);
+        }
+        return EXIT_OK;
 }
+
+/* ---- wait ---- */
 
 int cmd_wait(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack wait: not implemented yet\n");
-        return EXIT_ERROR;
+        static const struct option options[] = {
+            {"down-project", no_argument, NULL, 'D'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool down_project = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'D':
+                        down_project = true;
+                        break;
+                case 'h':
+                        puts("Usage: stack wait [OPTIONS] SERVICE...\n\n"
+                             "Block until containers of all (or the given) services stop; exits with the "
+                             "first\n"
+                             "non-zero exit code.\n\n"
+                             "      --down-project   Take the project down once they have stopped");
+                        return EXIT_OK;
+                default:
+                        return cmd_usage_error("wait", "invalid option");
+                }
+        }
+        char **services = optind < argc ? argv + optind : NULL;
+        _cleanup_project_ struct stack_project *p = NULL;
+        int ret = cmd_load_project(g, NULL, &p);
+        if (ret != EXIT_OK)
+                return ret;
+        struct reconcile_config cfg = config_from(g);
+        struct sigaction sa = {.sa_handler = on_interrupt};
+        sigaction(SIGINT, &sa, NULL);
+        int code = 0;
+        while (!interrupted) {
+                _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+                _cleanup_error_ struct stack_error err = {0};
+                if (reconcile_status(&cfg, p->name, &list, &err) < 0)
+                        return cmd_fail(&err);
+                bool running = false;
+                const cJSON *item;
+                cJSON_ArrayForEach(item, list)
+                {
+                        if (services && !strv_contains(services, jstr(item, "Service")))
+                                continue;
+                        if (is_running(item) || streq_ptr(jstr(item, "State"), "created"))
+                                running = true;
+                        else if (!code)
+                                code = (int) jnum(item, "ExitCode");
+                }
+                if (!running)
+                        break;
+                usleep(200000);
+        }
+        if (down_project) {
+                struct plan_options o = {.down = true, .max_orphans = -1};
+                _cleanup_error_ struct stack_error err = {0};
+                if (reconcile_down(&cfg, p->name, p, &o, &err) < 0)
+                        return cmd_fail(&err);
+        }
+        return code;
 }
+
+/* ---- supervise (internal) ---- */
 
 int cmd_supervise(struct cmd_global *g, int argc, char **argv)
 {
-        fprintf(stderr, "stack supervise: not implemented yet\n");
-        return EXIT_ERROR;
+        if (argc != 2 || streq(argv[1], "--help"))
+                return cmd_usage_error("supervise",
+                                       "usage: stack supervise PROJECT (started by stack itself)");
+        struct supervisor_config c = {
+            .root = g->root,
+            .run_root = g->run_root,
+            .project = argv[1],
+            .runtime = g->runtime,
+        };
+        _cleanup_error_ struct stack_error err = {0};
+        if (supervisor_run(&c, &err) < 0)
+                return cmd_fail(&err);
+        return EXIT_OK;
 }

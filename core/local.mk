@@ -50,7 +50,8 @@ libstack_core_la_SOURCES += \
 	core/volume.h core/volume.c \
 	core/container.h core/container.c
 
-libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c
+libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c \
+	core/reconcile.h core/reconcile.c
 check_PROGRAMS += tests/integration/ctr-tool
 tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
