@@ -105,6 +105,8 @@ static cJSON *inspect_json(const struct stack_project *p, const struct stack_net
         cJSON_AddStringToObject(st, "Project", s ? s->info.project : p->name);
         cJSON_AddStringToObject(st, "Bridge", s ? s->info.bridge : "");
         cJSON_AddBoolToObject(st, "Created", s && s->in_kernel);
+        if (s && s->in_kernel)
+                cJSON_AddNumberToObject(st, "MTU", s->info.mtu);
         return o;
 }
 

@@ -185,8 +185,8 @@ static int link_by_name(struct nl_sock *sk, const char *name, struct rtnl_link *
         return r < 0 ? -nl_errno(r) : 0;
 }
 
-int netlink_link_get(struct nl_sock *sk, const char *name, int *ret_ifindex, char **ret_alias,
-                     char **ret_kind, struct stack_error *err)
+int netlink_link_get(struct nl_sock *sk, const char *name, int *ret_ifindex, unsigned *ret_mtu,
+                     char **ret_alias, char **ret_kind, struct stack_error *err)
 {
         _cleanup_link_ struct rtnl_link *l = NULL;
         int r = link_by_name(sk, name, &l);
@@ -196,6 +196,8 @@ int netlink_link_get(struct nl_sock *sk, const char *name, int *ret_ifindex, cha
                 return stack_error_errno(err, r, "link '%s'", name);
         if (ret_ifindex)
                 *ret_ifindex = rtnl_link_get_ifindex(l);
+        if (ret_mtu)
+                *ret_mtu = rtnl_link_get_mtu(l);
         if (ret_alias) {
                 const char *a = rtnl_link_get_ifalias(l);
                 *ret_alias = a ? xstrdup(a) : NULL;

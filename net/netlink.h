@@ -49,9 +49,9 @@ struct netlink_bridge {
 /* Creates or repairs the bridge (up, alias, MTU, addresses) and enables forwarding for its families. */
 int netlink_bridge_ensure(struct nl_sock *sk, const struct netlink_bridge *b, int *ret_ifindex,
                           struct stack_error *err);
-/* Looks a link up by name; -ENODEV when there is none. ret_alias, ret_kind optional (free them). */
-int netlink_link_get(struct nl_sock *sk, const char *name, int *ret_ifindex, char **ret_alias,
-                     char **ret_kind, struct stack_error *err);
+/* Looks a link up by name; -ENODEV when there is none. Every ret_ is optional; free alias and kind. */
+int netlink_link_get(struct nl_sock *sk, const char *name, int *ret_ifindex, unsigned *ret_mtu,
+                     char **ret_alias, char **ret_kind, struct stack_error *err);
 /* Finds a bridge by its alias (for external networks); -ENODEV when none. */
 int netlink_bridge_find_by_alias(struct nl_sock *sk, const char *alias, char ret_name[IFNAMSIZ],
                                  struct stack_error *err);

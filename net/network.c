@@ -174,14 +174,14 @@ static int setup_external(struct network_ctx *ctx, const struct network_spec *sp
                                        spec->name, rec->project);
         if (r < 0)
                 return r;
-        r = netlink_link_get(ctx->sk, i.bridge, &i.ifindex, NULL, NULL, err);
+        /* The veths take the bridge's MTU, whatever the project that made it asked for. */
+        r = netlink_link_get(ctx->sk, i.bridge, &i.ifindex, &i.mtu, NULL, NULL, err);
         if (r < 0)
                 return r;
         i.name = xstrdup(spec->name);
         i.project = xstrdup(rec->project);
         i.external = true;
         i.internal = spec->internal;
-        i.mtu = spec->mtu;
         info_from_ipam(rec, &i);
         *ret = i;
         return 0;
@@ -794,7 +794,10 @@ int network_status(struct network_ctx *ctx, const char *name, struct network_sta
         }
         if (r == 0) {
                 s.in_kernel = true;
-                netlink_link_get(ctx->sk, s.info.bridge, &s.info.ifindex, NULL, NULL, err);
+                _cleanup_error_ struct stack_error ignored = {0}; /* gone in between: reported as absent */
+                if (netlink_link_get(ctx->sk, s.info.bridge, &s.info.ifindex, &s.info.mtu, NULL, NULL,
+                                     &ignored) < 0)
+                        s.in_kernel = false;
         } else
                 netlink_bridge_name(name, s.info.bridge);
         for (size_t i = 0; i < ipam->n_leases; i++) {
