@@ -297,21 +297,64 @@ static int ensure_base(struct xtc_handle *h, enum fw_table t, const char *name, 
         return 0;
 }
 
-/* The position for a jump of group g in a shared chain: before the first jump of a later group. */
-static unsigned jump_position(struct xtc_handle *h, const char *parent, enum fw_group g)
+/* Where a jump of group g may go in a shared chain: after every jump of an earlier group (*ret_first)
+ * and before the first jump of a later one (*ret_last). */
+static void group_span(struct xtc_handle *h, const char *parent, enum fw_group g, unsigned *ret_first,
+                       unsigned *ret_last)
 {
-        unsigned pos = 0;
+        unsigned pos = 0, first = 0;
         for (const struct ipt_entry *e = iptc_first_rule(parent, h); e; e = iptc_next_rule(e, h)) {
                 const char *t = iptc_get_target(e, h);
-                if (t && firewall_chain_group(t) > g)
+                enum fw_group eg = t ? firewall_chain_group(t) : g;
+                if (eg > g)
                         break;
+                if (eg < g)
+                        first = pos + 1;
                 pos++;
         }
-        return pos;
+        *ret_first = first;
+        *ret_last = pos;
+}
+
+static int index_of_jump(struct xtc_handle *h, const char *parent, const char *target)
+{
+        int i = 0;
+        for (const struct ipt_entry *e = iptc_first_rule(parent, h); e; e = iptc_next_rule(e, h), i++) {
+                const char *t = iptc_get_target(e, h);
+                if (t && streq(t, target))
+                        return i;
+        }
+        return -1;
+}
+
+/* Before a project's jumps are deleted: the jump that follows each of them and is not the project's
+ * own ("" for the end of the chain). Re-inserting in front of it keeps the project where it was among
+ * the others, so a re-apply does not reorder the shared chains. */
+static bool jump_anchor(struct xtc_handle *h, const char *parent, const char *target, const char *prefix,
+                        char ret[FW_CHAIN_MAX])
+{
+        bool found = false;
+        ret[0] = '\0';
+        if (!iptc_is_chain(parent, h))
+                return false;
+        for (const struct ipt_entry *e = iptc_first_rule(parent, h); e; e = iptc_next_rule(e, h)) {
+                const char *t = iptc_get_target(e, h);
+                if (!t)
+                        continue;
+                if (!found) {
+                        found = streq(t, target);
+                        continue;
+                }
+                if (!startswith(t, prefix)) {
+                        snprintf(ret, FW_CHAIN_MAX, "%s", t);
+                        break;
+                }
+        }
+        return found;
 }
 
 static int install_chain(struct xtc_handle *h, const char *project, const struct fw_chain *c,
-                         struct stack_error *err)
+                         const char *anchor, struct stack_error *err)
 {
         const char *table = fw_table_name(c->table);
         struct entry_builder b;
@@ -323,10 +366,18 @@ static int install_chain(struct xtc_handle *h, const char *project, const struct
         for (size_t i = 0; i < c->n_rules; i++)
                 if (!iptc_append_entry(c->name, entry_from_rule(&b, &c->rules[i]), h))
                         return iptc_fail(err, table, c->name, "append rule");
+
+        unsigned first, last, pos;
+        group_span(h, c->parent, c->group, &first, &last);
+        pos = last;
+        if (anchor) {
+                int i = anchor[0] ? index_of_jump(h, c->parent, anchor) : -1;
+                unsigned want = i >= 0 ? (unsigned) i : last;
+                pos = want < first ? first : want > last ? last : want;
+        }
         struct fw_rule jr;
         firewall_jump_rule(project, c, &jr);
-        if (!iptc_insert_entry(c->parent, entry_from_rule(&b, &jr), jump_position(h, c->parent, c->group),
-                               h))
+        if (!iptc_insert_entry(c->parent, entry_from_rule(&b, &jr), pos, h))
                 return iptc_fail(err, table, c->parent, "insert jump");
         return 0;
 }
@@ -379,6 +430,107 @@ struct apply_data {
         const struct fw_ruleset *rs;
 };
 
+static const char *verdict_label(enum fw_verdict v)
+{
+        switch (v) {
+        case FW_ACCEPT:
+                return IPTC_LABEL_ACCEPT;
+        case FW_DROP:
+                return IPTC_LABEL_DROP;
+        case FW_RETURN:
+                return IPTC_LABEL_RETURN;
+        case FW_DNAT:
+                return "DNAT";
+        case FW_MASQUERADE:
+                return "MASQUERADE";
+        case FW_JUMP:
+                break;
+        }
+        return NULL;
+}
+
+/* Compares the matches one by one: name, revision and payload. Not the whole block, because the kernel
+ * hands the name fields back with whatever follows the terminating NUL. */
+static bool matches_equal(const struct ipt_entry *have, const struct ipt_entry *want)
+{
+        for (size_t off = sizeof(struct ipt_entry); off < want->target_offset;) {
+                const struct xt_entry_match *hm = (const void *) ((const char *) have + off);
+                const struct xt_entry_match *wm = (const void *) ((const char *) want + off);
+                if (hm->u.user.match_size != wm->u.user.match_size || wm->u.user.match_size == 0 ||
+                    strncmp(hm->u.user.name, wm->u.user.name, sizeof(wm->u.user.name)) != 0 ||
+                    hm->u.user.revision != wm->u.user.revision ||
+                    memcmp(hm->data, wm->data, wm->u.user.match_size - sizeof(*wm)) != 0)
+                        return false;
+                off += wm->u.user.match_size;
+        }
+        return true;
+}
+
+/* Is the rule in the kernel the one we would write? The addresses and interfaces round-trip byte for
+ * byte; standard targets come back as verdicts, so those are compared by name. */
+static bool entry_equal(struct xtc_handle *h, const struct ipt_entry *have, const struct fw_rule *r)
+{
+        struct entry_builder b;
+        const struct ipt_entry *want = entry_from_rule(&b, r);
+        if (memcmp(&have->ip, &want->ip, sizeof(want->ip)) != 0 ||
+            have->target_offset != want->target_offset || have->next_offset != want->next_offset ||
+            !matches_equal(have, want))
+                return false;
+        const char *label = verdict_label(r->verdict), *t = iptc_get_target(have, h);
+        if (!label || !t || !streq(t, label))
+                return false;
+        if (r->verdict != FW_DNAT && r->verdict != FW_MASQUERADE)
+                return true;
+        const struct xt_entry_target *ht = (const void *) ((const char *) have + have->target_offset);
+        const struct xt_entry_target *wt = (const void *) ((const char *) want + want->target_offset);
+        return ht->u.user.target_size == wt->u.user.target_size &&
+               ht->u.user.revision == wt->u.user.revision &&
+               memcmp(ht->data, wt->data, wt->u.user.target_size - sizeof(*wt)) == 0;
+}
+
+static unsigned count_jumps(struct xtc_handle *h, const char *chain, const char *target)
+{
+        unsigned n = 0;
+        if (!iptc_is_chain(chain, h))
+                return 0;
+        for (const struct ipt_entry *e = iptc_first_rule(chain, h); e; e = iptc_next_rule(e, h)) {
+                const char *t = iptc_get_target(e, h);
+                if (t && streq(t, target))
+                        n++;
+        }
+        return n;
+}
+
+/* Does the table already hold exactly the project's desired chains, reached from their hooks? Then a
+ * re-apply changes nothing and needs no commit (a reconcile without changes leaves the firewall alone). */
+static bool table_up_to_date(struct xtc_handle *h, enum fw_table t, const struct fw_ruleset *rs,
+                             const char *prefix)
+{
+        size_t want = 0, have = 0;
+        for (size_t i = 0; i < rs->n_chains; i++) {
+                const struct fw_chain *c = &rs->chains[i];
+                if (c->table != t)
+                        continue;
+                want++;
+                if (!iptc_is_chain(c->name, h) || count_jumps(h, c->parent, c->name) != 1)
+                        return false;
+                for (const struct fw_base_chain *bc = firewall_base_chains(); bc->name; bc++)
+                        if (bc->table == t && streq(bc->name, c->parent) &&
+                            count_jumps(h, bc->hook, bc->name) != 1)
+                                return false;
+                const struct ipt_entry *e = iptc_first_rule(c->name, h);
+                for (size_t k = 0; k < c->n_rules; k++, e = iptc_next_rule(e, h))
+                        if (!e || !entry_equal(h, e, &c->rules[k]))
+                                return false;
+                if (e)
+                        return false; /* more rules than wanted */
+        }
+        for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h))
+                if (startswith(c, prefix))
+                        have++;
+        return have == want;
+}
+
 static int apply_table(struct xtc_handle *h, enum fw_table t, void *data, bool *changed,
                        struct stack_error *err)
 {
@@ -386,13 +538,22 @@ static int apply_table(struct xtc_handle *h, enum fw_table t, void *data, bool *
         char prefix[FW_CHAIN_MAX];
         firewall_chain_prefix(rs->project, prefix);
 
+        if (table_up_to_date(h, t, rs, prefix))
+                return delete_unused_base(h, t, changed, err);
+        _cleanup_free_ char(*anchors)[FW_CHAIN_MAX] = xcalloc(rs->n_chains + 1, FW_CHAIN_MAX);
+        _cleanup_free_ bool *had = xcalloc(rs->n_chains + 1, sizeof(bool));
+        for (size_t i = 0; i < rs->n_chains; i++)
+                if (rs->chains[i].table == t)
+                        had[i] =
+                            jump_anchor(h, rs->chains[i].parent, rs->chains[i].name, prefix, anchors[i]);
+
         int r = delete_project_chains(h, t, prefix, changed, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < rs->n_chains; i++) {
                 if (rs->chains[i].table != t)
                         continue;
-                r = install_chain(h, rs->project, &rs->chains[i], err);
+                r = install_chain(h, rs->project, &rs->chains[i], had[i] ? anchors[i] : NULL, err);
                 if (r < 0)
                         return r;
                 *changed = true;
@@ -422,23 +583,29 @@ static int set_route_localnet(const char *bridge, struct stack_error *err)
         return 0;
 }
 
+static int check_clashes(const struct fw_ruleset *rs, struct stack_error *err);
+
 static int iptc_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
-        /* route_localnet first: a DNAT of 127.0.0.1 is useless without it, and the bridge must exist. */
-        STRV_FOREACH (br, rs->localnet_bridges) {
-                int r = set_route_localnet(*br, err);
-                if (r < 0)
-                        return r;
-        }
         _cleanup_close_ int lock = xtables_lock(err);
         if (lock < 0)
                 return lock;
+        int r = check_clashes(rs, err);
+        if (r < 0)
+                return stack_error_prefix(err, "project '%s'", rs->project);
+        /* route_localnet before the DNAT: a DNAT of 127.0.0.1 is useless without it, and the bridge must
+         * exist. */
+        STRV_FOREACH (br, rs->localnet_bridges) {
+                r = set_route_localnet(*br, err);
+                if (r < 0)
+                        return r;
+        }
         /* Filter and raw before nat: a port is exposed by its DNAT only once its FORWARD accept and
          * its loopback guard are in place. */
         static const enum fw_table order[] = {FW_TABLE_RAW, FW_TABLE_FILTER, FW_TABLE_NAT};
         struct apply_data d = {rs};
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
-                int r = table_transaction(fw, order[i], apply_table, &d, err);
+                r = table_transaction(fw, order[i], apply_table, &d, err);
                 if (r < 0)
                         return stack_error_prefix(err, "project '%s'", rs->project);
         }
@@ -513,8 +680,7 @@ static bool read_dnat(const struct ipt_entry *e, struct fw_published *p)
         return true;
 }
 
-static int iptc_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
-                               struct stack_error *err)
+static int list_published(struct fw_published **ret, size_t *ret_n, struct stack_error *err)
 {
         _cleanup_iptc_ struct xtc_handle *h = iptc_init("nat");
         if (!h)
@@ -535,6 +701,52 @@ static int iptc_list_published(struct firewall *fw, struct fw_published **ret, s
         *ret = list;
         *ret_n = n;
         return 0;
+}
+
+static int iptc_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
+                               struct stack_error *err)
+{
+        return list_published(ret, ret_n, err);
+}
+
+/* ports_check() ran before, without the lock; another project may have published the same port since.
+ * Checked again under the lock and before the first change, so a race still leaves the host as it was. */
+static int check_clashes(const struct fw_ruleset *rs, struct stack_error *err)
+{
+        struct fw_published *pub = NULL;
+        size_t n_pub = 0;
+        int r = list_published(&pub, &n_pub, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < rs->n_chains && r == 0; i++) {
+                const struct fw_chain *c = &rs->chains[i];
+                for (size_t k = 0; c->table == FW_TABLE_NAT && k < c->n_rules && r == 0; k++) {
+                        const struct fw_rule *rule = &c->rules[k];
+                        if (rule->verdict != FW_DNAT)
+                                continue;
+                        enum fw_proto proto = rule->proto == IPPROTO_UDP ? FW_PROTO_UDP : FW_PROTO_TCP;
+                        struct in_addr ip = rule->dst_len ? rule->dst : (struct in_addr){INADDR_ANY};
+                        for (size_t j = 0; j < n_pub; j++) {
+                                const struct fw_published *p = &pub[j];
+                                if (streq_ptr(p->project, rs->project) || p->proto != proto ||
+                                    p->host_port != rule->dport ||
+                                    !(ip.s_addr == INADDR_ANY || p->host_ip.s_addr == INADDR_ANY ||
+                                      ip.s_addr == p->host_ip.s_addr))
+                                        continue;
+                                char a[INET_ADDRSTRLEN];
+                                inet_ntop(AF_INET, &ip, a, sizeof(a));
+                                r = stack_error_set(
+                                    err, EADDRINUSE,
+                                    "port %s:%u/%s is already published by project '%s' (network "
+                                    "'%s')",
+                                    a, rule->dport, fw_proto_name(proto), p->project,
+                                    p->network ? p->network : "?");
+                                break;
+                        }
+                }
+        }
+        fw_published_free(pub, n_pub);
+        return r;
 }
 
 static const struct firewall_ops iptc_ops_table = {
