@@ -405,7 +405,9 @@ int netlink_bridge_ensure(struct nl_sock *sk, const struct netlink_bridge *b, in
                                 return r;
                 }
         }
-        /* Forwarding is what makes a bridge a way out (as docker does, once, globally). */
+        /* Forwarding is what makes a bridge a way out (as docker does, once, globally). For IPv6 this also
+         * makes the kernel ignore router advertisements on interfaces with accept_ra=1: a host that gets
+         * its own IPv6 address by SLAAC needs accept_ra=2 there, as with docker. */
         if (v4 && (r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err)) < 0)
                 return r;
         if (v6 && (r = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1", err)) < 0)
