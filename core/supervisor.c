@@ -24,6 +24,8 @@
 #include "core/state.h"
 #include "core/supervisor.h"
 #include "core/util.h"
+#include "net/dns-records.h"
+#include "net/dns.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
@@ -97,6 +99,7 @@ struct supervisor {
         char *dir;
         char *runtime_root;
         struct runtime *rt;
+        struct dns_server *dns;
         struct sup_container **containers;
         size_t n_containers;
         struct child *children;
@@ -670,8 +673,24 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
         }
 }
 
+/* The project's name table, as the reconciler last wrote it; the responder answers on each network's
+ * gateway. A failure here costs name resolution, not the containers, so it is only logged. */
+static void dns_reload(struct supervisor *s)
+{
+        _cleanup_free_ char *path = dns_records_path(s->cfg.run_root, s->cfg.project);
+        if (!path_exists(path))
+                return;
+        struct stack_error e = {0};
+        if (!s->dns && dns_server_new(s->event, &s->dns, &e) < 0)
+                log_warning("supervisor: DNS responder: %s", e.msg);
+        else if (dns_server_reload(s->dns, path, &e) < 0)
+                log_warning("supervisor: DNS responder: %s", e.msg);
+        stack_error_clear(&e);
+}
+
 static int reload(struct supervisor *s, struct stack_error *err)
 {
+        dns_reload(s);
         struct container_record **recs = NULL;
         size_t n = 0;
         int r = state_container_list(s->cfg.root, s->cfg.project, &recs, &n, err);
@@ -959,6 +978,7 @@ static void supervisor_done(struct supervisor *s)
                 child_free(s, s->children);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
+        dns_server_free(s->dns);
         sd_event_unref(s->event);
         runtime_free(s->rt);
         free(s->dir);
