@@ -7,12 +7,18 @@ libstack_core_la_SOURCES += spec/model.c spec/units.h spec/units.c
 # The loading pipeline: YAML -> node trees -> merged tree (spec-load).
 libstack_core_la_SOURCES += \
 	spec/yaml.h spec/yaml.c \
-	spec/merge.h spec/merge.c
+	spec/merge.h spec/merge.c \
+	spec/discover.h spec/discover.c \
+	spec/loader.h spec/extends.c spec/include.c
 
-check_PROGRAMS += tests/unit/test-yaml tests/unit/test-merge
-TESTS += tests/unit/test-yaml tests/unit/test-merge
+check_PROGRAMS += tests/unit/test-yaml tests/unit/test-merge tests/unit/test-discover tests/unit/test-load
+TESTS += tests/unit/test-yaml tests/unit/test-merge tests/unit/test-discover tests/unit/test-load
 tests_unit_test_yaml_LDADD = $(STACK_LIBS)
 tests_unit_test_merge_LDADD = $(STACK_LIBS)
+tests_unit_test_discover_LDADD = $(STACK_LIBS)
+tests_unit_test_load_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0100-config-load.sh
+EXTRA_DIST += tests/integration/t0100-config-load.sh
 
 # .env files and interpolation.
 libstack_core_la_SOURCES += \
