@@ -908,26 +908,27 @@ int container_start(struct container_host *h, const char *name, struct stack_err
         int r = check_name(name, err);
         if (r < 0)
                 return r;
+        /* Start first and ask questions after: the common case costs one runtime call, not two. */
+        _cleanup_error_ struct stack_error start_err = {0};
+        r = runtime_start(h->runtime, name, &start_err);
+        if (r >= 0)
+                return 0;
         struct runtime_state st;
-        r = runtime_state(h->runtime, name, &st, err);
-        if (r < 0)
-                return r;
+        int q = runtime_state(h->runtime, name, &st, err);
+        if (q < 0)
+                return q;
         switch (st.status) {
         case RUNTIME_RUNNING:
         case RUNTIME_PAUSED:
-                return 0;
+                return 0; /* already started */
         case RUNTIME_ABSENT:
                 return stack_error_set(err, ENOENT, "container %s does not exist", name);
         case RUNTIME_STOPPED:
                 return stack_error_set(err, ESRCH, "container %s has exited; it must be created again",
                                        name);
         default:
-                break;
+                return stack_error_set(err, start_err.code, "%s", start_err.msg);
         }
-        r = runtime_start(h->runtime, name, err);
-        if (r < 0)
-                return r;
-        return 0;
 }
 
 static enum container_status status_from_runtime(enum runtime_status s)
@@ -1073,10 +1074,19 @@ static int teardown(struct container_host *h, const char *name, bool remove_stor
         if (r < 0)
                 return r;
         _cleanup_free_ char *bundle = container_bundle_path(h, name);
-        r = umount_below(bundle, err);
-        if (r < 0)
-                return r;
-        r = rm_rf(bundle, err);
+        _cleanup_free_ char *rootfs = path_join(bundle, "rootfs");
+        /* The root file system is the only mount we make: unmount it directly, and scan the mount table
+         * only when something else is left under the bundle (a crash between mounts, say). */
+        if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                return stack_error_errno(err, errno, "unmount %s", rootfs);
+        _cleanup_error_ struct stack_error rm_err = {0};
+        r = rm_rf(bundle, &rm_err);
+        if (r == -EBUSY) {
+                r = umount_below(bundle, err);
+                if (r >= 0)
+                        r = rm_rf(bundle, err);
+        } else if (r < 0)
+                r = stack_error_set(err, rm_err.code, "%s", rm_err.msg);
         if (r < 0)
                 return r;
         if (remove_storage) {

@@ -38,6 +38,8 @@ struct runtime {
         char *path;
         char *root;
         bool hide_unified;
+        uint64_t busy_usec;
+        unsigned calls;
 };
 
 static char *find_in_path(const char *name)
@@ -150,6 +152,7 @@ static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_out
                 strv_push(&argv, *a);
         _cleanup_strv_free_ char **argv_owned = argv;
 
+        uint64_t t0 = now_usec();
         int pipefd[2] = {-1, -1};
         if (out_fd < 0 && pipe2(pipefd, O_CLOEXEC) < 0)
                 return stack_error_errno(err, errno, "pipe");
@@ -180,6 +183,8 @@ static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_out
                         free(output);
                         return stack_error_errno(err, errno, "waitpid %s", rt->path);
                 }
+        rt->busy_usec += now_usec() - t0;
+        rt->calls++;
         if (ret_output)
                 *ret_output = output ? output : xstrdup("");
         else
@@ -361,6 +366,16 @@ int runtime_state(struct runtime *rt, const char *id, struct runtime_state *ret,
         cJSON_Delete(j);
         *ret = s;
         return 0;
+}
+
+uint64_t runtime_time_usec(const struct runtime *rt)
+{
+        return rt->busy_usec;
+}
+
+unsigned runtime_calls(const struct runtime *rt)
+{
+        return rt->calls;
 }
 
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,

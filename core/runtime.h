@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -51,3 +52,6 @@ bool runtime_exists(struct runtime *rt, const char *id);
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
                  struct stack_error *err);
 const char *runtime_status_to_string(enum runtime_status s);
+/* Total wall time spent in runtime processes so far (for benchmarks: the rest is stack's own work). */
+uint64_t runtime_time_usec(const struct runtime *rt);
+unsigned runtime_calls(const struct runtime *rt);

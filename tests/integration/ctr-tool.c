@@ -8,12 +8,18 @@
  *   ctr-tool kill NAME SIGNAL
  *   ctr-tool exec NAME CMD...
  *   ctr-tool config NAME ...     prints the config.json that create would write (no runtime call)
+ *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/container.c and N
+ *                                through the bare runtime (same config, same runtime calls), interleaved
  *
  * STACK_ROOT, STACK_RUN_ROOT and STACK_RUNTIME say where and with what. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,6 +306,167 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
         return r < 0 ? fail(&err) : 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+enum { PH_CREATE, PH_START, PH_STOP, PH_DELETE, PH_N };
+static const char *const phase_names[PH_N] = {"create", "start", "stop", "delete"};
+
+/* Per phase and run: wall time and the part of it spent in runtime processes. */
+struct samples {
+        uint64_t *wall[PH_N], *rt[PH_N];
+};
+
+static uint64_t median(uint64_t *v, int n)
+{
+        qsort(v, (size_t) n, sizeof(uint64_t), cmp_u64);
+        return v[n / 2];
+}
+
+#define PHASE(smp, i, ph, h, expr)                                               \
+        ({                                                                       \
+                uint64_t _t = now_usec(), _r = runtime_time_usec((h)->runtime);  \
+                int _ret = (expr);                                               \
+                if ((i) >= 0) {                                                  \
+                        (smp)->wall[ph][i] = now_usec() - _t;                    \
+                        (smp)->rt[ph][i] = runtime_time_usec((h)->runtime) - _r; \
+                }                                                                \
+                _ret;                                                            \
+        })
+
+/* The bare runtime's stop: `kill SIGKILL`, then wait for the process to be gone. */
+static int bare_stop(struct container_host *h, const char *id, const char *bundle, struct stack_error *err)
+{
+        _cleanup_free_ char *pidp = path_join(bundle, "pid");
+        _cleanup_free_ char *text = NULL;
+        int r = read_full_file(pidp, &text, NULL, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = (int) syscall(SYS_pidfd_open, atoi(text), 0);
+        r = runtime_kill(h->runtime, id, SIGKILL, err);
+        if (r < 0)
+                return r;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (fd >= 0)
+                poll(&p, 1, 10000);
+        return 0;
+}
+
+static int do_bench(struct container_host *h, int n, int argc, char **argv)
+{
+        const char *rootfs = argc >= 2 && streq(argv[0], "--rootfs") ? argv[1] : NULL;
+        if (!rootfs || n <= 0) {
+                fprintf(stderr, "usage: ctr-tool bench N --rootfs DIR\n");
+                return 2;
+        }
+        _cleanup_error_ struct stack_error err = {0};
+        struct stack_service s = {.name = xstrdup("bench"), .stop_grace_period_usec = -1, .scale = 1};
+        s.command = strv_split("sleep 1000", " ");
+        s.command_set = true;
+        s.network_mode = xstrdup("none");
+        /* The baseline's bundle: the same config (seccomp, mounts, namespaces), rootfs the layer itself. */
+        _cleanup_free_ char *bundle = path_join(h->run_root, "bench-bare");
+        _cleanup_free_ char *cfgp = path_join(bundle, "config.json");
+        struct oci_input in = {.name = "bench-bare",
+                               .service = &s,
+                               .rootfs = rootfs,
+                               .cgroups_path = "/stack/bench-bare",
+                               .cgroup_v2 = h->cgroup_v2,
+                               .swap_limit = h->swap_limit,
+                               .cap_available = h->cap_bounding};
+        cJSON *c = NULL;
+        int r = mkdir_p(bundle, 0700, &err);
+        if (r >= 0)
+                r = oci_config_build(&in, &c, &err);
+        if (r >= 0) {
+                _cleanup_free_ char *t = cJSON_Print(c);
+                r = write_file_atomic(cfgp, t, strlen(t), 0600, &err);
+        }
+        cJSON_Delete(c);
+        int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        char *layers[] = {(char *) rootfs, NULL};
+        struct container_spec spec = {.name = "bench-stack", .service = &s, .layers = layers};
+        struct samples ours = {0}, bare = {0};
+        for (int p = 0; p < PH_N; p++) {
+                ours.wall[p] = xcalloc((size_t) n, sizeof(uint64_t));
+                ours.rt[p] = xcalloc((size_t) n, sizeof(uint64_t));
+                bare.wall[p] = xcalloc((size_t) n, sizeof(uint64_t));
+                bare.rt[p] = xcalloc((size_t) n, sizeof(uint64_t));
+        }
+        uint64_t *tot_o = xcalloc((size_t) n, sizeof(uint64_t)),
+                 *tot_b = xcalloc((size_t) n, sizeof(uint64_t));
+        const int warmup = 2;
+        for (int i = -warmup; r >= 0 && i < n; i++) {
+                uint64_t t0 = now_usec();
+                r = PHASE(&ours, i, PH_CREATE, h, container_create(h, &spec, &err));
+                if (r >= 0)
+                        r = PHASE(&ours, i, PH_START, h, container_start(h, spec.name, &err));
+                if (r >= 0)
+                        r = PHASE(&ours, i, PH_STOP, h,
+                                  container_stop(h, spec.name, SIGKILL, 10000000, NULL, &err));
+                if (r >= 0)
+                        r = PHASE(&ours, i, PH_DELETE, h, container_remove(h, spec.name, &err));
+                uint64_t t1 = now_usec();
+                if (r >= 0)
+                        r = PHASE(&bare, i, PH_CREATE, h,
+                                  runtime_create(h->runtime, "bench-bare", bundle, null_fd, &err));
+                if (r >= 0)
+                        r = PHASE(&bare, i, PH_START, h, runtime_start(h->runtime, "bench-bare", &err));
+                if (r >= 0)
+                        r = PHASE(&bare, i, PH_STOP, h, bare_stop(h, "bench-bare", bundle, &err));
+                if (r >= 0)
+                        r = PHASE(&bare, i, PH_DELETE, h,
+                                  runtime_delete(h->runtime, "bench-bare", true, &err));
+                if (i >= 0) {
+                        tot_o[i] = t1 - t0;
+                        tot_b[i] = now_usec() - t1;
+                }
+        }
+        close(null_fd);
+        _cleanup_error_ struct stack_error e2 = {0};
+        rm_rf(bundle, &e2);
+        stack_service_free_contents(&s);
+        if (r >= 0) {
+                printf("runtime: %s%s\n", runtime_path(h->runtime),
+                       runtime_hides_unified_cgroup(h->runtime) ? " (in a mount namespace without cgroup v2)"
+                                                                : "");
+                printf("%d containers each way, interleaved; medians in ms\n", n);
+                printf("%-8s %10s %10s %14s\n", "phase", "stack", "bare", "stack's own");
+                double own_total = 0;
+                for (int p = 0; p < PH_N; p++) {
+                        uint64_t *own = xcalloc((size_t) n, sizeof(uint64_t));
+                        for (int i = 0; i < n; i++)
+                                own[i] = ours.wall[p][i] - ours.rt[p][i];
+                        double wo = (double) median(ours.wall[p], n) / 1000;
+                        double wb = (double) median(bare.wall[p], n) / 1000;
+                        /* stack stops through a pidfd, not the runtime's kill: that phase is compared whole
+                         * with the bare one; elsewhere stack's own part is what it does outside the runtime.
+                         */
+                        double mine =
+                            p == PH_STOP ? (wo > wb ? wo - wb : 0) : (double) median(own, n) / 1000;
+                        own_total += mine;
+                        printf("%-8s %10.2f %10.2f %14.2f\n", phase_names[p], wo, wb, mine);
+                        free(own);
+                }
+                double to = (double) median(tot_o, n) / 1000, tb = (double) median(tot_b, n) / 1000;
+                printf("%-8s %10.2f %10.2f\n", "total", to, tb);
+                printf("ratio stack/bare: %.3f\n", to / tb);
+                printf("stack's own overhead per container: %.2f ms (target < 2 ms)\n", own_total);
+        }
+        for (int p = 0; p < PH_N; p++) {
+                free(ours.wall[p]);
+                free(ours.rt[p]);
+                free(bare.wall[p]);
+                free(bare.rt[p]);
+        }
+        free(tot_o);
+        free(tot_b);
+        return r < 0 ? fail(&err) : 0;
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 3) {
@@ -319,6 +486,8 @@ int main(int argc, char **argv)
         int r = 0, ret = 0;
         if (streq(cmd, "create") || streq(cmd, "run") || streq(cmd, "config"))
                 ret = do_create(h, name, argc - 3, argv + 3, streq(cmd, "run"), streq(cmd, "config"));
+        else if (streq(cmd, "bench"))
+                ret = do_bench(h, atoi(name), argc - 3, argv + 3);
         else if (streq(cmd, "start"))
                 r = container_start(h, name, &err);
         else if (streq(cmd, "state") || streq(cmd, "pid")) {
