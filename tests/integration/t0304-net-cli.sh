@@ -53,6 +53,18 @@ not_ok "inspect of an unknown network fails" stack network inspect nope
 out=$(stack port web 80 2>&1)
 like "$out" "no public port for p4-web-1:80/tcp" "port: nothing published is a clear error"
 
+# Publish web's port 80 as the reconciler would (through the firewall module's test driver).
+FW=$STACK_BUILDDIR/net/stack-fw
+if [ -x "$FW" ]; then
+        br=$(stack network ls | awk '$1 == "p4_front" {print $3}')
+        ok "publish 8080 -> web:80" "$FW" apply p4 --net "p4_front,$br,172.30.0.0/24,172.30.0.1" \
+                --port p4_front,8080,172.30.0.2:80 --port p4_front,127.0.0.1:5353,172.30.0.2:53/udp
+        is "$(stack port web 80)" "0.0.0.0:8080" "port prints the published address"
+        is "$(stack port --protocol udp web 53)" "127.0.0.1:5353" "port --protocol udp"
+        not_ok "another replica has no such port" stack port --index 2 web 80
+        "$FW" remove p4 >/dev/null
+fi
+
 "$NT" down p4
 assert_no_residue p4
 done_testing
