@@ -160,9 +160,10 @@ static int parse_port_short(struct svc *c, const struct node *n, const char *pat
         if (np >= 2)
                 host = xstrdup(parts[np - 2]);
         if (np >= 3) {
+                char *saved = parts[np - 2];
                 parts[np - 2] = NULL;
                 ip = strv_join(parts, ":");
-                parts[np - 2] = host ? xstrdup(host) : NULL;
+                parts[np - 2] = saved;
         }
         enum stack_proto proto = STACK_PROTO_TCP;
         char *slash = strchr(container, '/');
