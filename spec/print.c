@@ -464,7 +464,9 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
                         cJSON_AddItemToArray(a, mount_to_json(&s->volumes[i]));
         }
         add_str(o, "working_dir", s->working_dir);
-        add_extensions(o, s->extensions);
+        /* x-* keys are the user's notes, not container configuration (compose leaves them out too). */
+        if (!hash)
+                add_extensions(o, s->extensions);
         return o;
 }
 

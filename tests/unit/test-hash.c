@@ -67,6 +67,7 @@ int main(void)
             "    profiles: [debug]\n",
             "    build: ./web\n",
             "    pull_policy: always\n",
+            "    x-note: anything\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(neutral); i++) {
                 _cleanup_free_ char *h = with(neutral[i]);
