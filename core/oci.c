@@ -528,7 +528,8 @@ static int build_mounts(const struct oci_input *in, cJSON *spec, struct stack_er
                 free(user);
                 return r;
         }
-        qsort(user, n, sizeof(*user), mount_entry_cmp);
+        if (n > 0)
+                qsort(user, n, sizeof(*user), mount_entry_cmp);
 
         cJSON *mounts = cJSON_AddArrayToObject(spec, "mounts");
         bool priv = s->privileged;
