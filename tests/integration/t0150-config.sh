@@ -69,6 +69,7 @@ like "$out" "x-stack:
 out=$(GREETING=hi stack --profile backend config)
 like "$out" "      GREETING: hi" "the shell environment wins"
 out=$(stack --profile backend config --no-interpolate)
+# shellcheck disable=SC2016 # the expression is meant literally
 like "$out" 'GREETING: ${GREETING:-hello}' "--no-interpolate keeps the expression"
 
 is "$(stack --profile backend config --services | tr '\n' ' ')" "db web " "--services, sorted"
@@ -128,6 +129,6 @@ stack config --services --volumes >/dev/null 2>&1
 is "$?" 2 "two list options are a usage error"
 ok "config --help" stack config --help
 
-is "$(ls "$STACK_ROOT" "$STACK_RUN_ROOT" 2>/dev/null | grep -v ':$' | grep -c .)" 0 "config touched no state"
+is "$(find "$STACK_ROOT" "$STACK_RUN_ROOT" -mindepth 1 | wc -l)" 0 "config touched no state"
 assert_no_residue cfgtest
 done_testing
