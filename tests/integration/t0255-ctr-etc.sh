@@ -1,0 +1,67 @@
+#!/bin/bash
+# /etc/hosts, /etc/hostname, /etc/resolv.conf generated per container; hostname, domainname, extra_hosts,
+# dns; devices; network namespaces (none, a given one, host); a restart keeps the writable layer; runtime
+# errors are reported and leave nothing.
+. "$STACK_SRCDIR/tests/integration/lib.sh"
+. "$STACK_SRCDIR/tests/integration/t0299-ctr-lib.inc"
+
+run_log() {
+        ct_run "$@" >/dev/null && ct_wait_exit "$1" && ct log "$1"
+}
+
+out=$(run_log t-etc-1 '{"hostname":"db","domainname":"example.org","extra_hosts":{"gw.local":"10.9.8.7"},"dns":["192.0.2.53"],"command":["sh","-c","hostname; cat /etc/hostname; cat /proc/sys/kernel/domainname; cat /etc/hosts; cat /etc/resolv.conf; grep -c \" /etc/hosts \" /proc/self/mountinfo"]}')
+like "$out" $'db\ndb\nexample.org' "hostname and domainname, /etc/hostname"
+like "$out" $'127.0.0.1\tlocalhost' "/etc/hosts has localhost"
+like "$out" $'10.9.8.7\tgw.local' "extra_hosts in /etc/hosts"
+like "$out" "nameserver 192.0.2.53" "dns in /etc/resolv.conf"
+not_ok "only the given nameserver" grep -q "nameserver 127." <<<"$out"
+
+out=$(run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
+not_ok "no loopback resolver from the host in a private network namespace" grep -q "nameserver 127\." <<<"$out"
+like "$out" "nameserver" "resolv.conf has a nameserver"
+is "$(printf '%s\n' "$out" | grep -v nameserver | grep -v '^search\|^options' | tr '\n' ' ')" "lo " "network_mode none: only lo"
+
+ip netns add t-etc-ns
+ip -n t-etc-ns link add t-etc-dummy type veth peer name t-etc-peer
+out=$(run_log t-etc-3 '{"command":["ls","/sys/class/net"]}' --netns /run/netns/t-etc-ns)
+like "$out" "t-etc-dummy" "a given network namespace is joined by path"
+ct remove t-etc-3
+ip netns del t-etc-ns
+
+ip link add t-etc-hostlink type veth peer name t-etc-hostpeer
+out=$(run_log t-etc-4 '{"network_mode":"host","command":["sh","-c","ls /sys/class/net; hostname"]}')
+like "$out" "t-etc-hostlink" "network_mode host: the host's interfaces"
+like "$out" "$(hostname)" "network_mode host: the host's hostname"
+ip link del t-etc-hostlink
+
+out=$(run_log t-etc-5 '{"devices":["/dev/null:/dev/mynull:rw"],"command":["sh","-c","echo x >/dev/mynull && echo dev-ok; ls -l /dev/mynull"]}')
+like "$out" "dev-ok" "devices: a host device at a new path"
+like "$out" "1,   3" "devices: same major/minor"
+
+# A restart (stop, then create again) keeps the container's writable layer, as docker's restart does.
+ct_run t-etc-6 '{"command":["sh","-c","echo $$ >>/counter; cat /counter | wc -l; sleep 100"]}' >/dev/null
+wait_until 50 sh -c "$CT log t-etc-6 | grep -q 1"
+ct stop t-etc-6 KILL 1 >/dev/null
+ok "create again after exit" ct create t-etc-6 --rootfs "$LAYER" --service '{"command":["sh","-c","echo $$ >>/counter; cat /counter | wc -l; sleep 100"]}'
+ok "and start" ct start t-etc-6
+wait_until 50 sh -c "$CT log t-etc-6 | grep -q 2"
+like "$(ct log t-etc-6)" $'1\n2' "the writable layer survived; the log is appended"
+ct stop t-etc-6 KILL 1 >/dev/null
+
+err=$(ct run t-etc-7 --rootfs "$LAYER" --service '{"command":["/no/such/binary"]}' 2>&1)
+like "$err" "create container t-etc-7" "a runtime failure names the container"
+like "$err" "/no/such/binary" "and carries the runtime's message"
+is "$(ct state t-etc-7)" absent "a failed create leaves no runtime state"
+ok "nor a bundle" test ! -e "$STACK_RUN_ROOT/containers/t-etc-7"
+ok "nor a writable layer" test ! -e "$STACK_ROOT/containers/t-etc-7"
+
+err=$(ct create t-etc-8 --rootfs "$LAYER" --service '{"user":"nobody","command":["true"]}' 2>&1)
+like "$err" "unable to find user nobody" "an unknown user is an error before the runtime runs"
+err=$(ct create ../evil --rootfs "$LAYER" --service '{"command":["true"]}' 2>&1)
+like "$err" "container name '../evil' is invalid" "container names cannot escape the state directories"
+
+for n in 1 2 4 5 6 7 8; do
+        ct remove t-etc-$n
+done
+assert_no_residue t-etc
+done_testing
