@@ -875,6 +875,9 @@ int oci_config_build(const struct oci_input *in, cJSON **ret, struct stack_error
                 cJSON_AddStringToObject(sysctl, "net.ipv4.ip_unprivileged_port_start", "0");
                 cJSON_AddStringToObject(sysctl, "net.ipv4.ping_group_range", "0 2147483647");
         }
+        /* runc before 1.2 ignores the domainname field; the UTS namespace's sysctl works everywhere. */
+        if (!isempty(s->domainname) && !host_uts)
+                cJSON_AddStringToObject(sysctl, "kernel.domainname", s->domainname);
         for (size_t i = 0; i < s->sysctls.n; i++) {
                 const struct stack_kv *kv = &s->sysctls.items[i];
                 r = check_sysctl(kv->key, in->host_network, err);

@@ -472,7 +472,8 @@ static void test_linux_misc(void)
                "{\"type\":\"RLIMIT_CORE\",\"hard\":18446744073709551615,\"soft\":18446744073709551615}]",
                "ulimits, -1 is unlimited");
         expect(&in, "linux.sysctl",
-               "{\"net.ipv4.ping_group_range\":\"0 2147483647\",\"net.core.somaxconn\":\"1024\","
+               "{\"net.ipv4.ping_group_range\":\"0 2147483647\",\"kernel.domainname\":\"example.org\","
+               "\"net.core.somaxconn\":\"1024\","
                "\"net.ipv4.ip_unprivileged_port_start\":\"1024\"}",
                "sysctls, the service's over docker's defaults");
         expect(&in, "linux.namespaces.1", "(absent)", "(cJSON paths do not index arrays)");
@@ -491,7 +492,8 @@ static void test_linux_misc(void)
         ns = (free(ns), build_at(&in, "linux.namespaces", NULL, NULL));
         is_str(ns, "[{\"type\":\"mount\"},{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}]",
                "host network: no network namespace");
-        expect(&in, "linux.sysctl", "(absent)", "host network: no network sysctls");
+        expect(&in, "linux.sysctl", "{\"kernel.domainname\":\"example.org\"}",
+               "host network: no network sysctls (the domain name is set through its sysctl too)");
         free(s.hostname);
         s.hostname = NULL;
         expect(&in, "hostname", "\"myhost\"", "host network: the host's hostname");
