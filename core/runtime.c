@@ -213,7 +213,7 @@ static int runtime_failed(struct runtime *rt, const char *what, const char *id, 
         if (WIFSIGNALED(status))
                 return stack_error_set(err, EIO, "%s %s: %s killed by signal %d", what, id, rt->path,
                                        WTERMSIG(status));
-        return stack_error_set(err, EIO, "%s %s: %s%s%s", what, id, *m ? m : "the runtime failed", hint, "");
+        return stack_error_set(err, EIO, "%s %s: %s%s", what, id, *m ? m : "the runtime failed", hint);
 }
 
 /* Reads the runtime's --log-format json log and returns its error messages, one per line. */

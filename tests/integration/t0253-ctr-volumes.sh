@@ -43,8 +43,8 @@ ok "host path exists" test -d "$STACK_TEST_TMP/made"
 out=$(run_log t-vol-6 '{"volumes":[{"type":"volume","target":"/home/app"},{"type":"tmpfs","target":"/scratch","size":1048576,"mode":448}],"command":["sh","-c","ls /home/app; stat -c %a /scratch; grep \" /scratch \" /proc/mounts"]}')
 like "$out" "size=1024k" "tmpfs volume with size"
 ok "tmpfs volume with mode" grep -qx 700 <<<"$out"
-anon=$(ls "$STACK_ROOT/volumes" | grep '^t-vol-6-anon-')
-ok "an anonymous volume was created for the container" test -n "$anon"
+anon=$(cd "$STACK_ROOT/volumes" && echo t-vol-6-anon-*)
+ok "an anonymous volume was created for the container" test -d "$STACK_ROOT/volumes/$anon/_data"
 
 echo "s3cret" >"$STACK_TEST_TMP/secret.txt"
 proj2="{\"secrets\":{\"db\":{\"file\":\"$STACK_TEST_TMP/secret.txt\"},\"tok\":{\"content\":\"abc\"}},\"configs\":{\"cfg\":{\"content\":\"k=v\"}}}"
