@@ -404,6 +404,24 @@ static void mac_from_addr(const struct network_attachment *a, const char *contai
                 mac[i] = (uint8_t) strtoul((char[]){name[3 + 2 * i], name[4 + 2 * i], 0}, NULL, 16);
 }
 
+/* A link_local_ips entry with the prefix length of its link-local range. */
+static int link_local_parse(const char *s, struct ipam_prefix *ret)
+{
+        struct ipam_prefix ll4, ll6, p = {0};
+        (void) ipam_prefix_parse("169.254.0.0/16", &ll4);
+        (void) ipam_prefix_parse("fe80::/10", &ll6);
+        if (ipam_addr_parse(s, &p.addr) < 0)
+                return -EINVAL;
+        if (ipam_prefix_contains(&ll4, &p.addr))
+                p.len = 16;
+        else if (ipam_prefix_contains(&ll6, &p.addr))
+                p.len = 64;
+        else
+                return -EINVAL;
+        *ret = p;
+        return 0;
+}
+
 /* Names and MAC of an attachment: everything that needs neither the IPAM nor the kernel. */
 static int attach_prepare(const struct network_info *net, const struct network_attach_spec *a,
                           struct network_attachment *at, struct stack_error *err)
@@ -414,6 +432,14 @@ static int attach_prepare(const struct network_info *net, const struct network_a
                 return stack_error_set(err, EINVAL, "container '%s': interface_name \"%s\" is not valid",
                                        a->container, at->ifname);
         netlink_veth_name(net->name, a->container, at->host_ifname);
+        STRV_FOREACH (l, a->link_local_ips) {
+                struct ipam_prefix ll;
+                if (link_local_parse(*l, &ll) < 0)
+                        return stack_error_set(err, EINVAL,
+                                               "container '%s': link_local_ips: \"%s\" is not a link-local "
+                                               "address (169.254.0.0/16 or fe80::/10)",
+                                               a->container, *l);
+        }
         if (a->mac_address && parse_mac(a->mac_address, at->mac) < 0)
                 return stack_error_set(err, EINVAL,
                                        "container '%s': mac_address \"%s\" is not a unicast MAC",
@@ -462,12 +488,16 @@ static int attach_link(struct network_ctx *ctx, const struct network_info *net,
         int r = netlink_open_in(nsfd, &nsk, err);
         if (r < 0)
                 return stack_error_prefix(err, "container '%s'", a->container);
-        struct ipam_prefix addrs[2];
         size_t n = 0;
+        _cleanup_free_ struct ipam_prefix *addrs =
+            xcalloc(2 + strv_length(a->link_local_ips), sizeof(*addrs));
         if (at->has4)
                 addrs[n++] = at->addr4;
         if (at->has6)
                 addrs[n++] = at->addr6;
+        STRV_FOREACH (l, a->link_local_ips)
+                if (link_local_parse(*l, &addrs[n]) == 0) /* checked in attach_prepare */
+                        n++;
         struct netlink_veth v = {
             .host_name = at->host_ifname,
             .bridge_ifindex = net->ifindex,

@@ -93,7 +93,8 @@ struct network_attach_spec {
         const char *netns_path; /* NULL: the container's own, from network_netns_create() */
         const char *ifname;     /* NULL: eth0 */
         const char *ipv4_address, *ipv6_address, *mac_address; /* NULL: allocated / derived */
-        bool default_route; /* ignored on internal networks, which have no way out */
+        char *const *link_local_ips; /* extra addresses in 169.254.0.0/16 or fe80::/10, NULL-terminated */
+        bool default_route;          /* ignored on internal networks, which have no way out */
 };
 
 struct network_attachment {

@@ -13,8 +13,8 @@
  *   net-tool mode PROJECT CONTAINER MODE                 netns path for network_mode
  *
  * Options: -s SUBNET -r IP_RANGE -g GATEWAY -6 (enable_ipv6, -S for its subnet) -i (internal) -x (external)
- * -b BRIDGE -m MTU -a IPV4 -A IPV6 -n IFNAME -M MAC -d (default route). Roots from STACK_ROOT and
- * STACK_RUN_ROOT. */
+ * -b BRIDGE -m MTU -a IPV4 -A IPV6 -n IFNAME -M MAC -d (default route) -l LINK_LOCAL_IP (repeatable). Roots
+ * from STACK_ROOT and STACK_RUN_ROOT. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,7 @@
 
 static struct {
         const char *subnet, *range, *gateway, *subnet6, *bridge, *ip, *ip6, *ifname, *mac;
+        char **link_local;
         bool ipv6, internal, external, default_route;
         unsigned mtu;
 } opt;
@@ -87,6 +88,7 @@ static int attach(struct network_ctx *ctx, const struct network_info *net, const
             .ipv4_address = opt.ip,
             .ipv6_address = opt.ip6,
             .mac_address = opt.mac,
+            .link_local_ips = opt.link_local,
             .default_route = opt.default_route,
         };
         struct network_attachment at;
@@ -105,7 +107,7 @@ static int attach(struct network_ctx *ctx, const struct network_info *net, const
 int main(int argc, char **argv)
 {
         int c;
-        while ((c = getopt(argc, argv, "+s:r:g:6S:ixb:m:a:A:n:M:d")) >= 0) {
+        while ((c = getopt(argc, argv, "+s:r:g:6S:ixb:m:a:A:n:M:dl:")) >= 0) {
                 switch (c) {
                 case 's':
                         opt.subnet = optarg;
@@ -150,6 +152,9 @@ int main(int argc, char **argv)
                 case 'd':
                         opt.default_route = true;
                         break;
+                case 'l':
+                        strv_push(&opt.link_local, optarg);
+                        break;
                 default:
                         return 2;
                 }
@@ -170,6 +175,7 @@ int main(int argc, char **argv)
         if (network_ctx_open(root, run_root, &ctx, &err) < 0)
                 return fail(&err);
         const char *cmd = argv[0];
+        _cleanup_strv_free_ char **ll = opt.link_local; /* freed at exit, for the leak checker */
 
         if (streq(cmd, "setup") && argc == 3) {
                 struct network_info i;

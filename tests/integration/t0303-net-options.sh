@@ -26,6 +26,14 @@ like "$s" "addr=10.20.9.9/16" "static ipv4_address honoured"
 like "$(nsx p3-static-1 ip -o link show net0)" "02:aa:bb:cc:dd:ee" "mac_address honoured"
 like "$(nsx p3-static-1 ip -o link show net0)" "mtu 1400" "the container side has the network's MTU"
 like "$(nsx p3-static-1 ip route show default)" "default via 10.20.0.254 dev net0" "route via the explicit gateway"
+like "$("$NT" "${opts[@]}" -d -l 169.254.10.20 -l fe80::abcd attach p3 p3_custom p3-ll-1)" "addr=" \
+        "link_local_ips"
+like "$(nsx p3-ll-1 ip -o addr show dev eth0)" "169.254.10.20/16" "an IPv4 link-local address is added"
+like "$(nsx p3-ll-1 ip -o addr show dev eth0)" "fe80::abcd/64" "an IPv6 link-local address is added"
+like "$("$NT" "${opts[@]}" -l 10.1.1.1 attach p3 p3_custom p3-ll-2 2>&1)" "is not a link-local address" \
+        "a link_local_ips entry outside the link-local ranges is refused"
+"$NT" rm p3 p3-ll-1
+"$NT" rm p3 p3-ll-2
 d=$("$NT" "${opts[@]}" -d attach p3 p3_custom p3-dyn-1)
 like "$d" "addr=10.20.5.0/16" "dynamic addresses come from ip_range"
 out=$("$NT" "${opts[@]}" -a 10.20.9.9 attach p3 p3_custom p3-clash-1 2>&1)
