@@ -12,9 +12,9 @@
  *   net-tool status NETWORK
  *   net-tool mode PROJECT CONTAINER MODE                 netns path for network_mode
  *
- * Options: -s SUBNET -r IP_RANGE -g GATEWAY -6 (enable_ipv6, -S for its subnet) -i (internal) -x (external)
- * -b BRIDGE -m MTU -a IPV4 -A IPV6 -n IFNAME -M MAC -d (default route) -l LINK_LOCAL_IP (repeatable). Roots
- * from STACK_ROOT and STACK_RUN_ROOT. */
+ * Options: -s SUBNET -r IP_RANGE -g GATEWAY -6 (enable_ipv6, -S for its subnet) -N (enable_ipv4: false) -i
+ * (internal) -x (external) -b BRIDGE -m MTU -a IPV4 -A IPV6 -n IFNAME -M MAC -d (default route) -l
+ * LINK_LOCAL_IP (repeatable). Roots from STACK_ROOT and STACK_RUN_ROOT. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@
 static struct {
         const char *subnet, *range, *gateway, *subnet6, *bridge, *ip, *ip6, *ifname, *mac;
         char **link_local;
-        bool ipv6, internal, external, default_route;
+        bool ipv6, no_ipv4, internal, external, default_route;
         unsigned mtu;
 } opt;
 
@@ -56,7 +56,7 @@ static int setup(struct network_ctx *ctx, const char *project, const char *name,
             .mtu = opt.mtu,
             .external = opt.external,
             .internal = opt.internal,
-            .ipv4 = true,
+            .ipv4 = !opt.no_ipv4,
             .ipv6 = opt.ipv6,
             .ipam = cfg,
             .n_ipam = n,
@@ -107,7 +107,7 @@ static int attach(struct network_ctx *ctx, const struct network_info *net, const
 int main(int argc, char **argv)
 {
         int c;
-        while ((c = getopt(argc, argv, "+s:r:g:6S:ixb:m:a:A:n:M:dl:")) >= 0) {
+        while ((c = getopt(argc, argv, "+s:r:g:6NS:ixb:m:a:A:n:M:dl:")) >= 0) {
                 switch (c) {
                 case 's':
                         opt.subnet = optarg;
@@ -120,6 +120,9 @@ int main(int argc, char **argv)
                         break;
                 case '6':
                         opt.ipv6 = true;
+                        break;
+                case 'N':
+                        opt.no_ipv4 = true;
                         break;
                 case 'S':
                         opt.subnet6 = optarg;

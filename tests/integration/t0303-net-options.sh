@@ -49,6 +49,15 @@ like "$(nsx p3-multi-1 ip -6 route show default)" "via fd53:7461:636b::1" "IPv6 
 ok "IPv6 between containers" nsx p3-multi-1 busybox ping6 -c 1 -W 3 fd53:7461:636b::3
 ok "IPv6 to the gateway" nsx p3-multi-1 busybox ping6 -c 1 -W 3 fd53:7461:636b::1
 
+o6=$("$NT" -N -S fd00:77::/64 setup p3 p3_v6only)
+like "$o6" "subnet=- gateway=- subnet6=fd00:77::/64 gateway6=fd00:77::1" "enable_ipv4: false gives an IPv6-only network"
+is "$(ip -o -4 addr show dev "$(printf '%s\n' "$o6" | sed -n 's/.*bridge=\([^ ]*\).*/\1/p')")" "" \
+        "no IPv4 address on its bridge"
+m6=$("$NT" -N -S fd00:77::/64 -d attach p3 p3_v6only p3-only6-1)
+like "$m6" "addr6=fd00:77::2/64" "the container gets only an IPv6 address"
+is "$(nsx p3-only6-1 ip -o -4 addr show dev eth0)" "" "and no IPv4 one"
+ok "it reaches its IPv6 gateway" nsx p3-only6-1 busybox ping6 -c 1 -W 3 fd00:77::1
+
 i=$("$NT" -i setup p3 p3_int)
 sub=$(printf '%s\n' "$i" | sed -n 's/.*subnet=\([^ ]*\).*/\1/p')
 "$NT" -i -d -n eth1 attach p3 p3_int p3-multi-1 >/dev/null
