@@ -702,7 +702,9 @@ static int create_bundle(struct container_host *h, const struct container_spec *
                                        s->network_mode);
 
         _cleanup_(user_ids_done) struct user_ids user = {0};
-        r = user_resolve(rootfs, s->user, s->group_add, &user, err);
+        /* The service's user, else the image's USER, resolved in the image's own files. */
+        const char *user_spec = !isempty(s->user) ? s->user : spec->image ? spec->image->user : NULL;
+        r = user_resolve(rootfs, user_spec, s->group_add, &user, err);
         if (r < 0)
                 return r;
 

@@ -24,6 +24,14 @@ ok "entrypoint set" ct_run t-basic-3 '{"entrypoint":["echo","ep"]}' --image "$im
 ct_wait_exit t-basic-3
 is "$(ct log t-basic-3)" "ep" "a compose entrypoint resets the image Cmd"
 
+# The image's USER applies unless the service sets user:.
+ok "image user" ct_run t-basic-5 '{"command":["id","-u"]}' --image '{"User":"daemon"}'
+ct_wait_exit t-basic-5
+is "$(ct log t-basic-5)" "1" "the image's USER is the default user"
+ok "service user over image user" ct_run t-basic-6 '{"user":"1000:50","command":["id"]}' --image '{"User":"daemon"}'
+ct_wait_exit t-basic-6
+is "$(ct log t-basic-6)" "uid=1000(app) gid=50(staff)" "user: uid:gid wins over the image's USER"
+
 # Idempotence: creating an existing container succeeds; removing twice succeeds.
 ok "run a long-lived container" ct_run t-basic-4 '{"command":["sleep","1000"]}'
 is "$(ct state t-basic-4)" running "state: running"
@@ -34,7 +42,7 @@ ok "the container's init is a real process" test -d "/proc/$pid"
 ok "bundle exists" test -f "$STACK_RUN_ROOT/containers/t-basic-4/config.json"
 ok "writable layer under the root" test -d "$STACK_ROOT/containers/t-basic-4/upper"
 
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5 6; do
         ok "remove t-basic-$n" ct remove t-basic-$n
 done
 ok "remove again is success" ct remove t-basic-4
