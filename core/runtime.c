@@ -183,8 +183,9 @@ static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_out
                         free(output);
                         return stack_error_errno(err, errno, "waitpid %s", rt->path);
                 }
-        rt->busy_usec += now_usec() - t0;
-        rt->calls++;
+        /* Containers are created in parallel threads through one struct runtime. */
+        __atomic_fetch_add(&rt->busy_usec, now_usec() - t0, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&rt->calls, 1, __ATOMIC_RELAXED);
         if (ret_output)
                 *ret_output = output ? output : xstrdup("");
         else
@@ -370,12 +371,12 @@ int runtime_state(struct runtime *rt, const char *id, struct runtime_state *ret,
 
 uint64_t runtime_time_usec(const struct runtime *rt)
 {
-        return rt->busy_usec;
+        return __atomic_load_n(&rt->busy_usec, __ATOMIC_RELAXED);
 }
 
 unsigned runtime_calls(const struct runtime *rt)
 {
-        return rt->calls;
+        return __atomic_load_n(&rt->calls, __ATOMIC_RELAXED);
 }
 
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
