@@ -69,3 +69,4 @@ TESTS += tests/unit/test-oci tests/unit/test-user
 tests_unit_test_oci_LDADD = $(STACK_LIBS)
 tests_unit_test_user_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0255-ctr-etc.sh
+TESTS += tests/integration/t0256-ctr-parallel.sh

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -55,7 +56,21 @@ int volume_create(const char *root, const char *name, const struct stack_kvlist 
                         *ret_created = false;
                 return 0;
         }
-        int r = mkdir_p(dir, 0701, err);
+        /* Containers sharing a new volume may be created in parallel (threads or processes): one of
+         * them creates it, under a lock on the volumes directory. */
+        _cleanup_free_ char *top = path_join(root, "volumes");
+        int r = mkdir_p(top, 0701, err);
+        if (r < 0)
+                return stack_error_prefix(err, "volume '%s'", name);
+        _cleanup_close_ int lock = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock < 0 || flock(lock, LOCK_EX) < 0)
+                return stack_error_errno(err, errno, "lock %s", top);
+        if (path_is_dir(data)) {
+                if (ret_created)
+                        *ret_created = false;
+                return 0;
+        }
+        r = mkdir_p(dir, 0701, err);
         if (r < 0)
                 return stack_error_prefix(err, "volume '%s'", name);
         cJSON *j = cJSON_CreateObject();
@@ -212,6 +227,9 @@ int volume_fill_from_image(const char *dest, const char *rootfs, const char *pat
         _cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return stack_error_errno(err, errno, "open %s", dest);
+        /* Two containers mounting the same new volume: the first copies, the second finds it filled. */
+        if (flock(dfd, LOCK_EX) < 0)
+                return stack_error_errno(err, errno, "lock %s", dest);
         {
                 int fd = dup(dfd);
                 _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
