@@ -329,7 +329,7 @@ static void compute_order(struct graph *g)
         }
         g->level_start[g->n_levels] = g->n_services;
 
-        /* dependents, in start order, which is by name within a level */
+        /* Who depends on whom, the other way round: stopping a service first stops its dependents. */
         _cleanup_free_ size_t *caps = xcalloc(g->n_services + 1, sizeof(size_t));
         for (size_t k2 = 0; k2 < g->n_services; k2++) {
                 size_t si = g->order[k2];

@@ -266,6 +266,8 @@ static int walk(struct interpolate_context *ctx, struct node *n, const char *pat
         case NODE_NULL:
                 return 0;
         case NODE_SCALAR: {
+                if (!n->scalar)
+                        return 0;
                 char *v;
                 int r = interpolate_string_ctx(ctx, n->scalar, n->mark, path, &v, err);
                 if (r < 0)
