@@ -61,7 +61,11 @@ static char **jstrv(const cJSON *o, const char *key)
                 return NULL;
         char **l = xcalloc(1, sizeof(char *));
         const cJSON *it;
-        cJSON_ArrayForEach(it, a) if (cJSON_IsString(it)) strv_push(&l, it->valuestring);
+        cJSON_ArrayForEach(it, a)
+        {
+                if (cJSON_IsString(it))
+                        strv_push(&l, it->valuestring);
+        }
         return l;
 }
 
@@ -217,8 +221,11 @@ static char **refs_of(const cJSON *refs, const char *id)
 {
         char **l = xcalloc(1, sizeof(char *));
         const cJSON *it;
-        cJSON_ArrayForEach(it, refs) if (cJSON_IsString(it) && streq(it->valuestring, id))
-            strv_push(&l, it->string);
+        cJSON_ArrayForEach(it, refs)
+        {
+                if (cJSON_IsString(it) && streq(it->valuestring, id))
+                        strv_push(&l, it->string);
+        }
         return l;
 }
 
@@ -1354,7 +1361,13 @@ static int commit(struct import_ctx *c, struct stack_error *err)
         }
         /* The reference goes last: a crash before this line leaves an untagged image, never a name
          * pointing at something incomplete. */
-        return refs_save(c->s, refs, err);
+        r = refs_save(c->s, refs, err);
+        if (r < 0)
+                return r;
+        /* The renames and records above are durable once the file system is synced. */
+        if (tfd >= 0 && syncfs(tfd) < 0)
+                return stack_error_errno(err, errno, "sync %s", c->s->dir);
+        return 0;
 }
 
 int image_import(struct image_store *s, const char *path, const char *ref, struct image ***ret,

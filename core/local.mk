@@ -70,3 +70,6 @@ tests_unit_test_oci_LDADD = $(STACK_LIBS)
 tests_unit_test_user_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0255-ctr-etc.sh
 TESTS += tests/integration/t0256-ctr-parallel.sh
+check_PROGRAMS += tests/unit/test-image
+TESTS += tests/unit/test-image
+tests_unit_test_image_LDADD = $(STACK_LIBS)

@@ -161,5 +161,20 @@ like "$ls_out" "par/one" "the first concurrent import is listed"
 like "$ls_out" "par/two" "the second concurrent import is listed"
 is "$(find "$store/tmp" -mindepth 1 | wc -l)" 0 "no staging debris is left"
 
+# --- stack images: the images a project's services use ---
+mkdir -p "$T/proj"
+cat >"$T/proj/compose.yaml" <<'YAML'
+services:
+  web:
+    image: stack-example/httpd
+  cache:
+    image: not/there:1
+YAML
+out=$(cd "$T/proj" && stack images 2>&1)
+like "$out" "web              stack-example/httpd" "stack images shows the service's image"
+like "$out" "$(printf '%.12s' "${id#sha256:}")" "  with its id"
+like "$out" "<missing>" "an image not in the store is shown as missing"
+is "$(cd "$T/proj" && stack images -q web)" "$id" "stack images -q SERVICE prints the id"
+
 assert_no_residue image
 done_testing
