@@ -694,6 +694,8 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         r = mount_rootfs(spec, storage, rootfs, err);
         if (r < 0)
                 return r;
+        _cleanup_free_ char *started = path_join(bundle, "started");
+        (void) unlink(started); /* from the previous run of a re-created container */
 
         bool host_net = s->network_mode && streq(s->network_mode, "host");
         if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
@@ -913,8 +915,13 @@ int container_start(struct container_host *h, const char *name, struct stack_err
         /* Start first and ask questions after: the common case costs one runtime call, not two. */
         _cleanup_error_ struct stack_error start_err = {0};
         r = runtime_start(h->runtime, name, &start_err);
-        if (r >= 0)
+        if (r >= 0) {
+                /* Marks that the container's own process runs (stop gives it its grace period). */
+                _cleanup_free_ char *bundle = container_bundle_path(h, name);
+                _cleanup_free_ char *mark = path_join(bundle, "started");
+                _cleanup_close_ int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 return 0;
+        }
         struct runtime_state st;
         int q = runtime_state(h->runtime, name, &st, err);
         if (q < 0)
@@ -970,12 +977,22 @@ static int open_init(struct container_host *h, const char *name)
         _cleanup_free_ char *bundle = container_bundle_path(h, name);
         _cleanup_free_ char *p = path_join(bundle, "init");
         _cleanup_free_ char *text = NULL;
-        if (read_full_file(p, &text, NULL, NULL) < 0)
-                return -ESRCH;
         long pid = 0;
         unsigned long long start = 0;
-        if (sscanf(text, "%ld %llu", &pid, &start) != 2 || pid <= 0)
-                return -ESRCH;
+        if (read_full_file(p, &text, NULL, NULL) >= 0) {
+                if (sscanf(text, "%ld %llu", &pid, &start) != 2 || pid <= 0)
+                        return -ESRCH;
+        } else {
+                /* No record (a crash right after create): the runtime knows the pid; checking it
+                 * against the runtime's state is then the best we can do. */
+                struct runtime_state st;
+                _cleanup_error_ struct stack_error e = {0};
+                if (!runtime_exists(h->runtime, name) || runtime_state(h->runtime, name, &st, &e) < 0 ||
+                    st.pid <= 0)
+                        return -ESRCH;
+                pid = st.pid;
+                start = pid_starttime(st.pid);
+        }
         int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
         if (fd < 0)
                 return -errno;
@@ -1054,6 +1071,13 @@ int container_stop(struct container_host *h, const char *name, int sig, int64_t 
                 return 0;
         if (fd < 0)
                 return stack_error_errno(err, -fd, "stop container %s", name);
+        /* Never started: only the runtime's own init waits there, nothing that would handle a signal. */
+        _cleanup_free_ char *bundle = container_bundle_path(h, name);
+        _cleanup_free_ char *mark = path_join(bundle, "started");
+        if (!path_exists(mark)) {
+                sig = SIGKILL;
+                timeout_usec = KILL_WAIT_USEC;
+        }
         r = pidfd_signal(fd, sig);
         if (r < 0)
                 return stack_error_errno(err, -r, "stop container %s: signal %d", name, sig);

@@ -44,7 +44,11 @@ like "$(ct log t-stop-4)" "got-USR1" "image StopSignal honoured"
 # A container that was never started can be stopped and removed; its log outlives a stop.
 ok "create only" ct create t-stop-5 --rootfs "$LAYER" --service '{"command":["true"]}'
 is "$(ct state t-stop-5)" created "state: created"
-ok "stop a created container" ct stop t-stop-5
+start=$(date +%s%N)
+is "$(ct stop t-stop-5)" "exited" "stop a created container"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+ok "at once: nothing there handles signals (${elapsed} ms)" test "$elapsed" -lt 2000
+ok "a stopped created container can be created again" ct create t-stop-5 --rootfs "$LAYER" --service '{"command":["true"]}'
 
 for n in 1 2 3 4 5; do
         ok "remove t-stop-$n" ct remove t-stop-$n
