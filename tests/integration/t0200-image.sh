@@ -93,7 +93,7 @@ like "$insp" '"StopSignal":	"SIGQUIT"' "docker save config kept"
 if mount_image test/dsave:1; then
         is "$(cat "$mnt/etc/kept" 2>&1)" keep "a file of the lower layer shows through"
         not_ok "a whiteout hides the lower layer's file" test -e "$mnt/etc/old"
-        is "$(ls "$mnt/cache" | paste -sd' ')" fresh "an opaque directory hides every lower entry"
+        is "$(find "$mnt/cache" -mindepth 1 -printf '%f\n' | sort | paste -sd' ')" fresh "an opaque directory hides every lower entry"
         umount "$mnt"
 else
         ok "overlay mount of the docker save image" false
