@@ -21,6 +21,7 @@ TESTS += \
 	tests/integration/t0303-net-options.sh \
 	tests/integration/t0304-net-cli.sh \
 	tests/integration/t0305-net-concurrent.sh
+EXTRA_DIST += bench/net-attach.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \
