@@ -970,7 +970,14 @@ static int apply_xattrs(struct unpacker *u, int fd, const struct tar_entry *e)
 {
         if (!(u->flags & LAYER_UNPACK_OWNERSHIP))
                 return 0;
-        for (size_t i = 0; i < e->n_xattrs; i++)
+        for (size_t i = 0; i < e->n_xattrs; i++) {
+                /* overlayfs reads its own xattrs (opaque, redirect, metacopy, origin) from lower layers:
+                 * a layer must not forge them. Opaque directories come only from ".wh..wh..opq". */
+                if (startswith(e->xattrs[i].name, "trusted.overlay.") ||
+                    startswith(e->xattrs[i].name, "user.overlay.")) {
+                        log_debug("entry '%s': overlay xattr %s ignored", u->entry, e->xattrs[i].name);
+                        continue;
+                }
                 if (fsetxattr(fd, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].len, 0) < 0) {
                         if (errno == ENOTSUP) {
                                 log_debug("entry '%s': xattr %s not supported here, skipped", u->entry,
@@ -980,6 +987,7 @@ static int apply_xattrs(struct unpacker *u, int fd, const struct tar_entry *e)
                         return stack_error_errno(u->err, errno, "entry '%s': set xattr %s", u->entry,
                                                  e->xattrs[i].name);
                 }
+        }
         return 0;
 }
 

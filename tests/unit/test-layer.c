@@ -227,11 +227,13 @@ static void test_formats(void)
             pax_record("path", "pax/with a very long name that ustar could not hold", 51);
         _cleanup_free_ char *r2 = pax_record("mtime", "1600000000.5", 12);
         _cleanup_free_ char *r3 = pax_record("SCHILY.xattr.user.test", "a\0b", 3);
+        _cleanup_free_ char *r4 = pax_record("SCHILY.xattr.trusted.overlay.redirect", "/etc", 4);
         /* The NUL inside r3 would end the string: build the record block by hand. */
         struct strbuf pax = {0};
         strbuf_puts(&pax, r1);
         strbuf_puts(&pax, r2);
         strbuf_add(&pax, r3, strlen(r3) + 1 + strlen(r3 + strlen(r3) + 1));
+        strbuf_puts(&pax, r4);
         header(&b, "PaxHeaders/x", 'x', NULL, pax.len, 0644, false);
         data(&b, pax.buf, pax.len);
         strbuf_free(&pax);
@@ -301,6 +303,8 @@ static void test_formats(void)
                 memset(xv, 0, sizeof(xv));
                 xl = getxattr(pp2, "user.test", xv, sizeof(xv));
                 ok(xl == 3 && memcmp(xv, "a\0b", 3) == 0, "SCHILY.xattr applied, binary-safe");
+                ok(getxattr(pp2, "trusted.overlay.redirect", xv, sizeof(xv)) < 0 && errno == ENODATA,
+                   "a forged overlayfs xattr is not applied");
                 rm_rf(dir2, NULL);
         }
         strbuf_free(&b);
