@@ -73,3 +73,4 @@ TESTS += tests/integration/t0256-ctr-parallel.sh
 check_PROGRAMS += tests/unit/test-image
 TESTS += tests/unit/test-image
 tests_unit_test_image_LDADD = $(STACK_LIBS)
+TESTS += tests/integration/t0257-ctr-image.sh

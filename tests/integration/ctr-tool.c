@@ -2,6 +2,7 @@
  * description of compose keys and runs one lifecycle step per invocation.
  *
  *   ctr-tool create NAME --rootfs DIR [--service JSON] [--image JSON] [--project JSON] [--netns PATH]
+ *   ctr-tool create NAME --image-ref REF ...   the image's layers and config from the image store
  *   ctr-tool run NAME ...        create + start
  *   ctr-tool start|state|pid|remove|log NAME
  *   ctr-tool stop NAME [SIGNAL [TIMEOUT_SECONDS]]
@@ -28,6 +29,7 @@
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/fileio.h"
+#include "core/image.h"
 #include "core/oci.h"
 #include "core/util.h"
 #include "core/volume.h"
@@ -239,7 +241,8 @@ static int fail(struct stack_error *e)
 static int do_create(struct container_host *h, const char *name, int argc, char **argv, bool start,
                      bool print_only)
 {
-        const char *rootfs = NULL, *service = "{}", *image = NULL, *project = "{}", *netns = NULL;
+        const char *rootfs = NULL, *service = "{}", *image = NULL, *project = "{}", *netns = NULL,
+                   *ref = NULL;
         for (int i = 0; i + 1 < argc; i += 2) {
                 if (streq(argv[i], "--rootfs"))
                         rootfs = argv[i + 1];
@@ -251,14 +254,24 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
                         project = argv[i + 1];
                 else if (streq(argv[i], "--netns"))
                         netns = argv[i + 1];
+                else if (streq(argv[i], "--image-ref"))
+                        ref = argv[i + 1];
                 else {
                         fprintf(stderr, "ctr-tool: unknown option %s\n", argv[i]);
                         return 2;
                 }
         }
-        if (!rootfs) {
-                fprintf(stderr, "ctr-tool: --rootfs is required\n");
+        if (!rootfs && !ref) {
+                fprintf(stderr, "ctr-tool: --rootfs or --image-ref is required\n");
                 return 2;
+        }
+        /* As the reconciler will: the image's config and layers come from image_lookup(). */
+        _cleanup_image_store_ struct image_store *store = NULL;
+        _cleanup_image_ struct image *img = NULL;
+        if (ref) {
+                _cleanup_error_ struct stack_error e = {0};
+                if (image_store_open(h->root, &store, &e) < 0 || image_lookup(store, ref, &img, &e) < 0)
+                        return fail(&e);
         }
         cJSON *sj = parse_json_arg(service), *pj = parse_json_arg(project);
         cJSON *ij = image ? parse_json_arg(image) : NULL;
@@ -279,8 +292,10 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
             .name = name,
             .project = p,
             .service = &p->services[0],
-            .image = image ? &ic : NULL,
-            .layers = layers,
+            .image = img     ? &img->config
+                     : image ? &ic
+                             : NULL,
+            .layers = img ? img->layers : layers,
             .netns_path = netns,
         };
         _cleanup_error_ struct stack_error err = {0};
