@@ -89,6 +89,26 @@ static int print_hashes(const struct stack_project *p, const char *spec, struct 
         return EXIT_OK;
 }
 
+/* `stack config web` shows web and what it depends on, as docker compose does. */
+static void select_services(struct stack_project *p, char **names)
+{
+        _cleanup_strv_free_ char **keep = strv_copy(names);
+        for (size_t k = 0; keep[k]; k++) {
+                const struct stack_service *s = stack_project_service(p, keep[k]);
+                for (size_t i = 0; s && i < s->n_depends_on; i++)
+                        if (!strv_contains(keep, s->depends_on[i].service))
+                                strv_push(&keep, s->depends_on[i].service);
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < p->n_services; i++) {
+                if (strv_contains(keep, p->services[i].name))
+                        p->services[n++] = p->services[i];
+                else
+                        stack_service_free_contents(&p->services[i]);
+        }
+        p->n_services = n;
+}
+
 static int render(const struct stack_project *p, enum what what, enum spec_format format, const char *hash,
                   struct strbuf *out)
 {
@@ -228,6 +248,8 @@ int cmd_config(struct cmd_global *g, int argc, char **argv)
                 return cmd_fail(&err);
         if (quiet)
                 return EXIT_OK;
+        if (services)
+                select_services(p, services);
 
         struct strbuf out = {0};
         int r = render(p, what, format, hash, &out);

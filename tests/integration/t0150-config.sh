@@ -77,6 +77,8 @@ is "$(stack config --volumes | tr '\n' ' ')" "data " "--volumes"
 is "$(stack config --networks | tr '\n' ' ')" "default " "--networks"
 is "$(stack --profile backend config --images | tr '\n' ' ')" "postgres:16 nginx:1.25 " "--images"
 like "$(stack config --profiles)" "backend" "--profiles lists the profiles the file defines"
+is "$(stack --profile backend config --services db | tr '\n' ' ')" "db " "a named service alone"
+is "$(stack --profile backend config --services web | tr '\n' ' ')" "db web " "a named service with its dependencies"
 
 h1=$(stack config --hash web)
 like "$h1" "web " "--hash SERVICE prints SERVICE HASH"
