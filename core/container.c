@@ -168,6 +168,33 @@ static uint64_t pid_starttime(pid_t pid)
 
 /* ---- mounts of the bundle ---- */
 
+/* The new mount API takes the layers one by one ("lowerdir+", Linux 6.8), so an image with more layers
+ * than fit in one page of mount options still mounts. */
+static int mount_rootfs_fsconfig(const struct container_spec *spec, const char *storage, const char *rootfs,
+                                 struct stack_error *err)
+{
+        _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return stack_error_errno(err, errno, "overlay: fsopen");
+        for (size_t i = strv_length(spec->layers); i > 0; i--)
+                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", spec->layers[i - 1], 0) < 0)
+                        return stack_error_errno(
+                            err, errno,
+                            "too many image layers (%zu) for one overlay mount, and this "
+                            "kernel cannot add them one by one",
+                            strv_length(spec->layers));
+        _cleanup_free_ char *upper = path_join(storage, "upper");
+        _cleanup_free_ char *work = path_join(storage, "work");
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return stack_error_errno(err, errno, "overlay: configure the root file system");
+        _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return stack_error_errno(err, errno, "mount the overlay root file system at %s", rootfs);
+        return 0;
+}
+
 static int mount_rootfs(const struct container_spec *spec, const char *storage, const char *rootfs,
                         struct stack_error *err)
 {
@@ -189,8 +216,7 @@ static int mount_rootfs(const struct container_spec *spec, const char *storage, 
         strbuf_printf(&o, ",upperdir=%s/upper,workdir=%s/work", storage, storage);
         _cleanup_free_ char *opts = strbuf_take(&o);
         if (strlen(opts) >= (size_t) sysconf(_SC_PAGESIZE) - 1)
-                return stack_error_set(err, E2BIG, "too many image layers for one overlay mount (%zu)",
-                                       strv_length(spec->layers));
+                return mount_rootfs_fsconfig(spec, storage, rootfs, err);
         if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
                 return stack_error_errno(err, errno, "mount the overlay root file system at %s", rootfs);
         return 0;

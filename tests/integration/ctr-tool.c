@@ -3,6 +3,7 @@
  *
  *   ctr-tool create NAME --rootfs DIR [--service JSON] [--image JSON] [--project JSON] [--netns PATH]
  *   ctr-tool create NAME --image-ref REF ...   the image's layers and config from the image store
+ *   ctr-tool create NAME --rootfs DIR --layer DIR [--layer DIR...]   more layers above the rootfs
  *   ctr-tool run NAME ...        create + start
  *   ctr-tool start|state|pid|remove|log NAME
  *   ctr-tool stop NAME [SIGNAL [TIMEOUT_SECONDS]]
@@ -243,6 +244,7 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
 {
         const char *rootfs = NULL, *service = "{}", *image = NULL, *project = "{}", *netns = NULL,
                    *ref = NULL;
+        _cleanup_strv_free_ char **extra_layers = NULL;
         for (int i = 0; i + 1 < argc; i += 2) {
                 if (streq(argv[i], "--rootfs"))
                         rootfs = argv[i + 1];
@@ -256,6 +258,8 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
                         netns = argv[i + 1];
                 else if (streq(argv[i], "--image-ref"))
                         ref = argv[i + 1];
+                else if (streq(argv[i], "--layer"))
+                        strv_push(&extra_layers, argv[i + 1]);
                 else {
                         fprintf(stderr, "ctr-tool: unknown option %s\n", argv[i]);
                         return 2;
@@ -287,7 +291,10 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
         cJSON_Delete(pj);
         cJSON_Delete(ij);
 
-        char *layers[] = {(char *) rootfs, NULL};
+        _cleanup_strv_free_ char **layers = NULL;
+        strv_push(&layers, rootfs ? rootfs : "/nonexistent");
+        STRV_FOREACH (l, extra_layers)
+                strv_push(&layers, *l);
         struct container_spec spec = {
             .name = name,
             .project = p,

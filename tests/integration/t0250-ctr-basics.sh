@@ -42,7 +42,19 @@ ok "the container's init is a real process" test -d "/proc/$pid"
 ok "bundle exists" test -f "$STACK_RUN_ROOT/containers/t-basic-4/config.json"
 ok "writable layer under the root" test -d "$STACK_ROOT/containers/t-basic-4/upper"
 
-for n in 1 2 3 4 5 6; do
+# More layers than fit in one page of overlay mount options (the image store's layer paths are long).
+layer_args=()
+for i in $(seq -w 1 60); do
+        d=$STACK_TEST_TMP/layers/$(printf 'layer-%s-%064d' "$i" 0)
+        mkdir -p "$d/stack"
+        echo "$i" >"$d/stack/$i"
+        layer_args+=(--layer "$d")
+done
+ok "a container with 61 layers" ct_run t-basic-7 '{"command":["sh","-c","ls /stack | wc -l"]}' "${layer_args[@]}"
+ct_wait_exit t-basic-7
+is "$(ct log t-basic-7)" 60 "every layer is visible"
+
+for n in 1 2 3 4 5 6 7; do
         ok "remove t-basic-$n" ct remove t-basic-$n
 done
 ok "remove again is success" ct remove t-basic-4
