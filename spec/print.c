@@ -276,10 +276,8 @@ static void add_deploy(cJSON *o, const struct stack_service *s, unsigned flags)
                 cJSON *res = cJSON_AddObjectToObject(d, "resources");
                 if (r->cpus > 0 || r->memory || r->pids) {
                         cJSON *l = cJSON_AddObjectToObject(res, "limits");
-                        if (r->cpus > 0) {
-                                _cleanup_free_ char *cpus = xasprintf("%g", r->cpus);
-                                cJSON_AddStringToObject(l, "cpus", cpus);
-                        }
+                        if (r->cpus > 0)
+                                cJSON_AddNumberToObject(l, "cpus", r->cpus);
                         add_bytes(l, "memory", r->memory);
                         if (r->pids)
                                 cJSON_AddNumberToObject(l, "pids", (double) r->pids);
@@ -636,10 +634,18 @@ static void put_scalar_string(struct strbuf *b, const char *s)
 
 static void put_number(struct strbuf *b, double v)
 {
-        if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        if (v == floor(v) && fabs(v) < 9007199254740992.0) {
                 strbuf_printf(b, "%lld", (long long) v);
-        else
-                strbuf_printf(b, "%.17g", v);
+                return;
+        }
+        /* The shortest form that reads back as the same double: 0.1, not 0.10000000000000001. */
+        char tmp[64];
+        for (int prec = 15; prec <= 17; prec++) {
+                snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+                if (strtod(tmp, NULL) == v)
+                        break;
+        }
+        strbuf_puts(b, tmp);
 }
 
 static void put_indent(struct strbuf *b, int n)

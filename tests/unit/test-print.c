@@ -162,8 +162,7 @@ static void test_yaml_round_trip(void)
         contains(yaml, "      interval: 1m30s\n", "duration as compose prints it");
         contains(yaml, "    restart: on-failure:3\n", "restart");
         contains(yaml, "    stop_grace_period: 1h0m0s\n", "Go-style duration");
-        contains(yaml, "        limits:\n          cpus: \"0.25\"\n          memory: \"67108864\"\n",
-                 "limits");
+        contains(yaml, "        limits:\n          cpus: 0.25\n          memory: \"67108864\"\n", "limits");
         contains(yaml, "      replicas: 2\n", "replicas");
         contains(yaml, "    extra_hosts:\n      - a=10.0.0.1\n      - b=10.0.0.2\n", "extra_hosts sorted");
         contains(yaml, "    networks:\n      default: null\n", "default network attachment");
@@ -232,12 +231,13 @@ static void test_scalars(void)
         cJSON_AddItemToObject(o, "empty_list", cJSON_CreateArray());
         cJSON_AddItemToObject(o, "empty_map", cJSON_CreateObject());
         cJSON_AddNumberToObject(o, "half", 0.5);
+        cJSON_AddNumberToObject(o, "tenth", 0.1);
         cJSON *nested = cJSON_AddArrayToObject(o, "nested");
         cJSON *inner = cJSON_CreateArray();
         cJSON_AddItemToArray(inner, cJSON_CreateString("x"));
         cJSON_AddItemToArray(nested, inner);
         _cleanup_free_ char *y = spec_json_to_yaml(o);
-        is_str(y, "empty_list: []\nempty_map: {}\nhalf: 0.5\nnested:\n  - - x\n", "collections");
+        is_str(y, "empty_list: []\nempty_map: {}\nhalf: 0.5\ntenth: 0.1\nnested:\n  - - x\n", "collections");
 }
 
 static void test_sort(void)
