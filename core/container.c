@@ -1150,6 +1150,39 @@ static int teardown(struct container_host *h, const char *name, bool remove_stor
         return 0;
 }
 
+static int list_dir(const char *dir, char ***l, struct stack_error *err)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : stack_error_errno(err, errno, "open %s", dir);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (volume_name_is_valid(de->d_name) && !strv_contains(*l, de->d_name))
+                        strv_push(l, de->d_name);
+        return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int container_list(struct container_host *h, char ***ret, struct stack_error *err)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *state = path_join(h->run_root, "runtime");
+        _cleanup_free_ char *bundles = path_join(h->run_root, "containers");
+        _cleanup_free_ char *storage = path_join(h->root, "containers");
+        int r;
+        if ((r = list_dir(state, &names, err)) < 0 || (r = list_dir(bundles, &names, err)) < 0 ||
+            (r = list_dir(storage, &names, err)) < 0)
+                return r;
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), cmp_names);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
 int container_remove(struct container_host *h, const char *name, struct stack_error *err)
 {
         int r = check_name(name, err);

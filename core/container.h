@@ -86,6 +86,10 @@ int container_stop(struct container_host *h, const char *name, int sig, int64_t 
  * container if it still runs). Volumes are kept. */
 int container_remove(struct container_host *h, const char *name, struct stack_error *err);
 
+/* Names of the containers this host has anything of (runtime state, a bundle, a writable layer), sorted
+ * and once each. A name that is only partly there is a leftover that container_remove() cleans up. */
+int container_list(struct container_host *h, char ***ret, struct stack_error *err);
+
 char *container_log_path(const struct container_host *h, const char *name);
 char *container_bundle_path(const struct container_host *h, const char *name);
 /* The name of the volume backing an anonymous volume at target (stable across recreation). */

@@ -6,6 +6,7 @@
  *   ctr-tool create NAME --rootfs DIR --layer DIR [--layer DIR...]   more layers above the rootfs
  *   ctr-tool run NAME ...        create + start
  *   ctr-tool start|state|pid|remove|log NAME
+ *   ctr-tool list -              every container this host has anything of
  *   ctr-tool stop NAME [SIGNAL [TIMEOUT_SECONDS]]
  *   ctr-tool kill NAME SIGNAL
  *   ctr-tool exec NAME CMD...
@@ -544,6 +545,11 @@ int main(int argc, char **argv)
                 r = runtime_exec(h->runtime, name, argv + 3, STDOUT_FILENO, &status, &err);
                 if (r >= 0)
                         ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        } else if (streq(cmd, "list")) {
+                _cleanup_strv_free_ char **l = NULL;
+                r = container_list(h, &l, &err);
+                STRV_FOREACH (n, l)
+                        printf("%s\n", *n);
         } else if (streq(cmd, "volume-rm"))
                 r = volume_remove(root, name, &err);
         else {

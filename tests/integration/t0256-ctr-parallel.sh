@@ -28,6 +28,7 @@ wait_until 50 sh -c "$CT log t-par-6 | grep -q 'from the image'"
 like "$(ct log t-par-6)" "from the image" "the shared volume was filled from the image"
 is "$(find "$STACK_ROOT/volumes/t-par_shared/_data" -type f | wc -l)" 1 "filled exactly once"
 
+is "$(ct list - | tr '\n' ' ')" "t-par-1 t-par-2 t-par-3 t-par-4 t-par-5 t-par-6 " "list: the six containers"
 pids=()
 for n in 1 2 3 4 5 6; do
         (ct stop "t-par-$n" KILL 2 >/dev/null && ct remove "t-par-$n") &
@@ -39,5 +40,6 @@ for p in "${pids[@]}"; do
 done
 is "$failed" 0 "stopped and removed in parallel"
 ct volume-rm t-par_shared
+is "$(ct list -)" "" "list: nothing after removal"
 assert_no_residue t-par
 done_testing
