@@ -144,8 +144,10 @@ static ssize_t service_index(const struct stack_project *p, const char *name)
 }
 
 /* Profiles (15-profiles.md): a service with profiles is enabled only when one of them is active. A service
- * named on the command line is enabled anyway, its profiles become active, and the services it depends on
- * are enabled with it. Disabled services leave the model but their names are kept for orphan detection. */
+ * named on the command line is enabled anyway, with the services it depends on. Unlike docker compose we do
+ * not also activate the named service's profiles: that would enable every other service of the profile,
+ * and `stack up tool` should start tool and what it needs, nothing else. Disabled services leave the model
+ * but their names are kept for orphan detection. */
 static int apply_profiles(struct stack_project *p, char *const *profiles, char *const *named,
                           struct stack_error *err)
 {
@@ -157,9 +159,6 @@ static int apply_profiles(struct stack_project *p, char *const *profiles, char *
                 ssize_t i = service_index(p, *n);
                 if (i < 0)
                         return stack_error_set(err, ENOENT, "no such service: %s", *n);
-                STRV_FOREACH (pr, p->services[i].profiles)
-                        if (!strv_contains(active, *pr))
-                                strv_push(&active, *pr);
         }
         for (size_t i = 0; i < p->n_services; i++)
                 on[i] = service_active(&p->services[i], active);

@@ -50,7 +50,7 @@ is "$out" "db web " "--profile enables its services"
 out=$(COMPOSE_PROFILES=debug,backend stack config --services 2>&1 | tr '\n' ' ')
 is "$out" "db debug web " "COMPOSE_PROFILES enables several profiles"
 out=$(stack config --services debug 2>&1 | tr '\n' ' ')
-is "$out" "db debug web " "a named service is enabled with its dependencies"
+is "$out" "db debug " "a named service is enabled with its dependencies, whatever their profiles"
 
 out=$(stack -p explicit config 2>&1)
 like "$out" "name: explicit" "-p names the project"

@@ -349,7 +349,8 @@ static void test_profiles(void)
                 ok(load("prof", NULL, &o, &p, &err) == 0, "a named service");
                 ok(p && has_service(p, "debug"), "a named service is enabled");
                 ok(p && has_service(p, "db"), "and so is its dependency, whatever its profile");
-                ok(p && has_service(p, "tool"), "its profile becomes active (15-profiles.md)");
+                ok(p && !has_service(p, "tool"), "other services of its profile stay disabled");
+                is_int(p ? strv_length(p->profiles) : 99, 0, "and no profile is recorded as active");
                 ok(p && strv_contains(p->disabled_services, "db") == false, "dependencies are not disabled");
         }
         {
