@@ -48,6 +48,26 @@ wait_until 50 sh -c "$CT log t-etc-6 | grep -q 2"
 like "$(ct log t-etc-6)" $'1\n2' "the writable layer survived; the log is appended"
 ct stop t-etc-6 KILL 1 >/dev/null
 
+# A reboot empties the run root (runtime state, bundle, mounts) but keeps the root: the writable layer
+# is still there when the container is created again.
+ct_run t-etc-9 '{"command":["sh","-c","echo kept >/survivor; sleep 100"]}' >/dev/null
+wait_until 50 test -f "$STACK_ROOT/containers/t-etc-9/upper/survivor"
+ct stop t-etc-9 KILL 1 >/dev/null
+crun --root "$STACK_RUN_ROOT/runtime" delete t-etc-9 2>/dev/null || runc --root "$STACK_RUN_ROOT/runtime" delete t-etc-9
+umount "$STACK_RUN_ROOT/containers/t-etc-9/rootfs"
+rm -rf "$STACK_RUN_ROOT/containers/t-etc-9"
+like "$(ct list -)" "t-etc-9" "after the 'reboot' the container is known by its writable layer"
+out=$(run_log t-etc-9 '{"command":["cat","/survivor"]}')
+like "$out" "kept" "the writable layer survived the loss of the run root"
+
+# Leftovers of a crash in the middle of create (mounts under the bundle, no runtime state) are removed.
+mkdir -p "$STACK_RUN_ROOT/containers/t-etc-10/rootfs"
+mount -t tmpfs tmpfs "$STACK_RUN_ROOT/containers/t-etc-10/rootfs"
+mkdir "$STACK_RUN_ROOT/containers/t-etc-10/rootfs/sub"
+mount -t tmpfs tmpfs "$STACK_RUN_ROOT/containers/t-etc-10/rootfs/sub"
+ok "remove a half-created container" ct remove t-etc-10
+ok "its mounts are gone" test -z "$(grep "t-etc-10" /proc/self/mountinfo)"
+
 err=$(ct run t-etc-7 --rootfs "$LAYER" --service '{"command":["/no/such/binary"]}' 2>&1)
 like "$err" "create container t-etc-7" "a runtime failure names the container"
 like "$err" "/no/such/binary" "and carries the runtime's message"
@@ -60,7 +80,7 @@ like "$err" "unable to find user nobody" "an unknown user is an error before the
 err=$(ct create ../evil --rootfs "$LAYER" --service '{"command":["true"]}' 2>&1)
 like "$err" "container name '../evil' is invalid" "container names cannot escape the state directories"
 
-for n in 1 2 4 5 6 7 8; do
+for n in 1 2 4 5 6 7 8 9; do
         ct remove t-etc-$n
 done
 assert_no_residue t-etc
