@@ -752,8 +752,10 @@ static int build_process(const struct oci_input *in, const char *hostname, char 
         }
         cJSON_AddItemToObject(p, "args", strv_to_json(args));
 
-        _cleanup_strv_free_ char **env =
-            oci_process_env(s, in->image, hostname, in->user ? in->user->home : "/root");
+        _cleanup_strv_free_ char **env = oci_process_env(s, in->image, hostname,
+                                                         !in->user        ? "/root"
+                                                         : in->user->home ? in->user->home
+                                                                          : "/");
         cJSON_AddItemToObject(p, "env", strv_to_json(env));
 
         const char *cwd = !isempty(s->working_dir)                        ? s->working_dir

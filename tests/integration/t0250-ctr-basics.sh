@@ -37,6 +37,9 @@ ok "run a long-lived container" ct_run t-basic-4 '{"command":["sleep","1000"]}'
 is "$(ct state t-basic-4)" running "state: running"
 ok "create again is success" ct create t-basic-4 --rootfs "$LAYER" --service '{"command":["sleep","1000"]}'
 ok "start again is success" ct start t-basic-4
+is "$(ct exec t-basic-4 cat /etc/hostname)" "t-basic-4" "exec runs a command in the container"
+ct exec t-basic-4 sh -c 'exit 3'
+is "$?" 3 "exec reports the command's exit status"
 pid=$(ct pid t-basic-4)
 ok "the container's init is a real process" test -d "/proc/$pid"
 ok "bundle exists" test -f "$STACK_RUN_ROOT/containers/t-basic-4/config.json"
