@@ -907,10 +907,8 @@ int oci_config_build(const struct oci_input *in, cJSON **ret, struct stack_error
                 if (in->seccomp_profile_text)
                         r = seccomp_profile_parse(in->seccomp_profile_text, "security_opt seccomp", caps,
                                                   in->machine, in->kernel_release, &sc, err);
-                else {
-                        _cleanup_(cJSON_Deletep) cJSON *def = seccomp_default_profile();
-                        r = seccomp_profile_to_oci(def, caps, in->machine, in->kernel_release, &sc, err);
-                }
+                else
+                        r = seccomp_default_oci(caps, in->machine, in->kernel_release, &sc, err);
                 if (r < 0)
                         return r;
                 cJSON_AddItemToObject(linux_, "seccomp", sc);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,22 @@ int seccomp_profile_to_oci(const cJSON *profile, char *const *caps, const char *
         }
         *ret = TAKE_PTR(o);
         return 0;
+}
+
+static cJSON *default_cached;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_build(void)
+{
+        default_cached = seccomp_default_profile();
+}
+
+int seccomp_default_oci(char *const *caps, const char *machine, const char *release, cJSON **ret,
+                        struct stack_error *err)
+{
+        /* Read-only after it is built, so threads creating containers share it without locks. */
+        pthread_once(&default_once, default_build);
+        return seccomp_profile_to_oci(default_cached, caps, machine, release, ret, err);
 }
 
 int seccomp_profile_parse(const char *text, const char *origin, char *const *caps, const char *machine,

@@ -15,6 +15,10 @@
  * makes them meaningful (mount with CAP_SYS_ADMIN, reboot with CAP_SYS_BOOT, ...). */
 cJSON *seccomp_default_profile(void);
 
+/* seccomp_profile_to_oci() of the default policy, which is built once per process and shared. */
+int seccomp_default_oci(char *const *caps, const char *machine, const char *release, cJSON **ret,
+                        struct stack_error *err);
+
 /* Flattens a profile in docker's format (or an OCI linux.seccomp object, which passes through with only
  * its rules filtered) for a container granted caps ("CAP_CHOWN", ...), running on machine (uname -m;
  * NULL: this host) and kernel release (NULL: this host). */
