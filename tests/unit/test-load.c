@@ -222,6 +222,24 @@ static void test_include(void)
         ok(node_get(t, "include") == NULL, "include is gone from the result");
 }
 
+static void test_include_project_directory(void)
+{
+        put("incp/compose.yaml", "include:\n"
+                                 "  - path: parts/db.yaml\n"
+                                 "    project_directory: data\n");
+        put("incp/parts/db.yaml", "services:\n  db:\n    image: db\n    env_file: db.env\n");
+        put("incp/data/.env", "UNUSED=1\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_node_ struct node *t = load_tree((char *[]){"incp/compose.yaml", NULL}, NULL, &err);
+        ok(t != NULL, "include with project_directory loads");
+        if (!t) {
+                diag("%s", err.msg);
+                return;
+        }
+        _cleanup_free_ char *want = at("incp/data/db.env");
+        is_str(svc_str(t, "db", "env_file"), want, "relative paths resolve against project_directory");
+}
+
 static void test_include_errors(void)
 {
         put("incc/compose.yaml", "include: [sub/compose.yaml]\nservices:\n  db:\n    image: mine\n");
@@ -443,6 +461,7 @@ int main(void)
         test_extends_other_file();
         test_extends_errors();
         test_include();
+        test_include_project_directory();
         test_include_errors();
         test_interpolation_per_file();
         test_profiles();
