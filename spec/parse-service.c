@@ -1726,6 +1726,39 @@ static int finish_networking(struct svc *c, const struct node *n, struct stack_e
         return 0;
 }
 
+/* Two mounts on one container path: the second would hide the first (compose rejects it too). */
+static int check_mount_targets(struct svc *c, const struct node *n, struct stack_error *err)
+{
+        struct stack_service *s = c->s;
+        _cleanup_strv_free_ char **seen = NULL;
+        _cleanup_strv_free_ char **where = NULL;
+
+        for (size_t i = 0; s->tmpfs && s->tmpfs[i]; i++) {
+                _cleanup_free_ char *t = xstrdup(s->tmpfs[i]);
+                char *colon = strchr(t, ':');
+                if (colon)
+                        *colon = '\0';
+                _cleanup_free_ char *loc = xasprintf("%s.tmpfs[%zu]", c->path, i);
+                if (strv_contains(seen, t)) {
+                        const struct node *tn = node_get(n, "tmpfs");
+                        return spec_error(err, tn->mark, loc, "target %s is already mounted", t);
+                }
+                strv_push(&seen, t);
+                strv_push(&where, loc);
+        }
+        for (size_t i = 0; i < s->n_volumes; i++) {
+                const char *t = s->volumes[i].target;
+                _cleanup_free_ char *loc = xasprintf("%s.volumes[%zu]", c->path, i);
+                for (size_t j = 0; seen && seen[j]; j++)
+                        if (streq(seen[j], t))
+                                return spec_error(err, s->volumes[i].mark, loc,
+                                                  "target %s is already mounted by %s", t, where[j]);
+                strv_push(&seen, t);
+                strv_push(&where, loc);
+        }
+        return 0;
+}
+
 static int cmp_service_network(const void *a, const void *b)
 {
         return strcmp(((const struct stack_service_network *) a)->name,
@@ -1778,7 +1811,7 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
         }
 
         if ((r = apply_environment(&c, err)) < 0 || (r = merge_limits(&c, n, err)) < 0 ||
-            (r = finish_networking(&c, n, err)) < 0)
+            (r = finish_networking(&c, n, err)) < 0 || (r = check_mount_targets(&c, n, err)) < 0)
                 return r;
         /* deploy.restart_policy wins over restart:, as docker compose applies them. */
         if (c.deploy_restart) {

@@ -642,6 +642,12 @@ static int check_services(const struct stack_project *p, const struct node *serv
         for (size_t i = 0; i < p->n_services; i++) {
                 const struct stack_service *s = &p->services[i];
                 _cleanup_free_ char *path = xasprintf("services.%s", s->name);
+                const char *shared = s->network_mode ? startswith(s->network_mode, "service:") : NULL;
+                if (shared && !stack_project_service(p, shared)) {
+                        _cleanup_free_ char *pm = node_path_key(path, "network_mode");
+                        return spec_error(err, s->mark, pm, "service \"%s\" not found for network_mode",
+                                          shared);
+                }
                 for (size_t j = 0; j < s->n_depends_on; j++) {
                         const struct stack_dependency *d = &s->depends_on[j];
                         if (!stack_project_service(p, d->service))

@@ -204,6 +204,14 @@ static void test_volume_errors(void)
         contains(e6, "a bind mount needs a source", "bind source");
         _cleanup_free_ char *e7 = web_error("    volumes: [\"::/x\"]\n");
         contains(e7, "empty section between colons", "empty section");
+        _cleanup_free_ char *e8 = web_error("    volumes:\n      - /a:/data\n      - /b:/data\n");
+        is_str(e8,
+               "compose.yaml:6:9: services.web.volumes[1]: target /data is already mounted by "
+               "services.web.volumes[0]",
+               "two mounts on one target");
+        _cleanup_free_ char *e9 = web_error("    tmpfs: [/run]\n    volumes: [\"/x:/run\"]\n");
+        contains(e9, "services.web.volumes[0]: target /run is already mounted by services.web.tmpfs[0]",
+                 "tmpfs and volume on one target");
 }
 
 static void test_networks(void)
@@ -261,6 +269,9 @@ static void test_network_mode(void)
         contains(e, "network_mode and networks cannot be combined", "exclusive");
         _cleanup_free_ char *e2 = web_error("    network_mode: weird\n");
         contains(e2, "invalid network_mode \"weird\"", "bad mode");
+        _cleanup_free_ char *e4 = web_error("    network_mode: service:ghost\n");
+        contains(e4, "services.web.network_mode: service \"ghost\" not found for network_mode",
+                 "unknown service:");
         _cleanup_free_ char *e3 =
             web_error("    networks:\n      default:\n        ipv4_address: fd00::1\n");
         contains(e3, "services.web.networks.default.ipv4_address: invalid IPv4 address", "address family");
