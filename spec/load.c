@@ -34,13 +34,12 @@ int load_parse_file(struct load_ctx *ctx, const char *path, const char *name, st
         if (!streq(path, "-"))
                 return spec_yaml_read_file(path, name, ret, err);
         if (!ctx->stdin_read) {
-                size_t len;
-                int r = read_full_fd(STDIN_FILENO, &ctx->stdin_data, &len);
+                int r = read_full_fd(STDIN_FILENO, &ctx->stdin_data, &ctx->stdin_len);
                 if (r < 0)
                         return stack_error_errno(err, -r, "read the compose file from stdin");
                 ctx->stdin_read = true;
         }
-        return spec_yaml_parse(ctx->stdin_data, strlen(ctx->stdin_data), name, ret, err);
+        return spec_yaml_parse(ctx->stdin_data, ctx->stdin_len, name, ret, err);
 }
 
 int load_interpolate(struct load_ctx *ctx, struct node *root, const struct stack_kvlist *env,

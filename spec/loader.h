@@ -19,6 +19,7 @@ struct load_ctx {
         const char *cwd;
         bool no_interpolate;
         char *stdin_data; /* `-f -` is read once */
+        size_t stdin_len;
         bool stdin_read;
         /* Files read only to extend one of their services, parsed and interpolated once per load. */
         struct load_cached_file *cache;
