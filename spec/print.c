@@ -368,8 +368,8 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
         add_str(o, "domainname", s->domainname);
         if (s->entrypoint_set)
                 add_strv(o, "entrypoint", s->entrypoint);
-        if (!hash)
-                add_strv(o, "env_file", s->env_files);
+        /* env_file is not printed: its entries are already in environment, as docker compose config shows
+         * them. */
         add_kvmap(o, "environment", &s->environment);
         if (s->n_expose) {
                 cJSON *a = cJSON_AddArrayToObject(o, "expose");
