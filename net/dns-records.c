@@ -156,6 +156,7 @@ static void entry_done(struct dns_entry *e)
         free(e->id);
         strv_free(e->names);
         free(e->addrs);
+        strv_free(e->upstreams);
         *e = (struct dns_entry){0};
 }
 
@@ -210,6 +211,7 @@ void dns_network_copy(struct dns_network *dst, const struct dns_network *src)
                     .names = strv_copy(e->names),
                     .addrs = memdup_n(e->addrs, e->n_addrs, sizeof(struct dns_addr)),
                     .n_addrs = e->n_addrs,
+                    .upstreams = e->upstreams ? strv_copy(e->upstreams) : NULL,
                 };
         }
 }
@@ -312,6 +314,39 @@ int dns_network_add_entry(struct dns_network *n, const char *id, char *const *na
         return 0;
 }
 
+int dns_network_set_upstreams(struct dns_network *n, const char *id, char *const *servers,
+                              struct stack_error *err)
+{
+        struct dns_entry *e = NULL;
+        struct dns_addr a;
+
+        for (size_t i = 0; i < n->n_entries && !e; i++)
+                if (streq_ptr(n->entries[i].id, id))
+                        e = &n->entries[i];
+        if (!e)
+                return stack_error_set(err, ENOENT, "network '%s' has no entry '%s'", n->name, id ? id : "");
+        STRV_FOREACH (s, servers)
+                if (dns_addr_parse(*s, &a) < 0)
+                        return stack_error_set(err, EINVAL, "dns server '%s' is not an IP address", *s);
+        strv_free(e->upstreams);
+        e->upstreams = servers && servers[0] ? strv_copy(servers) : NULL;
+        return 0;
+}
+
+char *const *dns_table_upstreams(const struct dns_table *t, const struct dns_addr *source)
+{
+        if (!source)
+                return NULL;
+        for (size_t i = 0; i < t->n_networks; i++)
+                for (size_t j = 0; j < t->networks[i].n_entries; j++) {
+                        const struct dns_entry *e = &t->networks[i].entries[j];
+                        for (size_t k = 0; k < e->n_addrs; k++)
+                                if (e->upstreams && e->upstreams[0] && dns_addr_equal(&e->addrs[k], source))
+                                        return e->upstreams;
+                }
+        return NULL;
+}
+
 /* Reads a JSON array of strings into a NULL-terminated vector; a missing key is an empty list. */
 static int json_strv(const cJSON *obj, const char *key, const char *where, char ***ret,
                      struct stack_error *err)
@@ -366,7 +401,7 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
         cJSON_ArrayForEach(je, entries)
         {
                 _cleanup_free_ char *w = xasprintf("%s.entries[%zu]", where, i++);
-                _cleanup_strv_free_ char **names = NULL, **addrs = NULL;
+                _cleanup_strv_free_ char **names = NULL, **addrs = NULL, **dns = NULL;
                 const cJSON *id = cJSON_GetObjectItemCaseSensitive(je, "id");
 
                 if (!cJSON_IsObject(je))
@@ -374,9 +409,11 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
                 if (id && !cJSON_IsString(id))
                         return stack_error_set(err, EINVAL, "%s.id: expected a string", w);
                 if ((r = json_strv(je, "names", w, &names, err)) < 0 ||
-                    (r = json_strv(je, "addresses", w, &addrs, err)) < 0)
+                    (r = json_strv(je, "addresses", w, &addrs, err)) < 0 ||
+                    (r = json_strv(je, "dns", w, &dns, err)) < 0)
                         return r;
-                if ((r = dns_network_add_entry(n, id ? id->valuestring : NULL, names, addrs, err)) < 0)
+                if ((r = dns_network_add_entry(n, id ? id->valuestring : NULL, names, addrs, err)) < 0 ||
+                    (r = dns_network_set_upstreams(n, n->entries[n->n_entries - 1].id, dns, err)) < 0)
                         return stack_error_prefix(err, "%s", w);
         }
         return 0;
@@ -461,6 +498,11 @@ char *dns_records_format(const struct dns_table *t)
                         STRV_FOREACH (s2, e->names)
                                 cJSON_AddItemToArray(names, cJSON_CreateString(*s2));
                         cJSON_AddItemToObject(je, "addresses", addr_array(e->addrs, e->n_addrs));
+                        if (e->upstreams) {
+                                cJSON *dns = cJSON_AddArrayToObject(je, "dns");
+                                STRV_FOREACH (s2, e->upstreams)
+                                        cJSON_AddItemToArray(dns, cJSON_CreateString(*s2));
+                        }
                 }
         }
         s = cJSON_Print(root);

@@ -10,8 +10,9 @@
  *   {"version": 1, "domain": "optional.search.domain",
  *    "networks": [{"name": "demo_front", "gateways": ["10.89.0.1"], "subnets": ["10.89.0.0/24"],
  *                  "entries": [{"id": "demo-web-1", "names": ["demo-web-1", "web"],
- *                               "addresses": ["10.89.0.2"]}]}]}
- * `id` ties together the entries of one container on several networks (it may see all of them). */
+ *                               "addresses": ["10.89.0.2"], "dns": ["1.1.1.1"]}]}]}
+ * `id` ties together the entries of one container on several networks (it may see all of them); `dns`
+ * (optional) are the container's own upstream servers (compose `dns:`), used instead of the host's. */
 #pragma once
 
 #include <netinet/in.h>
@@ -43,6 +44,7 @@ struct dns_entry {
         char **names; /* lower case, no trailing dot; names[0] answers reverse (PTR) queries */
         struct dns_addr *addrs;
         size_t n_addrs;
+        char **upstreams; /* compose `dns:` of the service: other names go there, not to the host's */
 };
 
 struct dns_network {
@@ -91,6 +93,12 @@ int dns_network_add_subnet(struct dns_network *n, const char *subnet, struct sta
 /* names and addrs are NULL-terminated; names are validated and normalized, duplicates dropped. */
 int dns_network_add_entry(struct dns_network *n, const char *id, char *const *names, char *const *addrs,
                           struct stack_error *err);
+
+/* Sets the upstream servers (IP addresses) of the entry `id` of the network; NULL or empty clears them. */
+int dns_network_set_upstreams(struct dns_network *n, const char *id, char *const *servers,
+                              struct stack_error *err);
+/* The upstream servers of the container that has address `source` on any network; NULL: the host's. */
+char *const *dns_table_upstreams(const struct dns_table *t, const struct dns_addr *source);
 
 /* Deep copy and release of one network (the responder keeps its own copy). */
 void dns_network_copy(struct dns_network *dst, const struct dns_network *src);

@@ -705,6 +705,8 @@ struct dns_tcp_conn {
         uint8_t *out;
         size_t out_len, out_off;
         struct dns_forward *pending; /* one forwarded query at a time; reading waits for it */
+        bool processing;             /* inside conn_process() */
+        bool broken;                 /* a write failed: close once back in the event loop */
 };
 
 struct dns_forward {
@@ -861,8 +863,9 @@ static int conn_send(struct dns_tcp_conn *c, const uint8_t *msg, size_t len)
         return 0;
 }
 
-static void forward_start(struct dns_server *s, const uint8_t *query, size_t len, struct dns_listener *l,
-                          struct dns_tcp_conn *c, const union sockaddr_union *client, socklen_t client_len);
+static void forward_start(struct dns_server *s, const uint8_t *query, size_t len,
+                          const struct dns_addr *asker, struct dns_listener *l, struct dns_tcp_conn *c,
+                          const union sockaddr_union *client, socklen_t client_len);
 
 /* Answers every complete message in the input buffer, stopping at a forwarded one. Returns <0 when the
  * connection should be closed. */
@@ -870,24 +873,32 @@ static int conn_process(struct dns_tcp_conn *c)
 {
         struct dns_server *s = c->server;
 
-        while (!c->pending && c->in_len >= 2) {
+        /* A forward can end before forward_start() returns (no upstream at all): its reply is queued
+         * then, and this loop goes on, instead of forward_reply() coming back in here. */
+        c->processing = true;
+        while (!c->pending && !c->broken && c->in_len >= 2) {
                 size_t mlen = rd16(c->in), olen;
                 enum dns_verdict v;
+                _cleanup_free_ uint8_t *msg = NULL;
 
                 if (c->in_len < 2 + mlen)
                         break;
-                v = dns_answer(s->table, c->network, &c->peer, c->in + 2, mlen, DNS_MESSAGE_MAX, s->rotate++,
-                               s->outbuf, &olen);
-                if (v == DNS_VERDICT_ANSWER) {
-                        if (conn_send(c, s->outbuf, olen) < 0)
-                                return -EIO;
-                } else if (v == DNS_VERDICT_FORWARD) {
-                        forward_start(s, c->in + 2, mlen, NULL, c, NULL, 0);
-                }
+                msg = xmalloc(mlen + 1);
+                memcpy(msg, c->in + 2, mlen);
                 memmove(c->in, c->in + 2 + mlen, c->in_len - 2 - mlen);
                 c->in_len -= 2 + mlen;
                 (void) sd_event_source_set_time_relative(c->idle, DNS_TCP_IDLE_USEC);
+                v = dns_answer(s->table, c->network, &c->peer, msg, mlen, DNS_MESSAGE_MAX, s->rotate++,
+                               s->outbuf, &olen);
+                if (v == DNS_VERDICT_ANSWER) {
+                        if (conn_send(c, s->outbuf, olen) < 0)
+                                c->broken = true;
+                } else if (v == DNS_VERDICT_FORWARD)
+                        forward_start(s, msg, mlen, &c->peer, NULL, c, NULL, 0);
         }
+        c->processing = false;
+        if (c->broken)
+                return -EIO;
         conn_update_events(c);
         return 0;
 }
@@ -969,9 +980,12 @@ static void forward_reply(struct dns_forward *f, const uint8_t *msg, size_t len)
 {
         if (f->conn) {
                 struct dns_tcp_conn *c = f->conn;
-                int r = conn_send(c, msg, len);
+                if (conn_send(c, msg, len) < 0)
+                        c->broken = true;
                 forward_free(f);
-                if (r < 0 || conn_process(c) < 0)
+                if (c->processing) /* conn_process() is below us and carries on */
+                        return;
+                if (c->broken || conn_process(c) < 0)
                         conn_free(c);
                 return;
         }
@@ -1153,10 +1167,14 @@ static bool server_listens_on(const struct dns_server *s, const char *srv)
         return false;
 }
 
-static void forward_start(struct dns_server *s, const uint8_t *query, size_t len, struct dns_listener *l,
-                          struct dns_tcp_conn *c, const union sockaddr_union *client, socklen_t client_len)
+static void forward_start(struct dns_server *s, const uint8_t *query, size_t len,
+                          const struct dns_addr *asker, struct dns_listener *l, struct dns_tcp_conn *c,
+                          const union sockaddr_union *client, socklen_t client_len)
 {
-        _cleanup_strv_free_ char **all = dns_resolv_conf_servers(s->resolv_conf);
+        /* The container's own servers (compose `dns:`) if it has any, else the host's, read anew each
+         * time so that a changed resolv.conf needs no reload. */
+        char *const *own = dns_table_upstreams(s->table, asker);
+        _cleanup_strv_free_ char **all = own ? strv_copy(own) : dns_resolv_conf_servers(s->resolv_conf);
         struct dns_forward *f;
         struct dns_query q;
         int rcode;
@@ -1227,7 +1245,7 @@ static int on_udp(sd_event_source *es, int fd, uint32_t revents, void *userdata)
                 if (v == DNS_VERDICT_ANSWER)
                         (void) sendto(fd, s->outbuf, olen, 0, &from.sa, flen);
                 else if (v == DNS_VERDICT_FORWARD)
-                        forward_start(s, s->inbuf, (size_t) n, l, NULL, &from, flen);
+                        forward_start(s, s->inbuf, (size_t) n, &src, l, NULL, &from, flen);
         }
         return 0;
 }

@@ -6,7 +6,8 @@
  * network resolve (A, AAAA, and PTR for their addresses; all replicas of a service at once). A name of
  * the project that lives only on other networks gets NXDOMAIN; every other name is forwarded to the
  * host's resolvers (from /etc/resolv.conf; loopback stubs included, since the responder runs on the host
- * side) and the answer relayed back, or SERVFAIL when none answers in time.
+ * side; or the container's own servers, compose `dns:`) and the answer relayed back, or SERVFAIL when
+ * none answers in time.
  *
  * The message layer below (parse, answer) is pure and used by the unit tests and the fuzzer; the
  * server owns the sockets. */

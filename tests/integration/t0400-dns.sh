@@ -13,6 +13,8 @@ records=$T/dns.json
 server_pid=
 cleanup() {
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+        # The host ends first: a deleted netns takes its peers along only asynchronously.
+        for l in vc1 vc2 vc3; do ip link del "$l" 2>/dev/null; done
         for ns in c1 c2 c3; do ip netns del "$ns" 2>/dev/null; done
         ip link del stkdns0 2>/dev/null
         ip link del stkdns1 2>/dev/null

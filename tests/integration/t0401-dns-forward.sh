@@ -13,10 +13,15 @@ T=$STACK_TEST_TMP
 records=$T/dns.json
 server_pid=
 upstream_pid=
+own_pid=
 cleanup() {
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
         [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null && wait "$upstream_pid" 2>/dev/null
+        [ -n "$own_pid" ] && kill "$own_pid" 2>/dev/null && wait "$own_pid" 2>/dev/null
+        # The host ends first: a deleted netns takes its peers along only asynchronously.
+        for l in vc1 vc2; do ip link del "$l" 2>/dev/null; done
         ip netns del c1 2>/dev/null
+        ip netns del c2 2>/dev/null
         ip link del stkdns0 2>/dev/null
 }
 trap cleanup EXIT
@@ -24,18 +29,21 @@ trap cleanup EXIT
 ip link add stkdns0 type bridge
 ip addr add 10.78.1.1/24 dev stkdns0
 ip link set stkdns0 up
-ip netns add c1
-ip link add vc1 type veth peer name eth0 netns c1
-ip link set vc1 master stkdns0 up
-ip -n c1 link set lo up
-ip -n c1 addr add 10.78.1.2/24 dev eth0
-ip -n c1 link set eth0 up
-ip -n c1 route add default via 10.78.1.1
+for i in 1 2; do
+        ip netns add "c$i"
+        ip link add "vc$i" type veth peer name eth0 netns "c$i"
+        ip link set "vc$i" master stkdns0 up
+        ip -n "c$i" link set lo up
+        ip -n "c$i" addr add "10.78.1.$((i + 1))/24" dev eth0
+        ip -n "c$i" link set eth0 up
+        ip -n "c$i" route add default via 10.78.1.1
+done
 
 cat >"$records" <<EOF
 {"version": 1, "networks": [
  {"name": "fwd_front", "gateways": ["10.78.1.1"], "subnets": ["10.78.1.0/24"], "entries": [
-  {"id": "fwd-web-1", "names": ["fwd-web-1", "web"], "addresses": ["10.78.1.2"]}]},
+  {"id": "fwd-web-1", "names": ["fwd-web-1", "web"], "addresses": ["10.78.1.2"]},
+  {"id": "fwd-own-1", "names": ["fwd-own-1", "own"], "addresses": ["10.78.1.3"], "dns": ["127.0.0.60"]}]},
  {"name": "fwd_back", "gateways": ["10.78.2.1"], "subnets": ["10.78.2.0/24"], "entries": [
   {"id": "fwd-db-1", "names": ["fwd-db-1", "db"], "addresses": ["10.78.2.2"]}]}]}
 EOF
@@ -45,12 +53,15 @@ EOF
 "$tool" upstream --listen 127.0.0.53 example.test=192.0.2.10 db=192.0.2.99 slow.test=drop \
         many.test=big:50 >>"$T/upstream.log" &
 upstream_pid=$!
+# The servers of c2's own `dns:` know example.test differently.
+"$tool" upstream --listen 127.0.0.60 example.test=192.0.2.60 >/dev/null &
+own_pid=$!
 echo "nameserver 127.0.0.53" >"$T/resolv.conf"
 "$tool" serve --records "$records" --resolv-conf "$T/resolv.conf" --upstream-timeout-ms 400 \
         --ready "$T/ready" 2>"$T/server.log" &
 server_pid=$!
 ok "responder started" wait_until 50 test -e "$T/ready"
-ok "upstream started" wait_until 50 bash -c "ss -lnu | grep -q 127.0.0.53:53"
+ok "upstreams started" wait_until 50 bash -c "ss -lnu | grep -q 127.0.0.53:53 && ss -lnu | grep -q 127.0.0.60:53"
 
 q() { # NAME [dig options]: the short answer from c1
         local name=$1
@@ -79,6 +90,10 @@ is "$(q web)" "10.78.1.2 " "our own names are still answered locally"
 is "$(status db)" NXDOMAIN "a name of the project on another network: NXDOMAIN"
 is "$(grep -c '^db$' "$T/upstream.log")" 0 "... and it was never forwarded"
 
+is "$(ip netns exec c2 dig +short +time=3 +tries=1 @10.78.1.1 example.test)" 192.0.2.60 \
+        "a container with its own dns: servers is forwarded there"
+is "$(ip netns exec c2 dig +short +time=3 +tries=1 @10.78.1.1 web)" 10.78.1.2 "... and still sees the services"
+
 start=$(date +%s%N)
 is "$(status slow.test)" SERVFAIL "a silent upstream gives SERVFAIL"
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
@@ -94,12 +109,13 @@ echo "nameserver 10.78.1.1" >"$T/resolv.conf"
 is "$(status example.test)" SERVFAIL "resolv.conf naming our own gateway: SERVFAIL, no loop"
 ok "responder still running" kill -0 "$server_pid"
 
-kill "$server_pid" "$upstream_pid"
+kill "$server_pid" "$upstream_pid" "$own_pid"
 wait "$server_pid"
 is "$?" 0 "responder exits cleanly"
-wait "$upstream_pid" 2>/dev/null
+wait "$upstream_pid" "$own_pid" 2>/dev/null
 server_pid=
 upstream_pid=
+own_pid=
 cleanup
 assert_no_residue fwd
 done_testing

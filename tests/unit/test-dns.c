@@ -234,6 +234,13 @@ static void test_records_file(void)
         char dir[] = "/tmp/stack-test-dns-XXXXXX";
 
         ok(dns_table_set_domain(t, "Demo.Internal.", &err) == 0, "domain set");
+        ok(dns_network_set_upstreams(&t->networks[0], "demo-web-2", (char *[]){"192.0.2.53", NULL}, &err) ==
+               0,
+           "own upstream set");
+        ok(dns_network_set_upstreams(&t->networks[0], "demo-web-2", (char *[]){"resolver", NULL}, &err) < 0,
+           "an upstream must be an address");
+        ok(dns_network_set_upstreams(&t->networks[0], "nobody", NULL, &err) < 0, "unknown entry refused");
+        stack_error_clear(&err);
         json = dns_records_format(t);
         contains(json, "\"demo_front\"", "format names the network");
         contains(json, "\"www\"", "aliases are lower case in the file");
@@ -241,6 +248,18 @@ static void test_records_file(void)
         json2 = back ? dns_records_format(back) : NULL;
         is_str(json2, json, "parse(format(t)) formats the same");
         is_str(back ? back->domain : NULL, "demo.internal", "domain normalized");
+        char *const *up = back ? dns_table_upstreams(back, AP("10.1.0.3")) : NULL;
+        ok(up && streq(up[0], "192.0.2.53") && !up[1], "own upstreams survive the file");
+        ok(back && dns_table_upstreams(back, AP("10.1.0.2")) == NULL,
+           "others have none: the host's are used");
+        struct dns_network copy;
+        dns_network_copy(&copy, &t->networks[0]);
+        ok(copy.n_entries == 3 && copy.entries[1].upstreams &&
+               streq(copy.entries[1].upstreams[0], "192.0.2.53") && streq(copy.entries[2].names[1], "api") &&
+               copy.n_subnets == 2 && copy.n_gateways == 2,
+           "a copied network keeps entries, names, upstreams, subnets and gateways");
+        ok(!copy.entries[0].upstreams, "an entry without upstreams has none in the copy either");
+        dns_network_done(&copy);
 
         ok(mkdtemp(dir) != NULL, "temp dir");
         _cleanup_free_ char *path = path_join(dir, "dns.json");
