@@ -14,7 +14,7 @@ server_pid=
 cleanup() {
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
         # The host ends first: a deleted netns takes its peers along only asynchronously.
-        for l in vc1; do ip link del "$l" 2>/dev/null; done
+        ip link del vc1 2>/dev/null
         ip netns del c1 2>/dev/null
         ip link del stkdns0 2>/dev/null
 }
