@@ -103,10 +103,15 @@ ok "... after the upstream timeout, not the client's ($elapsed_ms ms)" test "$el
 printf 'nameserver 127.0.0.54\nnameserver 127.0.0.53\n' >"$T/resolv.conf"
 is "$(q example.test)" "192.0.2.10 " "a dead first server is skipped"
 is "$(q example.test +tcp)" "192.0.2.10 " "... over TCP too"
+is "$(ip netns exec c1 dig +tcp +keepopen +short +time=3 +tries=1 @10.78.1.1 example.test web example.test | tr '\n' ' ')" \
+        "192.0.2.10 10.78.1.2 192.0.2.10 " "pipelined on one TCP connection: forwarded and local answers in order"
 
 # Only ourselves as upstream: must not loop.
 echo "nameserver 10.78.1.1" >"$T/resolv.conf"
 is "$(status example.test)" SERVFAIL "resolv.conf naming our own gateway: SERVFAIL, no loop"
+is "$(status example.test +tcp)" SERVFAIL "... over TCP too (the forward fails at once)"
+is "$(ip netns exec c1 dig +tcp +keepopen +short +time=3 +tries=1 @10.78.1.1 example.test web example.test web | tr '\n' ' ')" \
+        "10.78.1.2 10.78.1.2 " "pipelined on one TCP connection: failed forwards and local answers in order"
 ok "responder still running" kill -0 "$server_pid"
 
 kill "$server_pid" "$upstream_pid" "$own_pid"
