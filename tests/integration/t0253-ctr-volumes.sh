@@ -46,14 +46,31 @@ ok "tmpfs volume with mode" grep -qx 700 <<<"$out"
 anon=$(cd "$STACK_ROOT/volumes" && echo t-vol-6-anon-*)
 ok "an anonymous volume was created for the container" test -d "$STACK_ROOT/volumes/$anon/_data"
 
+# Bind propagation: with rshared, a mount made on the host under the bind source after the container
+# started shows up inside it.
+mkdir -p "$STACK_TEST_TMP/prop/sub"
+mount --bind "$STACK_TEST_TMP/prop" "$STACK_TEST_TMP/prop"
+mount --make-rshared "$STACK_TEST_TMP/prop"
+ct_run t-vol-8 "{\"volumes\":[{\"type\":\"bind\",\"source\":\"$STACK_TEST_TMP/prop\",\"target\":\"/prop\",\"propagation\":\"rshared\"}],\"command\":[\"sh\",\"-c\",\"while [ ! -f /prop/sub/late.txt ]; do sleep 0.1; done; cat /prop/sub/late.txt\"]}" >/dev/null
+mkdir -p "$STACK_TEST_TMP/late"
+echo "mounted later" >"$STACK_TEST_TMP/late/late.txt"
+mount --bind "$STACK_TEST_TMP/late" "$STACK_TEST_TMP/prop/sub"
+wait_until 50 sh -c "$CT log t-vol-8 | grep -q 'mounted later'"
+like "$(ct log t-vol-8)" "mounted later" "rshared bind: a later host mount propagates into the container"
+ct stop t-vol-8 KILL 1 >/dev/null
+ct remove t-vol-8
+umount "$STACK_TEST_TMP/prop/sub"
+umount "$STACK_TEST_TMP/prop"
+
 echo "s3cret" >"$STACK_TEST_TMP/secret.txt"
-proj2="{\"secrets\":{\"db\":{\"file\":\"$STACK_TEST_TMP/secret.txt\"},\"tok\":{\"content\":\"abc\"}},\"configs\":{\"cfg\":{\"content\":\"k=v\"}}}"
-out=$(run_log t-vol-7 '{"user":"app","secrets":[{"source":"db"},{"source":"tok","target":"/etc/tok","uid":"1000","mode":256}],"configs":[{"source":"cfg","target":"/etc/app.conf"}],"command":["sh","-c","cat /run/secrets/db; stat -c \"%a %u\" /run/secrets/db /etc/tok; cat /etc/tok; echo; cat /etc/app.conf; echo; echo x >/run/secrets/db 2>&1 || echo secret-ro"]}' --project "$proj2")
+proj2="{\"secrets\":{\"db\":{\"file\":\"$STACK_TEST_TMP/secret.txt\"},\"tok\":{\"content\":\"abc\"},\"env\":{\"environment\":\"T_SECRET\"}},\"configs\":{\"cfg\":{\"content\":\"k=v\"}},\"environment\":{\"T_SECRET\":\"from-env\"}}"
+out=$(run_log t-vol-7 '{"user":"app","secrets":[{"source":"db"},{"source":"tok","target":"/etc/tok","uid":"1000","mode":256},{"source":"env"}],"configs":[{"source":"cfg","target":"/etc/app.conf"}],"command":["sh","-c","cat /run/secrets/db; stat -c \"%a %u\" /run/secrets/db /etc/tok; cat /etc/tok; echo; cat /etc/app.conf; echo; cat /run/secrets/env; echo; echo x >/run/secrets/db 2>&1 || echo secret-ro"]}' --project "$proj2")
 like "$out" "s3cret" "a file secret is readable at /run/secrets/<name>"
 like "$out" "444 0" "with the default mode 0444, owned by root"
 like "$out" "400 1000" "a secret with uid and mode 0400"
 like "$out" $'abc\n' "a content secret at its target"
 like "$out" "k=v" "a config at its target"
+like "$out" "from-env" "a secret from an environment variable"
 like "$out" "secret-ro" "secrets are read-only"
 
 for n in 1 2 3 4 5 6 7; do
