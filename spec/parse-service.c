@@ -837,8 +837,52 @@ static int k_env_file(struct svc *c, const struct node *v, const char *path, str
         return 0;
 }
 
+/* format: raw reads the file as `docker run --env-file` does: KEY=VALUE lines taken verbatim (no quotes,
+ * no interpolation), blank and # lines skipped, a bare KEY taken from the environment when set. */
+static int read_raw_env_file(const char *path, const struct stack_kvlist *env, struct stack_kvlist *ret,
+                             struct stack_error *err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        int r = read_full_file(path, &data, &len, err);
+        if (r < 0)
+                return r;
+        char *p = data;
+        if (startswith(p, "\xef\xbb\xbf"))
+                p += 3;
+        unsigned lineno = 0;
+        while (p && *p) {
+                char *nl = strchr(p, '\n');
+                if (nl)
+                        *nl = '\0';
+                lineno++;
+                size_t l = strlen(p);
+                if (l > 0 && p[l - 1] == '\r')
+                        p[l - 1] = '\0';
+                while (isspace((unsigned char) *p))
+                        p++;
+                if (*p && *p != '#') {
+                        char *eq = strchr(p, '=');
+                        _cleanup_free_ char *key = eq ? xstrndup(p, (size_t) (eq - p)) : xstrdup(p);
+                        if (strpbrk(key, " \t\v\f"))
+                                return stack_error_set(err, EINVAL,
+                                                       "%s:%u: variable '%s' contains whitespaces", path,
+                                                       lineno, key);
+                        if (eq)
+                                stack_kvlist_set(ret, key, eq + 1);
+                        else {
+                                const struct stack_kv *kv = stack_kvlist_get(env, key);
+                                if (kv && kv->value)
+                                        stack_kvlist_set(ret, key, kv->value);
+                        }
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        return 0;
+}
+
 static int read_env_file(struct svc *c, const struct node *n, const char *path, const char *file,
-                         bool required, struct stack_error *err)
+                         bool required, bool raw, struct stack_error *err)
 {
         _cleanup_free_ char *abs = parse_resolve_path(c->st, file);
         if (!path_exists(abs)) {
@@ -848,7 +892,8 @@ static int read_env_file(struct svc *c, const struct node *n, const char *path, 
         }
         struct stack_kvlist kv = {0};
         _cleanup_error_ struct stack_error e = {0};
-        int r = dotenv_read_file(abs, c->st->ctx->environment, &kv, &e);
+        int r = raw ? read_raw_env_file(abs, c->st->ctx->environment, &kv, &e)
+                    : dotenv_read_file(abs, c->st->ctx->environment, &kv, &e);
         if (r < 0) {
                 stack_kvlist_free(&kv);
                 return spec_error(err, n->mark, path, "%s", e.msg ? e.msg : "cannot read env file");
@@ -867,14 +912,14 @@ static int apply_env_files(struct svc *c, const struct node *v, const char *path
         if (!v || v->kind == NODE_NULL)
                 return 0;
         if (v->kind == NODE_SCALAR)
-                return read_env_file(c, v, path, v->scalar, true, err);
+                return read_env_file(c, v, path, v->scalar, true, false, err);
         if ((r = parse_expect(v, path, NODE_SEQUENCE, err)) < 0)
                 return r;
         for (size_t i = 0; i < v->n_items; i++) {
                 const struct node *it = v->items[i];
                 _cleanup_free_ char *p = node_path_index(path, i);
                 if (it->kind == NODE_SCALAR) {
-                        if ((r = read_env_file(c, it, p, it->scalar, true, err)) < 0)
+                        if ((r = read_env_file(c, it, p, it->scalar, true, false, err)) < 0)
                                 return r;
                         continue;
                 }
@@ -892,11 +937,10 @@ static int apply_env_files(struct svc *c, const struct node *v, const char *path
                         return r;
                 if (!file)
                         return spec_error(err, it->mark, p, "path is required");
-                if (format && !streq(format, "dotenv"))
+                if (format && !streq(format, "dotenv") && !streq(format, "raw"))
                         return spec_error(err, node_get(it, "format")->mark, p_fmt,
-                                          "env file format \"%s\" is not supported (stack reads dotenv)",
-                                          format);
-                if ((r = read_env_file(c, it, p, file, required, err)) < 0)
+                                          "unsupported env_file format \"%s\" (dotenv or raw)", format);
+                if ((r = read_env_file(c, it, p, file, required, format && streq(format, "raw"), err)) < 0)
                         return r;
         }
         return 0;
@@ -1458,10 +1502,22 @@ static int k_build(struct svc *c, const struct node *v, const char *path, struct
         return 0;
 }
 
+/* An empty string is "not set", as for compose (Go's zero value): `container_name: ${NAME}` with NAME unset
+ * means no container_name. */
+static int parse_optional_string(const struct node *v, const char *path, char **ret, struct stack_error *err)
+{
+        int r = parse_string(v, path, ret, err);
+        if (r >= 0 && *ret && !**ret) {
+                free(*ret);
+                *ret = NULL;
+        }
+        return r;
+}
+
 #define STRING_KEY(fn, field)                                                                         \
         static int fn(struct svc *c, const struct node *v, const char *path, struct stack_error *err) \
         {                                                                                             \
-                return parse_string(v, path, &c->s->field, err);                                      \
+                return parse_optional_string(v, path, &c->s->field, err);                             \
         }
 #define BOOL_KEY(fn, field)                                                                           \
         static int fn(struct svc *c, const struct node *v, const char *path, struct stack_error *err) \

@@ -466,6 +466,27 @@ static void test_env_file(void)
             load_model_in("services:\n  web:\n    image: x\n    env_file: [nope.env]\n", dir, &err);
         ok(!p3, "a missing required env file fails");
         contains(err.msg, "compose.yaml:4:16: services.web.env_file[0]: env file", "located");
+        _cleanup_free_ char *f3 = path_join(dir, "raw.env");
+        const char *raw = "\xef\xbb\xbfX='{\"k\": \"v\"}'\n  # comment\n\nFROM_SHELL\nNOT_SET\nY=$HOME \r\n";
+        write_file_atomic(f3, raw, strlen(raw), 0644, &err);
+        _cleanup_project_ struct stack_project *p4 = load_model_in("services:\n"
+                                                                   "  web:\n"
+                                                                   "    image: x\n"
+                                                                   "    env_file:\n"
+                                                                   "      - path: raw.env\n"
+                                                                   "        format: raw\n",
+                                                                   dir, &err);
+        if (ok(p4 != NULL, "raw env file loads")) {
+                const struct stack_kvlist *env = &p4->services[0].environment;
+                is_str(stack_kvlist_get(env, "X")->value, "'{\"k\": \"v\"}'", "raw: quotes kept verbatim");
+                is_str(stack_kvlist_get(env, "Y")->value, "$HOME ", "raw: no interpolation, blanks kept");
+                is_str(stack_kvlist_get(env, "FROM_SHELL")->value, "shell-value",
+                       "raw: bare key from the environment");
+                ok(!stack_kvlist_get(env, "NOT_SET"), "raw: bare key not set is left out");
+                is_int(env->n, 3, "comments and blank lines skipped");
+        } else
+                diag("%s", err.msg);
+        unlink(f3);
         unlink(f1);
         unlink(f2);
         rmdir(dir);
@@ -642,6 +663,22 @@ static void test_misc_keys(void)
         is_str(s->build.context, TEST_DIR "/dir", "build context resolved");
 }
 
+static void test_empty_strings(void)
+{
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p =
+            load_model("services:\n"
+                       "  a: {image: x, container_name: \"\", hostname: \"\"}\n"
+                       "  b: {image: x, container_name: \"\"}\n",
+                       &err);
+        if (!ok(p != NULL, "empty container names (an unset variable) do not conflict"))
+                return diag("%s", err.msg);
+        ok(!p->services[0].container_name && !p->services[0].hostname,
+           "an empty string is unset, as for compose");
+        _cleanup_free_ char *e = load_error("services:\n  a:\n    image: \"\"\n");
+        contains(e, "neither an image nor a build context", "empty image");
+}
+
 static void test_misc_errors(void)
 {
         _cleanup_free_ char *e1 = web_error("    privileged: maybe\n");
@@ -716,6 +753,7 @@ int main(void)
         test_command();
         test_restart_deploy();
         test_misc_keys();
+        test_empty_strings();
         test_misc_errors();
         test_legacy_bool_warns();
         test_command_operator_warns();
