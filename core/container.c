@@ -720,8 +720,6 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         r = mount_rootfs(spec, storage, rootfs, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *started = path_join(bundle, "started");
-        (void) unlink(started); /* from the previous run of a re-created container */
 
         bool host_net = s->network_mode && streq(s->network_mode, "host");
         if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
@@ -941,13 +939,8 @@ int container_start(struct container_host *h, const char *name, struct stack_err
         /* Start first and ask questions after: the common case costs one runtime call, not two. */
         _cleanup_error_ struct stack_error start_err = {0};
         r = runtime_start(h->runtime, name, &start_err);
-        if (r >= 0) {
-                /* Marks that the container's own process runs (stop gives it its grace period). */
-                _cleanup_free_ char *bundle = container_bundle_path(h, name);
-                _cleanup_free_ char *mark = path_join(bundle, "started");
-                _cleanup_close_ int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (r >= 0)
                 return 0;
-        }
         struct runtime_state st;
         int q = runtime_state(h->runtime, name, &st, err);
         if (q < 0)
@@ -1098,9 +1091,7 @@ int container_stop(struct container_host *h, const char *name, int sig, int64_t 
         if (fd < 0)
                 return stack_error_errno(err, -fd, "stop container %s", name);
         /* Never started: only the runtime's own init waits there, nothing that would handle a signal. */
-        _cleanup_free_ char *bundle = container_bundle_path(h, name);
-        _cleanup_free_ char *mark = path_join(bundle, "started");
-        if (!path_exists(mark)) {
+        if (runtime_awaiting_start(h->runtime, name)) {
                 sig = SIGKILL;
                 timeout_usec = KILL_WAIT_USEC;
         }

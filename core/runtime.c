@@ -299,6 +299,12 @@ bool runtime_exists(struct runtime *rt, const char *id)
         return path_is_dir(p);
 }
 
+bool runtime_awaiting_start(struct runtime *rt, const char *id)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s/exec.fifo", rt->root, id);
+        return path_exists(p);
+}
+
 int runtime_delete(struct runtime *rt, const char *id, bool force, struct stack_error *err)
 {
         if (!runtime_exists(rt, id))

@@ -47,6 +47,9 @@ int runtime_delete(struct runtime *rt, const char *id, bool force, struct stack_
 int runtime_state(struct runtime *rt, const char *id, struct runtime_state *ret, struct stack_error *err);
 /* Whether the runtime keeps state for id (a directory under its root), without running it. */
 bool runtime_exists(struct runtime *rt, const char *id);
+/* Whether the container was created but never started: crun and runc both keep an exec.fifo in the
+ * container's state directory until `start` opens it. False for a runtime that does not. */
+bool runtime_awaiting_start(struct runtime *rt, const char *id);
 /* Runs argv in the container and waits; output goes to out_fd (-1: discarded). *ret_status is the exit
  * status as waitpid reports it. */
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
