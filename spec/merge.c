@@ -151,11 +151,54 @@ static int expect_string_item(const struct node *item, const struct mpath *p, si
         return spec_error(err, item->mark, path, "expected a string, got %s", node_kind_name(item->kind));
 }
 
+static void add_address(struct node *seq, const struct node *v)
+{
+        if (v->kind == NODE_SEQUENCE) {
+                for (size_t i = 0; i < v->n_items; i++)
+                        add_address(seq, v->items[i]);
+                return;
+        }
+        if (v->kind != NODE_SCALAR)
+                return;
+        for (size_t i = 0; i < seq->n_items; i++)
+                if (streq_ptr(node_str(seq->items[i]), v->scalar))
+                        return;
+        struct node *c = node_copy(v);
+        c->tag = NODE_TAG_NONE;
+        node_append(seq, c);
+}
+
+/* extra_hosts may give a host several addresses (repeated entries, or a list as the value). Merging keeps
+ * every distinct address, earlier ones first, as compose does; a tagged value replaces them. */
+static void host_add(struct node *map, const char *host, struct node_mark mark, const struct node *value)
+{
+        struct node_pair *pair = NULL;
+        for (size_t i = 0; i < map->n_pairs && !pair; i++)
+                if (streq(map->pairs[i].key, host))
+                        pair = &map->pairs[i];
+        if (!pair || value->tag != NODE_TAG_NONE || pair->value->tag != NODE_TAG_NONE ||
+            pair->value->kind == NODE_NULL || value->kind == NODE_NULL) {
+                node_set(map, host, mark, node_copy(value));
+                return;
+        }
+        struct node *seq = node_new(NODE_SEQUENCE, pair->value->mark);
+        add_address(seq, pair->value);
+        add_address(seq, value);
+        if (seq->n_items == 1) {
+                struct node *only = TAKE_PTR(seq->items[0]);
+                seq->n_items = 0;
+                node_free(seq);
+                seq = only;
+        }
+        node_free(pair->value);
+        pair->value = seq;
+}
+
 /* Converts the list form of a key/value attribute to its mapping form; a mapping is copied. `sep` lists
  * the separators tried in order; `bare_null` says whether a bare KEY means null (take it from the
  * environment) or the empty string. */
 static int to_mapping(const struct node *n, const struct mpath *p, const char *sep, bool bare_null,
-                      struct node **ret, struct stack_error *err)
+                      bool hosts, struct node **ret, struct stack_error *err)
 {
         if (n->kind != NODE_SEQUENCE) {
                 *ret = node_copy(n);
@@ -182,7 +225,12 @@ static int to_mapping(const struct node *n, const struct mpath *p, const char *s
                         value->quoted = true;
                 }
                 value->tag = item->tag;
-                map_add(map, cut ? xstrndup(s, cut - s) : xstrdup(s), item->mark, value);
+                if (hosts) {
+                        _cleanup_free_ char *host = cut ? xstrndup(s, cut - s) : xstrdup(s);
+                        host_add(map, host, item->mark, value);
+                        node_free(value);
+                } else
+                        map_add(map, cut ? xstrndup(s, cut - s) : xstrdup(s), item->mark, value);
         }
         *ret = TAKE_PTR(map);
         return 0;
@@ -264,7 +312,7 @@ static int merge_mappings(struct node *base, const struct node *over, struct mpa
         return 0;
 }
 
-/* Entries of key/value mappings replace each other whole: `FOO: [a]` over `FOO: [b]` is [a]. */
+/* Entries of key/value mappings replace each other whole. */
 static void merge_entries(struct node *base, const struct node *over)
 {
         for (size_t i = 0; i < over->n_pairs; i++)
@@ -303,20 +351,24 @@ static int merge_generic(struct node **slot, const struct node *over, struct mpa
 }
 
 static int merge_keyvalue(struct node **slot, const struct node *over, struct mpath *p, const char *sep,
-                          bool bare_null, struct stack_error *err)
+                          bool bare_null, bool hosts, struct stack_error *err)
 {
         if (over->kind == NODE_NULL)
                 return 0;
         _cleanup_node_ struct node *b = NULL, *o = NULL;
-        int r = to_mapping(*slot, p, sep, bare_null, &b, err);
+        int r = to_mapping(*slot, p, sep, bare_null, hosts, &b, err);
         if (r < 0)
                 return r;
-        r = to_mapping(over, p, sep, bare_null, &o, err);
+        r = to_mapping(over, p, sep, bare_null, hosts, &o, err);
         if (r < 0)
                 return r;
         if (b->kind != NODE_MAPPING || o->kind != NODE_MAPPING)
                 return kind_error(*slot, over, p, err);
-        merge_entries(b, o);
+        if (hosts)
+                for (size_t i = 0; i < o->n_pairs; i++)
+                        host_add(b, o->pairs[i].key, o->pairs[i].key_mark, o->pairs[i].value);
+        else
+                merge_entries(b, o);
         node_free(*slot);
         *slot = TAKE_PTR(b);
         return 0;
@@ -419,9 +471,9 @@ static int merge_value(struct node **slot, const struct node *over, struct mpath
                 return merge_keyvalue(slot, over, p, "=",
                                       path_matches(p, "services.*.environment") ||
                                           path_matches(p, "services.*.build.args"),
-                                      err);
+                                      false, err);
         case RULE_HOSTS:
-                return merge_keyvalue(slot, over, p, "=:", false, err);
+                return merge_keyvalue(slot, over, p, "=:", false, true, err);
         case RULE_DEPENDS:
                 return merge_names(slot, over, p, true, err);
         case RULE_NETWORKS:

@@ -4,8 +4,9 @@
  * append, scalars are replaced. Exceptions: command, entrypoint, healthcheck.test and ulimits entries are
  * replaced; environment, labels, annotations, sysctls, extra_hosts, build.args, ... may be written as
  * `KEY=VALUE` lists or as mappings and merge as mappings (the list form is converted, marks kept);
- * depends_on and networks lists become mappings; `build: ctx` becomes `{context: ctx}`; logging options
- * merge only when the driver is the same. A value tagged `!reset` removes what earlier trees said,
+ * extra_hosts keep every distinct address of a host; depends_on and networks lists become mappings; `build:
+ * ctx` becomes `{context: ctx}`; logging options merge only when the driver is the same. A value tagged
+ * `!reset` removes what earlier trees said,
  * `!override` replaces it wholesale. */
 #pragma once
 

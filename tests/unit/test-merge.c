@@ -138,8 +138,15 @@ static void test_keyvalue(void)
                   "services:\n  web:\n    labels: [a=2]\n", "{a: 2, b: }", "labels: a bare label is empty");
         MERGED_IS("services.web.extra_hosts",
                   "services:\n  web:\n    extra_hosts: [\"db:10.0.0.1\", \"x=1.1.1.1\"]\n",
-                  "services:\n  web:\n    extra_hosts:\n      db: 10.0.0.2\n", "{db: 10.0.0.2, x: 1.1.1.1}",
-                  "extra_hosts: host:ip and host=ip, merged by host");
+                  "services:\n  web:\n    extra_hosts:\n      db: 10.0.0.2\n",
+                  "{db: [10.0.0.1, 10.0.0.2], x: 1.1.1.1}",
+                  "extra_hosts: host:ip and host=ip, merged by host keeping every address (as compose)");
+        MERGED_IS(
+            "services.web.extra_hosts",
+            "services:\n  web:\n    extra_hosts: [a=1.1.1.1, a=2.2.2.2, b=3.3.3.3]\n",
+            "services:\n  web:\n    extra_hosts:\n      a: [2.2.2.2, 4.4.4.4]\n      b: !override 5.5.5.5\n",
+            "{a: [1.1.1.1, 2.2.2.2, 4.4.4.4], b: 5.5.5.5}",
+            "extra_hosts: a repeated host has several addresses; duplicates go; !override replaces");
         MERGED_IS("services.web.sysctls", "services:\n  web:\n    sysctls: [net.core.somaxconn=1024]\n",
                   "services:\n  web:\n    sysctls:\n      net.core.somaxconn: 2048\n",
                   "{net.core.somaxconn: 2048}", "sysctls merge by name");
