@@ -102,6 +102,21 @@ wh=$store/layers/$diff2/etc/old
 is "$(stat -c '%F %t:%T' "$wh" 2>&1)" "character special file 0:0" "the whiteout is stored as a 0:0 char device"
 ok "the docker save directory (unpacked) imports too" stack image import "$d/out" test/dsave:dir
 
+# --- archives written by another tool (skopeo), when it is installed ---
+if command -v skopeo >/dev/null; then
+        httpd_id=$(stack image inspect stack-example/httpd | sed -n 's/.*"Id":[[:space:]]*"\(sha256:[0-9a-f]*\)".*/\1/p')
+        skopeo copy -q "oci:$T/ex/httpd" "docker-archive:$T/skopeo-docker.tar:skopeo/httpd:docker" 2>/dev/null
+        out=$(stack image import "$T/skopeo-docker.tar" 2>&1)
+        is "$out" "Loaded image: docker.io/skopeo/httpd:docker" "skopeo's docker-archive (layer symlinks) imports"
+        skopeo copy -q "oci:$T/ex/httpd" "oci-archive:$T/skopeo-oci.tar:v1" 2>/dev/null
+        ok "skopeo's oci-archive imports with a reference" stack image import "$T/skopeo-oci.tar" skopeo/httpd:oci
+        for ref in skopeo/httpd:docker skopeo/httpd:oci; do
+                got=$(stack image inspect "$ref" | sed -n 's/.*"Id":[[:space:]]*"\(sha256:[0-9a-f]*\)".*/\1/p')
+                is "$got" "$httpd_id" "$ref is the same image as the OCI layout import"
+        done
+        ok "rm the skopeo names" stack image rm skopeo/httpd:docker skopeo/httpd:oci
+fi
+
 # --- plain rootfs tarballs: uncompressed, gzip and zstd ---
 r=$T/rootfs
 mkdir -p "$r/tree/bin" "$r/tree/etc"
