@@ -3,18 +3,21 @@
 #
 # A target is tests/fuzz/fuzz-<name>.c defining LLVMFuzzerTestOneInput (tests/fuzz/fuzz.h), with its
 # corpus in tests/fuzz/corpus/<name>/. Registering one takes the replay-<name> lines below and, inside
-# `if FUZZERS`, the fuzz-<name> lines. Run a fuzzer from the build directory, e.g.
-#   tests/fuzz/fuzz-dotenv -max_total_time=300 $(srcdir)/tests/fuzz/corpus/dotenv
+# `if FUZZERS`, the fuzz-<name> lines. Run a fuzzer from the build directory, for example
+#   tests/fuzz/fuzz-dotenv -max_total_time=300 new-inputs/ $(srcdir)/tests/fuzz/corpus/dotenv
+# (new inputs are written to the first directory; keep the saved corpus read-only that way).
 EXTRA_DIST += tests/fuzz/replay.c tests/fuzz/fuzz.h tests/fuzz/corpus
 
 check_PROGRAMS += \
 	tests/fuzz/replay-dotenv \
 	tests/fuzz/replay-interpolate \
+	tests/fuzz/replay-loader \
 	tests/fuzz/replay-dns \
 	tests/fuzz/replay-layer
 TESTS += \
 	tests/fuzz/replay-dotenv \
 	tests/fuzz/replay-interpolate \
+	tests/fuzz/replay-loader \
 	tests/fuzz/replay-dns \
 	tests/fuzz/replay-layer
 
@@ -22,6 +25,8 @@ tests_fuzz_replay_dotenv_SOURCES = tests/fuzz/fuzz-dotenv.c tests/fuzz/replay.c
 tests_fuzz_replay_dotenv_LDADD = $(STACK_LIBS)
 tests_fuzz_replay_interpolate_SOURCES = tests/fuzz/fuzz-interpolate.c tests/fuzz/replay.c
 tests_fuzz_replay_interpolate_LDADD = $(STACK_LIBS)
+tests_fuzz_replay_loader_SOURCES = tests/fuzz/fuzz-loader.c tests/fuzz/replay.c
+tests_fuzz_replay_loader_LDADD = $(STACK_LIBS)
 tests_fuzz_replay_dns_SOURCES = tests/fuzz/fuzz-dns.c tests/fuzz/replay.c
 tests_fuzz_replay_dns_LDADD = $(STACK_LIBS)
 tests_fuzz_replay_layer_SOURCES = tests/fuzz/fuzz-layer.c tests/fuzz/replay.c
@@ -38,6 +43,7 @@ FUZZER_LINK_FLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 check_PROGRAMS += \
 	tests/fuzz/fuzz-dotenv \
 	tests/fuzz/fuzz-interpolate \
+	tests/fuzz/fuzz-loader \
 	tests/fuzz/fuzz-dns \
 	tests/fuzz/fuzz-layer
 
@@ -49,6 +55,10 @@ tests_fuzz_fuzz_interpolate_SOURCES = tests/fuzz/fuzz-interpolate.c
 tests_fuzz_fuzz_interpolate_CFLAGS = $(FUZZER_COMPILE_FLAGS)
 tests_fuzz_fuzz_interpolate_LDFLAGS = $(FUZZER_LINK_FLAGS)
 tests_fuzz_fuzz_interpolate_LDADD = $(STACK_LIBS)
+tests_fuzz_fuzz_loader_SOURCES = tests/fuzz/fuzz-loader.c
+tests_fuzz_fuzz_loader_CFLAGS = $(FUZZER_COMPILE_FLAGS)
+tests_fuzz_fuzz_loader_LDFLAGS = $(FUZZER_LINK_FLAGS)
+tests_fuzz_fuzz_loader_LDADD = $(STACK_LIBS)
 tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz-dns.c
 tests_fuzz_fuzz_dns_CFLAGS = $(FUZZER_COMPILE_FLAGS)
 tests_fuzz_fuzz_dns_LDFLAGS = $(FUZZER_LINK_FLAGS)
