@@ -288,7 +288,7 @@ static bool valid_key(const char *s)
 
 static char *resource_name(const struct parse_state *st, const char *key, const char *name, bool external)
 {
-        if (name)
+        if (!isempty(name)) /* name: "" (an unset variable) is no name, as for compose */
                 return xstrdup(name);
         if (external)
                 return xstrdup(key);
