@@ -121,6 +121,12 @@ static int include_one(struct load_ctx *ctx, struct node *root, const struct nod
                 return r;
         if (!e.project_dir)
                 e.project_dir = path_dirname(e.paths[0]);
+        STRV_FOREACH (f, e.paths)
+                if (!path_exists(*f) || path_is_dir(*f)) {
+                        _cleanup_free_ char *shown = spec_display_path(*f, ctx->cwd);
+                        return spec_error(err, item->mark, path, "%s: %s", shown,
+                                          path_exists(*f) ? "is a directory" : "no such file");
+                }
 
         if (strv_contains(ctx->include_chain, e.paths[0])) {
                 _cleanup_strv_free_ char **shown = NULL;
