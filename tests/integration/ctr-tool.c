@@ -11,6 +11,7 @@
  *   ctr-tool kill NAME SIGNAL
  *   ctr-tool exec NAME CMD...
  *   ctr-tool config NAME ...     prints the config.json that create would write (no runtime call)
+ *   ctr-tool prepare NAME ...    the bundle without the runtime's create (as the supervisor gets it)
  *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/container.c and N
  *                                through the bare runtime (same config, same runtime calls), interleaved
  *
@@ -240,8 +241,8 @@ static int fail(struct stack_error *e)
         return 1;
 }
 
-static int do_create(struct container_host *h, const char *name, int argc, char **argv, bool start,
-                     bool print_only)
+/* mode 0: create (and start); 1: print the config only; 2: prepare the bundle only. */
+static int do_create(struct container_host *h, const char *name, int argc, char **argv, bool start, int mode)
 {
         const char *rootfs = NULL, *service = "{}", *image = NULL, *project = "{}", *netns = NULL,
                    *ref = NULL;
@@ -308,7 +309,7 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
         };
         _cleanup_error_ struct stack_error err = {0};
         int r = 0;
-        if (print_only) {
+        if (mode == 1) {
                 struct oci_input in = {
                     .name = name, .service = spec.service, .image = spec.image, .rootfs = rootfs};
                 cJSON *c = NULL;
@@ -320,7 +321,7 @@ static int do_create(struct container_host *h, const char *name, int argc, char 
                         cJSON_Delete(c);
                 }
         } else {
-                r = container_create(h, &spec, &err);
+                r = mode == 2 ? container_prepare(h, &spec, &err) : container_create(h, &spec, &err);
                 if (r >= 0 && start)
                         r = container_start(h, name, &err);
         }
@@ -507,8 +508,11 @@ int main(int argc, char **argv)
         if (container_host_new(root, run_root, NULL, &h, &err) < 0)
                 return fail(&err);
         int r = 0, ret = 0;
-        if (streq(cmd, "create") || streq(cmd, "run") || streq(cmd, "config"))
-                ret = do_create(h, name, argc - 3, argv + 3, streq(cmd, "run"), streq(cmd, "config"));
+        if (streq(cmd, "create") || streq(cmd, "run") || streq(cmd, "config") || streq(cmd, "prepare"))
+                ret = do_create(h, name, argc - 3, argv + 3, streq(cmd, "run"),
+                                streq(cmd, "config")    ? 1
+                                : streq(cmd, "prepare") ? 2
+                                                        : 0);
         else if (streq(cmd, "bench"))
                 ret = do_bench(h, atoi(name), argc - 3, argv + 3);
         else if (streq(cmd, "start"))
