@@ -144,11 +144,14 @@ static void test_volumes_top(void)
                        "  shared:\n"
                        "    external: true\n"
                        "    name: real-shared\n"
-                       "  cache:\n",
+                       "  cache:\n"
+                       "  unnamed:\n"
+                       "    name: \"\"\n",
                        &err);
         if (!ok(p != NULL, "volumes load"))
                 return diag("%s", err.msg);
-        is_int(p->n_volumes, 3, "three volumes");
+        is_int(p->n_volumes, 4, "four volumes");
+        is_str(stack_project_volume(p, "unnamed")->name, "demo_unnamed", "an empty name: is no name");
         is_str(p->volumes[0].key, "cache", "sorted");
         is_str(stack_project_volume(p, "data")->name, "demo_data", "<project>_<key>");
         is_str(stack_kvlist_get(&stack_project_volume(p, "data")->driver_opts, "type")->value, "tmpfs",
