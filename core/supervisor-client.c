@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -35,18 +36,18 @@ static int connect_socket(const char *run_root, const char *project, int *ret, s
         return 0;
 }
 
+/* A supervisor holds an exclusive lock on <dir>/supervisor.lock for its whole life, so "is one running"
+ * is a question the kernel answers, with no pid to be reused. */
 bool supervisor_running(const char *run_root, const char *project)
 {
         _cleanup_free_ char *dir = state_project_run_dir(run_root, project);
-        _cleanup_free_ char *path = path_join(dir, "supervisor.pid");
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file(path, &text, NULL, NULL) < 0)
+        _cleanup_free_ char *path = path_join(dir, "supervisor.lock");
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
                 return false;
-        int pid = 0;
-        unsigned long long start = 0;
-        if (sscanf(text, "%d %llu", &pid, &start) != 2)
-                return false;
-        return proc_alive(pid, start);
+        if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK;
+        return false;
 }
 
 int supervisor_call(const char *run_root, const char *project, const cJSON *request, cJSON **ret_reply,
@@ -108,14 +109,30 @@ int supervisor_op(const char *run_root, const char *project, const char *op, con
 
 int supervisor_ensure(const struct supervisor_config *c, struct stack_error *err)
 {
-        if (supervisor_running(c->run_root, c->project) &&
-            supervisor_op(c->run_root, c->project, "reload", NULL, NULL, NULL) >= 0)
-                return 0;
-
         _cleanup_free_ char *dir = state_project_run_dir(c->run_root, c->project);
         int r = mkdir_p(dir, 0700, err);
         if (r < 0)
                 return r;
+        /* Concurrent commands (and the worker threads of one) must not start two supervisors: whoever holds
+         * this lock checks, and starts one only if none runs. */
+        _cleanup_free_ char *spawn_lock = path_join(dir, "spawn.lock");
+        _cleanup_close_ int lock = open(spawn_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock < 0)
+                return stack_error_errno(err, errno, "open %s", spawn_lock);
+        while (flock(lock, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return stack_error_errno(err, errno, "lock %s", spawn_lock);
+        if (supervisor_running(c->run_root, c->project)) {
+                /* It may still be setting up: wait (bounded) for its socket. */
+                for (int i = 0; i < 500; i++) {
+                        if (supervisor_op(c->run_root, c->project, "reload", NULL, NULL, NULL) >= 0)
+                                return 0;
+                        usleep(2000 + i * 100);
+                }
+                return stack_error_set(err, ETIMEDOUT, "the supervisor of project %s does not answer",
+                                       c->project);
+        }
+
         _cleanup_free_ char *logpath = path_join(dir, "supervisor.log");
         pid_t pid = fork();
         if (pid < 0)

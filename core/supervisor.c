@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,7 @@ struct supervisor {
         char *runtime_root;
         struct runtime *rt;
         struct dns_server *dns;
+        int lock_fd;
         struct sup_container **containers;
         size_t n_containers;
         struct child *children;
@@ -267,6 +269,9 @@ static struct child *probe_spawn(struct supervisor *s, const char *id, char *con
         if (pid == 0) {
                 setpgid(0, 0);
                 close(pipefd[0]);
+                /* Not ours to keep: the singleton lock and the socket stay with the supervisor. */
+                close(s->lock_fd);
+                close(s->listen_fd);
                 int status = 0;
                 if (runtime_exec(s->rt, id, argv, pipefd[1], &status, NULL) < 0)
                         _exit(255);
@@ -932,6 +937,14 @@ static int supervisor_setup(struct supervisor *s, struct stack_error *err)
         int r = mkdir_p(status_dir, 0700, err);
         if (r < 0)
                 return r;
+        /* One supervisor per project: the lock is held until the process ends (see supervisor_running). */
+        _cleanup_free_ char *lockpath = path_join(s->dir, "supervisor.lock");
+        s->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0)
+                return stack_error_errno(err, errno, "open %s", lockpath);
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
+                return stack_error_set(err, EALREADY, "another supervisor runs for project %s",
+                                       s->cfg.project);
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return stack_error_errno(err, errno, "become a subreaper");
         r = runtime_new(s->cfg.runtime, s->runtime_root, &s->rt, err);
@@ -978,6 +991,8 @@ static void supervisor_done(struct supervisor *s)
                 child_free(s, s->children);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
         dns_server_free(s->dns);
         sd_event_unref(s->event);
         runtime_free(s->rt);
@@ -988,7 +1003,7 @@ static void supervisor_done(struct supervisor *s)
 
 int supervisor_run(const struct supervisor_config *cfg, struct stack_error *err)
 {
-        struct supervisor s = {.cfg = *cfg, .listen_fd = -1};
+        struct supervisor s = {.cfg = *cfg, .listen_fd = -1, .lock_fd = -1};
         sup_current = &s;
         s.dir = state_project_run_dir(cfg->run_root, cfg->project);
         s.runtime_root = supervisor_runtime_root(cfg->run_root);
