@@ -31,6 +31,25 @@ unshare --net --mount --propagation private -- bash -c '
         exec bash "$1"
 ' run "$script"
 rc=$?
+# A test that failed or timed out may leave containers behind. They are ours if their root or working
+# directory lies in our temporary tree, and so are stack processes started with our roots: end those, by
+# pid, then the cgroups the runtime made for containers of this tree.
+for proc in /proc/[0-9]*; do
+        pid=${proc#/proc/}
+        root=$(readlink "$proc/root" 2>/dev/null) || continue
+        cwd=$(readlink "$proc/cwd" 2>/dev/null)
+        cmd=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null)
+        case "$root $cwd $cmd" in
+        *"$tmp"*) [ "$pid" != $$ ] && kill -KILL "$pid" 2>/dev/null ;;
+        esac
+done
+if [ -d "$tmp/run/containers" ]; then
+        sleep 0.2
+        for c in "$tmp"/run/containers/*; do
+                [ -e "$c" ] || continue
+                find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")" -exec rmdir {} + 2>/dev/null
+        done
+fi
 # The temporary roots are ours alone; a mount left inside them died with the namespace.
 rm -rf --one-file-system "$tmp" 2>/dev/null || true
 exit $rc
