@@ -218,8 +218,13 @@ static int parse_quoted(struct parser *p, char **ret, bool *ret_interpolate)
                                 strbuf_putc(&b, '\'');
                                 p->pos++;
                         } else {
-                                /* Literal: the backslash stays and the next character is read normally. */
+                                /* Literal: the backslash stays, and so does the character it pairs with,
+                                 * so 'a\\' ends at its second quote. */
                                 strbuf_putc(&b, '\\');
+                                if (n == '\\') {
+                                        strbuf_putc(&b, n);
+                                        p->pos++;
+                                }
                         }
                         continue;
                 }

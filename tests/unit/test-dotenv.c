@@ -176,6 +176,8 @@ static void test_quotes(void)
         expect("I = \"echo 'asd'\" # Inline comment", "I", "echo 'asd'");
         expect("K='Let\\'s go!'", "K", "Let's go!");
         expect("L='a\\\\b'", "L", "a\\\\b");
+        expect("L='a\\\\' # a backslash pair does not escape the quote", "L", "a\\\\");
+        expect("L='\\\\\\''", "L", "\\\\'");
         expect("FOO=\"escaped\\\"bar\"", "FOO", "escaped\"bar");
         expect("FOO=\"\\\"quoted\\\"\"", "FOO", "\"quoted\"");
         expect("FOO=\"'d'\"", "FOO", "'d'");
