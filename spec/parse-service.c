@@ -743,12 +743,10 @@ static int k_depends_on(struct svc *c, const struct node *v, const char *path, s
         return 0;
 }
 
+/* Legacy links: kept for name resolution; the dependency they imply is added once the service is read. */
 static int k_links(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
 {
-        int r;
-        if ((r = parse_strv(v, path, false, &c->s->links, err)) < 0)
-                return r;
-        return 0;
+        return parse_strv(v, path, false, &c->s->links, err);
 }
 
 /* ---- healthcheck ---- */

@@ -636,8 +636,7 @@ static bool service_uses_default_network(const struct stack_service *s)
 
 /* Checks that need every service: dependencies, links and network_mode targets exist; container names
  * are unique and not combined with replicas. */
-static int check_services(const struct stack_project *p, const struct node *services,
-                          struct stack_error *err)
+static int check_services(const struct stack_project *p, struct stack_error *err)
 {
         for (size_t i = 0; i < p->n_services; i++) {
                 const struct stack_service *s = &p->services[i];
@@ -669,7 +668,6 @@ static int check_services(const struct stack_project *p, const struct node *serv
                                             s->container_name, p->services[j].name);
                 }
         }
-        (void) services;
         return 0;
 }
 
@@ -785,7 +783,7 @@ int spec_parse_project(const struct node *root, const struct spec_parse_context 
         if (p->n_configs > 1)
                 qsort(p->configs, p->n_configs, sizeof(*p->configs), cmp_file_def);
 
-        if ((r = check_services(p, services, err)) < 0)
+        if ((r = check_services(p, err)) < 0)
                 return r;
         *ret = TAKE_PTR(p);
         return 0;
