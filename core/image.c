@@ -650,20 +650,18 @@ static void stage(struct import_ctx *c, char *tmp, char *final)
 }
 
 /* Stages a JSON blob (manifest or config) we already hold in memory, verified. */
-static void stage_bytes(struct import_ctx *c, const void *data, size_t len, const char *digest,
-                        struct stack_error *err_unused)
+static int stage_bytes(struct import_ctx *c, const void *data, size_t len, const char *digest,
+                       struct stack_error *err)
 {
         _cleanup_free_ char *final = blob_path(c->s, digest);
         if (path_exists(final) || is_staged(c, final))
-                return;
+                return 0;
         _cleanup_free_ char *tmp = ctx_tmp_name(c, "blob");
-        _cleanup_error_ struct stack_error e2 = {0};
-        /* The tmp directory is ours; a failure here surfaces again at commit time. */
-        if (write_file_atomic(tmp, data, len, 0644, &e2) < 0) {
-                log_warning("image store: %s", e2.msg);
-                return;
-        }
+        int r = write_file_atomic(tmp, data, len, 0644, err);
+        if (r < 0)
+                return r;
         stage(c, TAKE_PTR(tmp), TAKE_PTR(final));
+        return 0;
 }
 
 /* Reads a whole small blob from an fd, verifying size and digest when given. */
@@ -884,7 +882,9 @@ static int take_config(struct import_ctx *c, const char *data, size_t len, const
                 if (!digest_is_valid(*d))
                         return stack_error_set(err, EINVAL, "config %s: unsupported diff_id \"%s\"", digest,
                                                *d);
-        stage_bytes(c, data, len, digest, err);
+        int r = stage_bytes(c, data, len, digest, err);
+        if (r < 0)
+                return r;
         *ret_diffs = TAKE_PTR(diffs);
         return 0;
 }
@@ -951,7 +951,13 @@ static int import_oci_manifest(struct import_ctx *c, int root_fd, const char *di
                 free(pl);
                 return r;
         }
-        stage_bytes(c, mdata, mlen, mdigest, err);
+        r = stage_bytes(c, mdata, mlen, mdigest, err);
+        if (r < 0) {
+                for (size_t j = 0; j < n; j++)
+                        free(pl[j].media_type);
+                free(pl);
+                return r;
+        }
         struct pending_image *p = new_pending(c);
         strcpy(p->id, cdigest);
         strcpy(p->manifest, mdigest);
@@ -1096,7 +1102,8 @@ static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack
 
 /* Serializes a manifest for an image that came without one (docker save, rootfs tarballs), so every
  * stored image lists its layer blobs the same way. */
-static void stage_generated_manifest(struct import_ctx *c, struct pending_image *p, size_t config_size)
+static int stage_generated_manifest(struct import_ctx *c, struct pending_image *p, size_t config_size,
+                                    struct stack_error *err)
 {
         _cleanup_json_ cJSON *m = cJSON_CreateObject();
         cJSON_AddNumberToObject(m, "schemaVersion", 2);
@@ -1115,7 +1122,7 @@ static void stage_generated_manifest(struct import_ctx *c, struct pending_image 
         }
         _cleanup_free_ char *text = cJSON_PrintUnformatted(m);
         digest_data(text, strlen(text), p->manifest);
-        stage_bytes(c, text, strlen(text), p->manifest, NULL);
+        return stage_bytes(c, text, strlen(text), p->manifest, err);
 }
 
 static int import_docker_save(struct import_ctx *c, const char *dir, struct stack_error *err)
@@ -1184,7 +1191,9 @@ static int import_docker_save(struct import_ctx *c, const char *dir, struct stac
                                 return r;
                         p->n_layers++;
                 }
-                stage_generated_manifest(c, p, clen);
+                r = stage_generated_manifest(c, p, clen, err);
+                if (r < 0)
+                        return r;
                 if (c->want_ref)
                         strv_push(&p->names, c->want_ref);
                 else {
@@ -1233,8 +1242,12 @@ static int import_rootfs(struct import_ctx *c, const char *path, struct stack_er
         cJSON_AddItemToArray(hist, h);
         _cleanup_free_ char *text = cJSON_PrintUnformatted(cfg);
         digest_data(text, strlen(text), p->id);
-        stage_bytes(c, text, strlen(text), p->id, err);
-        stage_generated_manifest(c, p, strlen(text));
+        r = stage_bytes(c, text, strlen(text), p->id, err);
+        if (r < 0)
+                return r;
+        r = stage_generated_manifest(c, p, strlen(text), err);
+        if (r < 0)
+                return r;
         strv_push(&p->names, c->want_ref);
         return 0;
 }
