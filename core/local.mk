@@ -74,3 +74,6 @@ check_PROGRAMS += tests/unit/test-image
 TESTS += tests/unit/test-image
 tests_unit_test_image_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0257-ctr-image.sh
+check_PROGRAMS += tests/unit/test-runtime
+TESTS += tests/unit/test-runtime
+tests_unit_test_runtime_LDADD = $(STACK_LIBS)
