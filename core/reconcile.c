@@ -446,6 +446,19 @@ static int attach_networks(struct reconciler *r, const struct stack_service *s, 
         return 0;
 }
 
+static int ensure_supervisor(struct reconciler *r, struct stack_error *err)
+{
+        pthread_mutex_lock(&r->lock);
+        int k = 0;
+        if (!r->supervisor_started || !supervisor_running(r->cfg->run_root, r->name)) {
+                struct supervisor_config sc = sup_config(r);
+                k = supervisor_ensure(&sc, err);
+                r->supervisor_started = k >= 0;
+        }
+        pthread_mutex_unlock(&r->lock);
+        return k;
+}
+
 static int run_create_container(struct reconciler *r, const struct plan_action *a, struct stack_error *err)
 {
         const struct stack_project *p = r->project;
@@ -555,13 +568,7 @@ static int run_create_container(struct reconciler *r, const struct plan_action *
         if (k < 0)
                 return k;
 
-        pthread_mutex_lock(&r->lock);
-        if (!r->supervisor_started) {
-                struct supervisor_config sc = sup_config(r);
-                k = supervisor_ensure(&sc, err);
-                r->supervisor_started = k >= 0;
-        }
-        pthread_mutex_unlock(&r->lock);
+        k = ensure_supervisor(r, err);
         if (k < 0)
                 return k;
         return supervisor_op(r->cfg->run_root, r->name, "create", a->target, NULL, err);
@@ -672,6 +679,9 @@ static int service_condition(struct reconciler *r, const char *service, enum sta
 static int run_wait(struct reconciler *r, const char *service, enum stack_dep_condition cond,
                     struct stack_error *err)
 {
+        int e = ensure_supervisor(r, err);
+        if (e < 0)
+                return e;
         for (unsigned i = 0;; i++) {
                 int k = service_condition(r, service, cond, false, err);
                 if (k != 0)
@@ -903,14 +913,12 @@ static int exec_run(void *userdata, const struct plan_action *a, struct stack_er
         }
         case PLAN_CREATE_CONTAINER:
                 return run_create_container(r, a, err);
-        case PLAN_START_CONTAINER:
-                if (!supervisor_running(r->cfg->run_root, r->name)) {
-                        struct supervisor_config sc = sup_config(r);
-                        int k = supervisor_ensure(&sc, err);
-                        if (k < 0)
-                                return k;
-                }
+        case PLAN_START_CONTAINER: {
+                int k = ensure_supervisor(r, err);
+                if (k < 0)
+                        return k;
                 return supervisor_op(r->cfg->run_root, r->name, "start", a->target, NULL, err);
+        }
         case PLAN_WAIT_SERVICE:
                 return run_wait(r, a->target, a->condition, err);
         case PLAN_STOP_CONTAINER:
@@ -1100,6 +1108,10 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
                                 stack_error_clear(&e);
                                 k = apply_plan(plan, &real_ops, &r, c->parallel, err);
                         }
+                        /* Containers need their supervisor even when nothing changed: a killed one is
+                         * replaced here, and the new one adopts them. */
+                        if (k >= 0 && obs->n_containers > 0)
+                                k = ensure_supervisor(&r, err);
                 }
         }
         plan_free(plan);

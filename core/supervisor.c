@@ -743,6 +743,8 @@ static void conn_free(struct conn *conn)
 
 /* The supervisor leaves once the project has no container left: none in its table, none recorded (a
  * command may be about to ask for one it just recorded), and nothing in flight. */
+static int on_idle(sd_event_source *src, uint64_t usec, void *userdata);
+
 static void maybe_exit(struct supervisor *s)
 {
         if (s->n_containers > 0 || s->children)
@@ -777,10 +779,12 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                         reply_error(conn, "%s", e.msg);
                 else
                         reply_ok(conn);
+                maybe_exit(s);
         } else if (streq(op, "forget")) {
                 if (name)
                         forget(s, name);
                 reply_ok(conn);
+                maybe_exit(s);
         } else if (!c) {
                 /* create/start/stop name a container the CLI recorded just before: load it first. */
                 reload(s, &e);
@@ -799,7 +803,18 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                         reply_ok(conn);
         } else if (streq(op, "start")) {
                 c->stopped_by_user = false;
-                if (c->state != SUP_RUNNING && container_start(s, c, &e) < 0)
+                int k = 0;
+                if (c->state == SUP_CREATED)
+                        k = container_start(s, c, &e);
+                else if (c->state == SUP_EXITED) {
+                        /* The runtime cannot start an exited container again: it is made anew from its
+                         * bundle, over the same writable layer. */
+                        sd_event_source_disable_unref(c->restart_timer);
+                        c->restart_timer = NULL;
+                        runtime_delete(s->rt, c->name, true, NULL);
+                        k = container_create(s, c, true, &e);
+                }
+                if (k < 0)
                         reply_error(conn, "%s", e.msg);
                 else
                         reply_ok(conn);
@@ -810,6 +825,12 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                 reply_error(conn, "unknown op %s", op);
         }
         stack_error_clear(&e);
+}
+
+static int on_idle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        maybe_exit(userdata);
+        return 0;
 }
 
 static int on_conn(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -830,7 +851,6 @@ static int on_conn(sd_event_source *src, int fd, uint32_t revents, void *userdat
                                 if (s->containers[i]->stop_waiters[k] == conn)
                                         s->containers[i]->stop_waiters[k] = NULL;
                 conn_free(conn);
-                maybe_exit(s);
                 return 0;
         }
         strbuf_add(&conn->in, buf, (size_t) n);
@@ -976,6 +996,10 @@ static int supervisor_setup(struct supervisor *s, struct stack_error *err)
         r = reload(s, err);
         if (r < 0)
                 return r;
+        /* Started for a project that then got no container (its `up` failed early): leave after a while. */
+        r = sd_event_add_time_relative(s->event, NULL, CLOCK_MONOTONIC, 30 * USEC_PER_SEC, 0, on_idle, s);
+        if (r < 0)
+                return stack_error_errno(err, r, "idle timer");
         _cleanup_free_ char *pidpath = path_join(s->dir, "supervisor.pid");
         _cleanup_free_ char *pidtext =
             xasprintf("%d %llu\n", (int) getpid(), (unsigned long long) proc_start_time(getpid()));
