@@ -131,7 +131,12 @@ static int read_json(const char *path, cJSON **ret, struct stack_error *err)
 
 int image_store_open(const char *root, struct image_store **ret, struct stack_error *err)
 {
-        _cleanup_free_ char *dir = path_join(root, "images");
+        /* Layer paths go into overlay mount options and bundles: they must not depend on a cwd. */
+        _cleanup_free_ char *cwd = root[0] == '/' ? NULL : getcwd(NULL, 0);
+        if (root[0] != '/' && !cwd)
+                return stack_error_errno(err, errno, "image store: current directory");
+        _cleanup_free_ char *abs = path_absolute(cwd ? cwd : "/", root);
+        _cleanup_free_ char *dir = path_join(abs, "images");
         static const char *const subdirs[] = {"blobs/sha256", "layers", "images", "tmp"};
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(dir, subdirs[i]);
