@@ -37,10 +37,11 @@ static bool is_blank(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* compose accepts any Unicode letter in a name; bytes of multi-byte UTF-8 sequences stand for those. */
 static bool is_key_char(char c)
 {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-               c == '.' || c == '-' || c == '[' || c == ']';
+               c == '.' || c == '-' || c == '[' || c == ']' || (unsigned char) c >= 0x80;
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(struct parser *p, unsigned line, const char *fmt, ...)
@@ -114,7 +115,7 @@ static int parse_key(struct parser *p, char **ret_key, char *ret_sep)
                         break;
                 if (!is_blank(c) && !is_key_char(c)) {
                         _cleanup_free_ char *l = rest_of_line(p, stmt);
-                        if ((unsigned char) c < 0x20 || (unsigned char) c >= 0x7f)
+                        if ((unsigned char) c < 0x20 || c == 0x7f)
                                 return fail(p, p->line, "unexpected byte 0x%02x in variable name \"%s\"",
                                             (unsigned char) c, l);
                         return fail(p, p->line, "unexpected character '%c' in variable name \"%s\"", c, l);

@@ -122,6 +122,8 @@ static void test_plain(void)
         expect("VAR-WITH-DASHES=dashes", "VAR-WITH-DASHES", "dashes");
         expect("arr[0]=x", "arr[0]", "x");
         expect("lower_case=ok", "lower_case", "ok");
+        expect("CAF\xc3\x89=cr\xc3\xa8me", "CAF\xc3\x89",
+               "cr\xc3\xa8me"); /* letters beyond ASCII, as compose */
         expect(" KEY =value", "KEY", "value");
         expect("\tKEY=value", "KEY", "value");
         expect("OPTION_A: 1", "OPTION_A", "1");
