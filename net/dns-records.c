@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "net/dns-records.h"
 
@@ -412,7 +413,20 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
                     (r = json_strv(je, "addresses", w, &addrs, err)) < 0 ||
                     (r = json_strv(je, "dns", w, &dns, err)) < 0)
                         return r;
-                if ((r = dns_network_add_entry(n, id ? id->valuestring : NULL, names, addrs, err)) < 0 ||
+                /* A name nobody can ask for (a label over 63 bytes, say, from a long project name) must
+                 * not cost the whole project its names: skip it and keep the rest. */
+                _cleanup_strv_free_ char **usable = NULL;
+                STRV_FOREACH (x, names) {
+                        if (dns_name_valid(*x))
+                                strv_push(&usable, *x);
+                        else
+                                log_warning("%s: skipping '%s': not a valid DNS name", w, *x);
+                }
+                if (!usable) {
+                        log_warning("%s: skipped: no valid DNS name", w);
+                        continue;
+                }
+                if ((r = dns_network_add_entry(n, id ? id->valuestring : NULL, usable, addrs, err)) < 0 ||
                     (r = dns_network_set_upstreams(n, n->entries[n->n_entries - 1].id, dns, err)) < 0)
                         return stack_error_prefix(err, "%s", w);
         }

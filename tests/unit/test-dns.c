@@ -8,6 +8,7 @@
 
 #include "core/cleanup.h"
 #include "core/fileio.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "net/dns.h"
 #include "tests/unit/tap.h"
@@ -283,10 +284,19 @@ static void test_records_file(void)
         contains(err.msg, "networks[0].entries[0]", "error says where");
         contains(err.msg, "nope", "error names the value");
         stack_error_clear(&err);
-        ok(dns_records_parse(
-               "{\"version\":1,\"networks\":[{\"name\":\"n\",\"entries\":[{\"names\":[\"a b\"]}]}]}", &bad,
-               &err) < 0,
-           "a name with a space is refused");
+        enum log_level saved = log_get_level();
+        log_set_level(LOG_LEVEL_ERROR); /* the skipped names are warned about */
+        ok(dns_records_parse("{\"version\":1,\"networks\":[{\"name\":\"n\",\"entries\":[{\"id\":\"x\","
+                             "\"names\":[\"a b\"],\"addresses\":[\"10.0.0.1\"]},{\"id\":\"y\",\"names\":["
+                             "\"an-overly-long-project-name-with-a-long-service-name-in-it-web-1\",\"web\"],"
+                             "\"addresses\":[\"10.0.0.2\"]}]}]}",
+                             &bad, &err) == 0 &&
+               bad->networks[0].n_entries == 1 && strv_length(bad->networks[0].entries[0].names) == 1 &&
+               streq(bad->networks[0].entries[0].names[0], "web"),
+           "names that cannot be asked for are skipped, not fatal; an entry with none is dropped");
+        log_set_level(saved);
+        dns_table_free(bad);
+        bad = NULL;
         stack_error_clear(&err);
         ok(dns_records_parse("{\"version\":1,\"networks\":[{\"name\":\"n\"},{\"name\":\"n\"}]}", &bad,
                              &err) < 0,
