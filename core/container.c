@@ -755,7 +755,7 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         const char *hostname = !isempty(s->hostname) ? s->hostname : host_net ? h->hostname : spec->name;
         _cleanup_free_ char *hosts = hosts_file(h, spec, host_net, err);
         if (!hosts)
-                return -err->code;
+                return err ? -err->code : -EINVAL;
         _cleanup_free_ char *resolv = resolv_conf(spec, host_net);
         _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
         static const char *const etc[] = {"hosts", "hostname", "resolv.conf"};
