@@ -298,6 +298,25 @@ static bool entry_has_name(const struct dns_entry *e, const char *name)
         return false;
 }
 
+/* Whether name is one of the entry's names, bare or followed by ".<network>" (as docker answers
+ * "web.myapp_default"): the suffix only picks among networks the asker sees anyway. */
+static bool entry_matches(const struct dns_entry *e, const struct dns_network *n, const char *name)
+{
+        size_t len = strlen(name), nlen = strlen(n->name);
+
+        if (entry_has_name(e, name))
+                return true;
+        if (len > nlen + 1 && name[len - nlen - 1] == '.' && strcasecmp(name + len - nlen, n->name) == 0) {
+                char bare[DNS_NAME_MAX + 2];
+                if (len - nlen - 1 >= sizeof(bare))
+                        return false;
+                memcpy(bare, name, len - nlen - 1);
+                bare[len - nlen - 1] = 0;
+                return entry_has_name(e, bare);
+        }
+        return false;
+}
+
 /* Strips a trailing dot and the table's domain. *in_domain tells whether the name was under it (then
  * it is ours even when unknown: NXDOMAIN, not forwarded). Returns false for names too long to be ours. */
 static bool name_local_part(const struct dns_table *t, const char *name, char *buf, size_t size,
@@ -347,7 +366,7 @@ enum dns_lookup_result dns_lookup(const struct dns_table *t, const char *network
         for (size_t i = 0; i < n_vis; i++)
                 for (size_t j = 0; j < vis[i]->n_entries; j++) {
                         const struct dns_entry *e = &vis[i]->entries[j];
-                        if (!entry_has_name(e, local))
+                        if (!entry_matches(e, vis[i], local))
                                 continue;
                         found = true;
                         for (size_t k = 0; k < e->n_addrs; k++) {
@@ -366,7 +385,7 @@ enum dns_lookup_result dns_lookup(const struct dns_table *t, const char *network
         }
         for (size_t i = 0; i < t->n_networks; i++)
                 for (size_t j = 0; j < t->networks[i].n_entries; j++)
-                        if (entry_has_name(&t->networks[i].entries[j], local))
+                        if (entry_matches(&t->networks[i].entries[j], &t->networks[i], local))
                                 return DNS_LOOKUP_HIDDEN;
         return in_domain ? DNS_LOOKUP_HIDDEN : DNS_LOOKUP_FOREIGN;
 }

@@ -444,6 +444,16 @@ static void test_lookup(void)
         is_int(r.rcode, DNS_RCODE_NXDOMAIN, "asking the other network's gateway still answers by the asker");
         ask(t, "demo_back", "10.1.0.2", "web", DNS_TYPE_A, 0, 0, &r);
         ok(r.rcode == 0 && r.n_addrs == 2, "... with the asker's own names");
+        /* name.<network>, as docker answers. */
+        ask(t, "demo_front", "10.1.0.2", "web.demo_front", DNS_TYPE_A, 0, 0, &r);
+        ok(r.rcode == 0 && r.n_addrs == 2, "service.<network> resolves");
+        ask(t, "demo_front", "10.1.0.4", "api.DEMO_BACK.", DNS_TYPE_A, 0, 0, &r);
+        ok(r.rcode == 0 && r.n_addrs == 1 && has_addr(&r, "10.2.0.4"),
+           "the suffix picks the network's address");
+        ask(t, "demo_front", "10.1.0.2", "db.demo_back", DNS_TYPE_A, 0, 0, &r);
+        is_int(r.rcode, DNS_RCODE_NXDOMAIN, "<name>.<network> of a network the asker is not on: NXDOMAIN");
+        is_int(ask(t, "demo_front", "10.1.0.2", "web.demo_nope", DNS_TYPE_A, 0, 0, &r), DNS_VERDICT_FORWARD,
+               "an unknown suffix is not ours");
         /* Strangers. */
         ask(t, "demo_front", "192.168.9.9", "web", DNS_TYPE_A, 0, 0, &r);
         is_int(r.rcode, DNS_RCODE_REFUSED, "an asker on none of our networks is refused");
