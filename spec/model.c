@@ -173,6 +173,7 @@ void stack_service_free_contents(struct stack_service *s)
         stack_kvlist_free(&s->logging.options);
         strv_free(s->env_files);
         node_free(s->extensions);
+        node_free(s->uninterpolated);
         memset(s, 0, sizeof(*s));
 }
 

@@ -237,6 +237,9 @@ struct stack_service {
         struct stack_logging logging;
         char **env_files;        /* absolute paths, for `stack config` and the hash only */
         struct node *extensions; /* x-* keys, as given */
+        /* Only with --no-interpolate: keys kept as written because they need interpolation to parse (their
+         * typed fields above are then unset). For display, never for running. */
+        struct node *uninterpolated;
 };
 
 struct stack_ipam_config {

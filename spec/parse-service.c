@@ -1819,6 +1819,22 @@ static int cmp_service_network(const void *a, const void *b)
                       ((const struct stack_service_network *) b)->name);
 }
 
+/* Whether a value still holds an interpolation expression (only when the tree was not interpolated). */
+static bool has_expression(const struct node *n)
+{
+        if (!n)
+                return false;
+        if (n->kind == NODE_SCALAR)
+                return strchr(n->scalar, '$') != NULL;
+        for (size_t i = 0; i < n->n_items; i++)
+                if (has_expression(n->items[i]))
+                        return true;
+        for (size_t i = 0; i < n->n_pairs; i++)
+                if (has_expression(n->pairs[i].value))
+                        return true;
+        return false;
+}
+
 int parse_service(struct parse_state *st, const char *name, struct node_mark key_mark, const struct node *n,
                   struct stack_service *s, struct stack_error *err)
 {
@@ -1860,8 +1876,14 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
                                           "additional property \"%s\" is not allowed", k);
                 if (tier_c)
                         parse_unsupported(st, k, n->pairs[i].key_mark, p);
-                if (fn && (r = fn(&c, v, p, err)) < 0)
-                        return r;
+                if (fn && (r = fn(&c, v, p, err)) < 0) {
+                        if (!st->ctx->no_interpolate || !has_expression(v))
+                                return r;
+                        stack_error_clear(err);
+                        if (!s->uninterpolated)
+                                s->uninterpolated = node_new(NODE_MAPPING, n->mark);
+                        node_set(s->uninterpolated, k, n->pairs[i].key_mark, node_copy(v));
+                }
         }
 
         if ((r = apply_environment(&c, err)) < 0 || (r = merge_limits(&c, n, err)) < 0 ||

@@ -6,6 +6,8 @@
  * here: every service of the file is in the result. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "core/error.h"
 #include "spec/model.h"
 #include "spec/node.h"
@@ -13,7 +15,12 @@
 struct spec_parse_context {
         const char *project_name;
         const char *working_dir;
-        const struct stack_kvlist *environment; /* interpolation environment: bare `KEY` values come from it */
+        const struct stack_kvlist
+            *environment; /* interpolation environment: bare `KEY` values come from it */
+        /* The tree was not interpolated (`stack config --no-interpolate`): a service key that fails to parse
+         * because it holds a `$` expression is kept as written in stack_service.uninterpolated instead of
+         * being an error, so the file can still be shown. */
+        bool no_interpolate;
 };
 
 int spec_parse_project(const struct node *root, const struct spec_parse_context *ctx,

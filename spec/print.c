@@ -465,6 +465,15 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
         /* x-* keys are the user's notes, not container configuration (compose leaves them out too). */
         if (!hash)
                 add_extensions(o, s->extensions);
+        /* --no-interpolate: what could not be typed is shown as written, as docker compose does. */
+        for (size_t i = 0; s->uninterpolated && i < s->uninterpolated->n_pairs; i++) {
+                const struct node_pair *pr = &s->uninterpolated->pairs[i];
+                cJSON *v = node_to_json(pr->value);
+                if (cJSON_GetObjectItemCaseSensitive(o, pr->key))
+                        cJSON_ReplaceItemInObjectCaseSensitive(o, pr->key, v);
+                else
+                        cJSON_AddItemToObject(o, pr->key, v);
+        }
         return o;
 }
 

@@ -17,6 +17,7 @@
 #define TEST_DIR "/srv/demo"
 
 static struct stack_kvlist test_env;
+static bool test_no_interpolate;
 
 static inline void test_env_init(void)
 {
@@ -34,6 +35,7 @@ static inline struct stack_project *load_model_in(const char *yaml, const char *
             .project_name = "demo",
             .working_dir = dir,
             .environment = &test_env,
+            .no_interpolate = test_no_interpolate,
         };
         struct stack_project *p = NULL;
         if (spec_parse_project(root, &ctx, &p, err) < 0)

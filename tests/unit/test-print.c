@@ -199,6 +199,35 @@ static void test_json(void)
         ok(text[strlen(text) - 1] == '\n', "ends with a newline");
 }
 
+static void test_uninterpolated(void)
+{
+        const char *yaml = "services:\n"
+                           "  web:\n"
+                           "    image: nginx:${TAG:-1}\n"
+                           "    ports: [\"80:80\", \"${PORT:-8080}:80\"]\n"
+                           "    mem_limit: ${MEM}\n"
+                           "    volumes: [\"${DATA}:/data\"]\n";
+        _cleanup_free_ char *e = load_error(yaml);
+        contains(e, "services.web.ports[1]: invalid", "an expression is an error normally");
+
+        test_no_interpolate = true;
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = load_model(yaml, &err);
+        test_no_interpolate = false;
+        if (!ok(p != NULL, "without interpolation, keys holding expressions are kept as written"))
+                return diag("%s", err.msg);
+        _cleanup_free_ char *out = spec_project_format(p, SPEC_FORMAT_YAML);
+        contains(out, "    ports:\n      - \"80:80\"\n      - ${PORT:-8080}:80\n", "ports shown as written");
+        contains(out, "    mem_limit: ${MEM}\n", "mem_limit as written");
+        contains(out, "    volumes:\n      - ${DATA}:/data\n", "volumes as written");
+        contains(out, "    image: nginx:${TAG:-1}\n", "strings are strings anyway");
+        _cleanup_free_ char *e2 = NULL;
+        test_no_interpolate = true;
+        e2 = load_error("services:\n  web:\n    image: x\n    ports: [\"abc:80\"]\n");
+        test_no_interpolate = false;
+        contains(e2, "invalid host port \"abc\"", "a real error without an expression stays an error");
+}
+
 static void test_scalars(void)
 {
         static const struct {
@@ -259,6 +288,7 @@ int main(void)
         test_env_init();
         test_yaml_round_trip();
         test_json();
+        test_uninterpolated();
         test_scalars();
         test_sort();
         stack_kvlist_free(&test_env);
