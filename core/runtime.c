@@ -123,6 +123,16 @@ bool runtime_hides_unified_cgroup(const struct runtime *rt)
 /* In the child, before exec: only async-signal-safe calls. */
 static void child_setup(const struct runtime *rt, int out_fd)
 {
+        /* The runtime hands its signal mask and ignored signals down to the container's processes: a
+         * caller with signals blocked for an event loop (the supervisor) must not give its containers a
+         * blocked SIGTERM, nor an ignored SIGPIPE. */
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
         if (rt->hide_unified) {
                 static const char msg[] = "stack: cannot hide " UNIFIED " from crun in a private mount "
                                           "namespace (needs CAP_SYS_ADMIN)\n";

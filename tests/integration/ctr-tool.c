@@ -15,7 +15,8 @@
  *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/container.c and N
  *                                through the bare runtime (same config, same runtime calls), interleaved
  *
- * STACK_ROOT, STACK_RUN_ROOT and STACK_RUNTIME say where and with what. */
+ * STACK_ROOT, STACK_RUN_ROOT and STACK_RUNTIME say where and with what; CTR_TOOL_BLOCK_SIGNALS=1 makes
+ * it block every signal and ignore SIGPIPE first, as an event-loop supervisor does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -502,6 +503,13 @@ int main(int argc, char **argv)
         if (!root || !run_root) {
                 fprintf(stderr, "ctr-tool: STACK_ROOT and STACK_RUN_ROOT must be set\n");
                 return 2;
+        }
+        if (getenv("CTR_TOOL_BLOCK_SIGNALS")) {
+                /* As a supervisor with an event loop would: signals blocked, SIGPIPE ignored. */
+                sigset_t set;
+                sigfillset(&set);
+                sigprocmask(SIG_BLOCK, &set, NULL);
+                signal(SIGPIPE, SIG_IGN);
         }
         _cleanup_error_ struct stack_error err = {0};
         struct container_host *h = NULL;

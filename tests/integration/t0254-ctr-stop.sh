@@ -68,7 +68,11 @@ is "$(ct state t-stop-6)" running "created and started by the runtime directly"
 is "$(ct stop t-stop-6)" exited "stop a container the runtime was run for directly (no init record)"
 like "$(cat "$STACK_TEST_TMP/t-stop-6.log")" "got-TERM" "it got its stop signal, not SIGKILL"
 
-for n in 1 2 3 4 5 6; do
+# A caller with every signal blocked and SIGPIPE ignored (an event loop) gives its containers neither.
+out=$(CTR_TOOL_BLOCK_SIGNALS=1 "$CT" run t-stop-7 --rootfs "$LAYER" --service '{"command":["grep","-E","^Sig(Blk|Ign)","/proc/self/status"]}' && ct_wait_exit t-stop-7 && ct log t-stop-7)
+is "$out" $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' "the container starts with no blocked or ignored signal"
+
+for n in 1 2 3 4 5 6 7; do
         ok "remove t-stop-$n" ct remove t-stop-$n
 done
 assert_no_residue t-stop
