@@ -771,14 +771,52 @@ void spec_json_sort(cJSON *j)
         j->child = items[0];
 }
 
+/* A leaf (or a key, as a string) in JSON syntax, escapes included. */
+static void put_json_leaf(struct strbuf *b, const cJSON *j)
+{
+        char *s = cJSON_PrintUnformatted(j);
+        strbuf_puts(b, s);
+        cJSON_free(s);
+}
+
+static void put_json(struct strbuf *b, const cJSON *j, int indent)
+{
+        bool obj = cJSON_IsObject(j);
+        if (!obj && !cJSON_IsArray(j)) {
+                put_json_leaf(b, j);
+                return;
+        }
+        if (!j->child) {
+                strbuf_puts(b, obj ? "{}" : "[]");
+                return;
+        }
+        strbuf_puts(b, obj ? "{\n" : "[\n");
+        for (const cJSON *c = j->child; c; c = c->next) {
+                put_indent(b, indent + 2);
+                if (obj) {
+                        _cleanup_(cJSON_Deletep) cJSON *k = cJSON_CreateString(c->string);
+                        put_json_leaf(b, k);
+                        strbuf_puts(b, ": ");
+                }
+                put_json(b, c, indent + 2);
+                strbuf_puts(b, c->next ? ",\n" : "\n");
+        }
+        put_indent(b, indent);
+        strbuf_putc(b, obj ? '}' : ']');
+}
+
+char *spec_json_pretty(const cJSON *j)
+{
+        struct strbuf b = {0};
+        put_json(&b, j, 0);
+        strbuf_putc(&b, '\n');
+        return strbuf_take(&b);
+}
+
 char *spec_project_format(const struct stack_project *p, enum spec_format format)
 {
         _cleanup_(cJSON_Deletep) cJSON *j = spec_project_to_json(p);
-        if (format == SPEC_FORMAT_JSON) {
-                char *s = cJSON_Print(j);
-                char *r = xasprintf("%s\n", s);
-                cJSON_free(s);
-                return r;
-        }
+        if (format == SPEC_FORMAT_JSON)
+                return spec_json_pretty(j);
         return spec_json_to_yaml(j);
 }

@@ -22,6 +22,8 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
 cJSON *spec_project_to_json(const struct stack_project *p);
 /* Block-style YAML for a JSON tree; object keys in the tree's order. */
 char *spec_json_to_yaml(const cJSON *j);
+/* JSON indented by two spaces, as docker compose prints it, ending with a newline. */
+char *spec_json_pretty(const cJSON *j);
 /* The whole project as text, ending with a newline. */
 char *spec_project_format(const struct stack_project *p, enum spec_format format);
 /* Sorts every object's keys, recursively (for canonical serializations). */

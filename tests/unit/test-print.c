@@ -197,6 +197,15 @@ static void test_json(void)
         ok(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(web, "environment"), "H")),
            "null env value");
         ok(text[strlen(text) - 1] == '\n', "ends with a newline");
+        contains(text, "{\n  \"name\": \"demo\",\n  \"services\": {\n    \"db\": {\n",
+                 "indented by two spaces");
+        _cleanup_(cJSON_Deletep) cJSON *small =
+            cJSON_Parse("{\"a\":[],\"b\":{},\"c\":[1,\"x\\\"y\"],\"d\\n\":null}");
+        _cleanup_free_ char *pretty = spec_json_pretty(small);
+        is_str(
+            pretty,
+            "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    \"x\\\"y\"\n  ],\n  \"d\\n\": null\n}\n",
+            "pretty JSON with escapes");
 }
 
 static void test_uninterpolated(void)
