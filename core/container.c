@@ -116,6 +116,18 @@ char *container_anonymous_volume_name(const char *name, const char *target)
         return xasprintf("%s-anon-%016" PRIx64, name, hash);
 }
 
+/* Cgroups are one tree for the whole host, unlike the roots: two stack instances (a test's temporary roots
+ * beside the system's) may run containers of the same name, so a non-default run root tags the leaf. */
+static char *cgroup_path(const struct container_host *h, const char *name)
+{
+        if (streq(h->run_root, "/run/stack"))
+                return xasprintf("/stack/%s", name);
+        uint32_t hash = 2166136261u;
+        for (const char *p = h->run_root; *p; p++)
+                hash = (hash ^ (unsigned char) *p) * 16777619u;
+        return xasprintf("/stack/%s-%08" PRIx32, name, hash);
+}
+
 static int check_name(const char *name, struct stack_error *err)
 {
         if (!volume_name_is_valid(name))
@@ -803,7 +815,7 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         _cleanup_(stack_kvlist_free) struct stack_kvlist ann = {0};
         kvlist_merge(&ann, &s->labels);
         kvlist_merge(&ann, spec->labels);
-        _cleanup_free_ char *cgpath = xasprintf("/stack/%s", spec->name);
+        _cleanup_free_ char *cgpath = cgroup_path(h, spec->name);
         struct oci_input in = {
             .name = spec->name,
             .service = s,

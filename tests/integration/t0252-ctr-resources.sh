@@ -19,13 +19,13 @@ like "$out" "Resource temporarily unavailable" "pids_limit: fork fails past the 
 
 if [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
         ct_run t-res-4 '{"cpus":0.5,"cpu_shares":512,"command":["sleep","100"]}' >/dev/null
-        cg=/sys/fs/cgroup/cpu/stack/t-res-4
+        cg=$(echo /sys/fs/cgroup/cpu/stack/t-res-4-*)
         is "$(cat $cg/cpu.cfs_quota_us 2>/dev/null)" 50000 "cpus: 0.5 is a 50ms quota per 100ms"
         is "$(cat $cg/cpu.shares 2>/dev/null)" 512 "cpu_shares"
         ct stop t-res-4 KILL 1 >/dev/null
 else
         ct_run t-res-4 '{"cpus":0.5,"command":["sleep","100"]}' >/dev/null
-        is "$(cat /sys/fs/cgroup/stack/t-res-4/cpu.max 2>/dev/null)" "50000 100000" "cpus: 0.5 (cgroup v2)"
+        is "$(cat /sys/fs/cgroup/stack/t-res-4-*/cpu.max 2>/dev/null)" "50000 100000" "cpus: 0.5 (cgroup v2)"
         ok "placeholder for cpu_shares on v2" true
         ct stop t-res-4 KILL 1 >/dev/null
 fi
