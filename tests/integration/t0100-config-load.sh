@@ -43,6 +43,7 @@ out=$(stack config 2>&1)
 like "$out" "MODE: override" "the override file is merged over compose.yaml"
 like "$out" "name: my_app" "the project is named after its directory, normalized"
 out=$(stack config --no-interpolate --images 2>&1)
+# shellcheck disable=SC2016 # the expression is meant literally
 is "$out" 'nginx:${TAG:-latest}' "--no-interpolate leaves expressions alone"
 
 out=$(stack --profile backend config --services 2>&1 | tr '\n' ' ')
@@ -83,7 +84,7 @@ n=$(printf '%s\n' "$out" | grep -c 'target: 80$')
 is "$n" 1 "a port given in both files appears once"
 out=$(stack -f a.yaml -f b.yaml config --format json 2>&1)
 like "$out" '["c"]' "command is replaced by the later file, not appended"
-out=$(cat a.yaml | stack -f - config --services 2>&1)
+out=$(stack -f - config --services <a.yaml 2>&1)
 is "$out" "app" "-f - reads stdin"
 out=$(COMPOSE_FILE=a.yaml:b.yaml stack config --services 2>&1)
 is "$out" "app" "COMPOSE_FILE selects the files"
