@@ -51,3 +51,4 @@ tests_integration_dns_tool_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0400-dns.sh
 TESTS += tests/integration/t0401-dns-forward.sh
 TESTS += tests/integration/t0402-dns-robust.sh
+TESTS += tests/integration/t0403-dns-up.sh
