@@ -82,8 +82,8 @@ like "$out" "name: files" "name: from the file"
 like "$out" "443" "ports of both files"
 n=$(printf '%s\n' "$out" | grep -c 'target: 80$')
 is "$n" 1 "a port given in both files appears once"
-out=$(stack -f a.yaml -f b.yaml config --format json 2>&1)
-like "$out" '["c"]' "command is replaced by the later file, not appended"
+out=$(stack -f a.yaml -f b.yaml config --format json 2>&1 | tr -d ' \t\n')
+like "$out" '"command":["c"]' "command is replaced by the later file, not appended"
 out=$(stack -f - config --services <a.yaml 2>&1)
 is "$out" "app" "-f - reads stdin"
 out=$(COMPOSE_FILE=a.yaml:b.yaml stack config --services 2>&1)
