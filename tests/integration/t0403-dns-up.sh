@@ -18,6 +18,8 @@ services:
   web:
     image: stack-example/httpd
     scale: 2
+    environment:
+      GENERATION: ${GENERATION:-1}
     networks:
       front:
         aliases: [www]
@@ -79,7 +81,18 @@ is "$(status dnsup-web-1 db)" NXDOMAIN "web is not on back: db does not resolve 
 is "$(status dnsup-web-1 storage)" NXDOMAIN "nor its alias"
 is "$(status dnsup-database web)" NXDOMAIN "and from db, web does not resolve"
 
+# Recreate (a changed environment): the names point at the new containers' addresses.
+like "$(GENERATION=2 stack up -d --dry-run 2>&1)" "create container dnsup-web-1: configuration changed" \
+        "the changed environment recreates web"
+ok "recreate web" env GENERATION=2 "$STACK_BIN" up -d --wait --wait-timeout 60
+web1=$(addr_of dnsup-web-1)
+web2=$(addr_of dnsup-web-2)
+want_web=$(printf '%s\n' "$web1" "$web2" | sort | tr '\n' ' ')
+is "$(q dnsup-app-1 web)" "$want_web" "after recreate, web gives the recreated replicas' addresses"
+is "$(q dnsup-app-1 dnsup-web-2)" "$web2 " "and their container names too"
+
 # Scale up and down: the answers follow.
+export GENERATION=2
 ok "scale web to 3" stack up -d --wait --wait-timeout 60 --scale web=3
 web3=$(addr_of dnsup-web-3)
 want3=$(printf '%s\n' "$web1" "$web2" "$web3" | sort | tr '\n' ' ')
