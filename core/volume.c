@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -129,11 +130,32 @@ int volume_list(const char *root, char ***ret, struct stack_error *err)
         return 0;
 }
 
-static int copy_attrs(int dfd, const char *name, const struct stat *st, const char *path,
+/* Extended attributes (file capabilities such as ping's cap_net_raw, user.*): copied where the file system
+ * takes them; an attribute it refuses is left out rather than failing the copy. */
+static void copy_xattrs(int sdir, int ddir, const char *name)
+{
+        _cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        _cleanup_close_ int out = openat(ddir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (in < 0 || out < 0)
+                return;
+        char names[4096];
+        ssize_t n = flistxattr(in, names, sizeof(names));
+        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen(names + off) + 1) {
+                char value[4096];
+                ssize_t v = fgetxattr(in, names + off, value, sizeof(value));
+                if (v >= 0)
+                        (void) fsetxattr(out, names + off, value, (size_t) v, 0);
+        }
+}
+
+static int copy_attrs(int sfd, int dfd, const char *name, const struct stat *st, const char *path,
                       struct stack_error *err)
 {
         if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return stack_error_errno(err, errno, "chown %s", path);
+        /* After chown, which clears security.capability, and before chmod, which keeps it. */
+        if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+                copy_xattrs(sfd, dfd, name);
         if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
                 return stack_error_errno(err, errno, "chmod %s", path);
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
@@ -141,6 +163,17 @@ static int copy_attrs(int dfd, const char *name, const struct stat *st, const ch
                 return stack_error_errno(err, errno, "set times of %s", path);
         return 0;
 }
+
+/* Hard links inside the copied tree stay hard links: the first copy of an inode is remembered. */
+struct copy_ctx {
+        const char *dest_root;
+        struct {
+                dev_t dev;
+                ino_t ino;
+                char *rel;
+        } * links;
+        size_t n_links, cap_links;
+};
 
 static int copy_file(int sfd, const char *name, int dfd, const struct stat *st, const char *path,
                      struct stack_error *err)
@@ -170,7 +203,8 @@ static int copy_file(int sfd, const char *name, int dfd, const struct stat *st, 
         return 0;
 }
 
-static int copy_tree(int sfd, int dfd, const char *path, struct stack_error *err)
+static int copy_tree(struct copy_ctx *ctx, int sfd, int dfd, const char *path, const char *rel,
+                     struct stack_error *err)
 {
         int fd = dup(sfd);
         if (fd < 0)
@@ -185,6 +219,7 @@ static int copy_tree(int sfd, int dfd, const char *path, struct stack_error *err
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 _cleanup_free_ char *sub = path_join(path, de->d_name);
+                _cleanup_free_ char *subrel = path_join(rel, de->d_name);
                 struct stat st;
                 if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return stack_error_errno(err, errno, "stat %s", sub);
@@ -198,7 +233,23 @@ static int copy_tree(int sfd, int dfd, const char *path, struct stack_error *err
                             openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (s2 < 0 || d2 < 0)
                                 return stack_error_errno(err, errno, "open %s", sub);
-                        r = copy_tree(s2, d2, sub, err);
+                        r = copy_tree(ctx, s2, d2, sub, subrel, err);
+                } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                        const char *first = NULL;
+                        for (size_t i = 0; i < ctx->n_links; i++)
+                                if (ctx->links[i].dev == st.st_dev && ctx->links[i].ino == st.st_ino)
+                                        first = ctx->links[i].rel;
+                        if (first) {
+                                _cleanup_free_ char *target = path_join(ctx->dest_root, first);
+                                if (linkat(AT_FDCWD, target, dfd, de->d_name, 0) < 0)
+                                        return stack_error_errno(err, errno, "link %s", sub);
+                                continue; /* same inode: its attributes are already set */
+                        }
+                        r = copy_file(sfd, de->d_name, dfd, &st, sub, err);
+                        GROW(ctx->links, ctx->cap_links, ctx->n_links + 1);
+                        ctx->links[ctx->n_links].dev = st.st_dev;
+                        ctx->links[ctx->n_links].ino = st.st_ino;
+                        ctx->links[ctx->n_links++].rel = xstrdup(subrel);
                 } else if (S_ISREG(st.st_mode)) {
                         r = copy_file(sfd, de->d_name, dfd, &st, sub, err);
                 } else if (S_ISLNK(st.st_mode)) {
@@ -215,7 +266,7 @@ static int copy_tree(int sfd, int dfd, const char *path, struct stack_error *err
                 }
                 if (r < 0)
                         return r;
-                r = copy_attrs(dfd, de->d_name, &st, sub, err);
+                r = copy_attrs(sfd, dfd, de->d_name, &st, sub, err);
                 if (r < 0)
                         return r;
         }
@@ -254,7 +305,11 @@ int volume_fill_from_image(const char *dest, const char *rootfs, const char *pat
         struct stat st;
         if (fstat(sfd, &st) < 0)
                 return stack_error_errno(err, errno, "stat %s in the image", path);
-        int r = copy_tree(sfd, dfd, path, err);
+        struct copy_ctx ctx = {.dest_root = dest};
+        int r = copy_tree(&ctx, sfd, dfd, path, "", err);
+        for (size_t i = 0; i < ctx.n_links; i++)
+                free(ctx.links[i].rel);
+        free(ctx.links);
         if (r < 0)
                 return stack_error_prefix(err, "copy the image's %s into the volume", path);
         /* The volume's root takes the owner and mode of the directory it covers, as docker does. */

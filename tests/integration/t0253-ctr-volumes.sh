@@ -8,12 +8,20 @@ run_log() {
         ct_run "$@" >/dev/null && ct_wait_exit "$1" && ct log "$1"
 }
 proj='{"volumes":{"data":{"name":"t-vol_data"},"ext":{"name":"t-vol_missing","external":true}}}'
+# The image's /data: a hard-linked pair and an extended attribute, kept by the first-use copy.
+echo linked >"$LAYER/data/hard1"
+ln "$LAYER/data/hard1" "$LAYER/data/hard2"
+xattr_ok=$(python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.stack", b"kept"); print("yes")' "$LAYER/data/seed.txt" 2>/dev/null || echo no)
 
 out=$(run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["sh","-c","cat /data/seed.txt; stat -c %u /data; echo persisted >/data/new.txt"]}' --project "$proj")
 like "$out" "from the image" "a new named volume is filled from the image's content at the mount point"
 like "$out" $'\n1000' "and takes the owner of the directory it covers"
 vol=$STACK_ROOT/volumes/t-vol_data/_data
 ok "the volume lives under the root" test -f "$vol/new.txt"
+is "$(stat -c %i "$vol/hard1")" "$(stat -c %i "$vol/hard2")" "hard links stay hard links in the copy"
+if [ "$xattr_ok" = yes ]; then
+        is "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.stack").decode())' "$vol/seed.txt")" kept "extended attributes are copied"
+fi
 ok "remove the container" ct remove t-vol-1
 ok "the volume survives container removal" test -f "$vol/new.txt"
 out=$(run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["cat","/data/new.txt"]}' --project "$proj")
