@@ -135,6 +135,27 @@ static void test_extends_other_file(void)
         ok(node_get(svc(t, "web"), "ports") == NULL, "a !reset without an earlier value leaves nothing");
 }
 
+static void test_extends_reset_across_files(void)
+{
+        put("extr/a.yaml", "services:\n  web:\n    image: a\n    ports: [\"80:80\"]\n");
+        put("extr/b.yaml", "services:\n"
+                           "  base:\n"
+                           "    image: b\n"
+                           "    ports: [\"90:90\"]\n"
+                           "  web:\n"
+                           "    extends: base\n"
+                           "    ports: !reset []\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_node_ struct node *t =
+            load_tree((char *[]){"extr/a.yaml", "extr/b.yaml", NULL}, NULL, &err);
+        ok(t != NULL, "extends in an override file loads");
+        if (!t)
+                return;
+        is_str(svc_str(t, "web", "image"), "b", "the extended base applies over the earlier file");
+        ok(node_get(svc(t, "web"), "ports") == NULL,
+           "a !reset next to extends clears both the base's and the earlier file's value");
+}
+
 static void test_extends_errors(void)
 {
         put("ext3/compose.yaml", "services:\n"
@@ -460,6 +481,7 @@ int main(void)
                 return 99;
         test_extends_same_file();
         test_extends_other_file();
+        test_extends_reset_across_files();
         test_extends_errors();
         test_include();
         test_include_project_directory();
