@@ -118,9 +118,10 @@ static int name_from_files(struct load_ctx *ctx, struct node *const *roots, size
                 *ret = xstrdup(name->scalar);
                 return 0;
         }
-        struct interpolate_context ic = {.env = env};
+        /* Shares the load's list of reported variables: the file is interpolated again later. */
+        struct interpolate_context ic = {.env = env, .warned = TAKE_PTR(ctx->warned)};
         int r = interpolate_string_ctx(&ic, name->scalar, name->mark, "name", ret, err);
-        interpolate_context_done(&ic);
+        ctx->warned = TAKE_PTR(ic.warned);
         return r;
 }
 
