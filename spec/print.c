@@ -584,6 +584,16 @@ static bool looks_like_number(const char *s)
                 return true;
         if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b'))
                 return true;
+        /* 1_000 (a YAML 1.1 integer) and 2024-01-01 (a timestamp) read as something else than text. */
+        bool underscored = isdigit((unsigned char) *p) && strchr(p, '_');
+        for (const char *q = p; *q && underscored; q++)
+                underscored = isdigit((unsigned char) *q) || *q == '_' || *q == '.';
+        if (underscored)
+                return true;
+        if (strlen(s) >= 8 && isdigit((unsigned char) s[0]) && isdigit((unsigned char) s[1]) &&
+            isdigit((unsigned char) s[2]) && isdigit((unsigned char) s[3]) && s[4] == '-' &&
+            isdigit((unsigned char) s[5]))
+                return true;
         /* sexagesimal 1:20 of YAML 1.1 */
         bool digits_colons = isdigit((unsigned char) *p);
         for (const char *q = p; *q && digits_colons; q++)

@@ -258,6 +258,10 @@ static void test_scalars(void)
             {"--flag", "\"--flag\"\n"},
             {"a:b", "a:b\n"},
             {"http://x", "http://x\n"},
+            {"1_000", "\"1_000\"\n"},
+            {"2024-01-01", "\"2024-01-01\"\n"},
+            {"80:80", "\"80:80\"\n"},
+            {"1.25-alpine", "1.25-alpine\n"},
             {".inf", "\".inf\"\n"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
