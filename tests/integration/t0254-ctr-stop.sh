@@ -56,13 +56,8 @@ ok "prepare a bundle" ct prepare t-stop-6 --rootfs "$LAYER" --service '{"command
 ok "prepare again is success" ct prepare t-stop-6 --rootfs "$LAYER" --service '{"command":["trapper"]}'
 is "$(ct state t-stop-6)" absent "a prepared container has no runtime state yet"
 ok "its config is written" test -f "$STACK_RUN_ROOT/containers/t-stop-6/config.json"
-# (in a mount namespace without the cgroup v2 hierarchy, as core/runtime.c runs crun on hybrid hosts)
-rt() {
-        unshare --mount sh -c 'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' rt "${STACK_RUNTIME:-crun}" \
-                --root "$STACK_RUN_ROOT/runtime" "$@"
-}
-rt create --bundle "$STACK_RUN_ROOT/containers/t-stop-6" t-stop-6 >>"$STACK_TEST_TMP/t-stop-6.log" 2>&1 </dev/null
-rt start t-stop-6
+rt_direct create --bundle "$STACK_RUN_ROOT/containers/t-stop-6" t-stop-6 >>"$STACK_TEST_TMP/t-stop-6.log" 2>&1 </dev/null
+rt_direct start t-stop-6
 wait_until 50 grep -q ready "$STACK_TEST_TMP/t-stop-6.log"
 is "$(ct state t-stop-6)" running "created and started by the runtime directly"
 is "$(ct stop t-stop-6)" exited "stop a container the runtime was run for directly (no init record)"
