@@ -339,6 +339,21 @@ static bool is_loopback_ns(const char *a)
         return startswith(a, "127.") || streq(a, "::1");
 }
 
+/* Splits at runs of blanks; a '#' or ';' starts a comment (resolv.conf's rules). */
+static char **split_words(const char *line)
+{
+        char **words = NULL;
+        const char *p = line;
+        for (;;) {
+                p += strspn(p, " \t\r");
+                if (!*p || *p == '#' || *p == ';')
+                        return words;
+                size_t n = strcspn(p, " \t\r");
+                strv_consume(&words, xstrndup(p, n));
+                p += n;
+        }
+}
+
 static char *resolv_conf(const struct container_spec *spec, bool host_net)
 {
         const struct stack_service *s = spec->service;
@@ -355,12 +370,7 @@ static char *resolv_conf(const struct container_spec *spec, bool host_net)
         _cleanup_strv_free_ char **ns = NULL, **search = NULL, **opts = NULL;
         _cleanup_strv_free_ char **lines = strv_split(host ? host : "", "\n");
         STRV_FOREACH (l, lines) {
-                _cleanup_strv_free_ char **w = strv_split(*l, " \t");
-                char **words = NULL;
-                STRV_FOREACH (x, w)
-                        if (**x)
-                                strv_push(&words, *x);
-                _cleanup_strv_free_ char **owned = words;
+                _cleanup_strv_free_ char **words = split_words(*l);
                 if (!words || !words[1])
                         continue;
                 if (streq(words[0], "nameserver") && (host_net || !is_loopback_ns(words[1])))

@@ -16,9 +16,18 @@ like "$out" $'10.9.8.7\tgw.local' "extra_hosts in /etc/hosts"
 like "$out" "nameserver 192.0.2.53" "dns in /etc/resolv.conf"
 not_ok "only the given nameserver" grep -q "nameserver 127." <<<"$out"
 
+# The host's resolv.conf (this test's own mount namespace may replace it): loopback resolvers are
+# unreachable from another network namespace and left out; the rest, search and options are kept.
+printf '# host file\nnameserver 127.0.0.1\nnameserver 192.0.2.1   # upstream\nsearch corp.example  lab.example\noptions ndots:2 timeout:1\n' >"$STACK_TEST_TMP/resolv.conf"
+mount --bind "$STACK_TEST_TMP/resolv.conf" /etc/resolv.conf
 out=$(run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
 not_ok "no loopback resolver from the host in a private network namespace" grep -q "nameserver 127\." <<<"$out"
-like "$out" "nameserver" "resolv.conf has a nameserver"
+like "$out" $'nameserver 192.0.2.1\nsearch corp.example lab.example\noptions ndots:2 timeout:1' "the host's other nameservers, search and options"
+ct remove t-etc-2
+printf 'nameserver 127.0.0.53\n' >"$STACK_TEST_TMP/resolv.conf"
+out=$(run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
+umount /etc/resolv.conf
+like "$out" $'nameserver 8.8.8.8\nnameserver 8.8.4.4' "only a loopback resolver on the host: docker's public fallback"
 is "$(printf '%s\n' "$out" | grep -v nameserver | grep -v '^search\|^options' | tr '\n' ' ')" "lo " "network_mode none: only lo"
 
 ip netns add t-etc-ns
