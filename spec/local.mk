@@ -9,7 +9,8 @@ libstack_core_la_SOURCES += \
 	spec/yaml.h spec/yaml.c \
 	spec/merge.h spec/merge.c \
 	spec/discover.h spec/discover.c \
-	spec/loader.h spec/extends.c spec/include.c
+	spec/loader.h spec/extends.c spec/include.c \
+	spec/strset.h
 
 check_PROGRAMS += tests/unit/test-yaml tests/unit/test-merge tests/unit/test-discover tests/unit/test-load
 TESTS += tests/unit/test-yaml tests/unit/test-merge tests/unit/test-discover tests/unit/test-load

@@ -5,6 +5,7 @@
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "spec/merge.h"
+#include "spec/strset.h"
 #include "spec/yaml.h"
 
 /* Where the merge is in the tree, as segments ("services", "web", "ports", "[2]"), to pick the rule. */
@@ -651,20 +652,20 @@ static void dedup(struct node *seq, key_fn key)
         if (!seq || seq->kind != NODE_SEQUENCE)
                 return;
         char **keys = xcalloc(seq->n_items + 1, sizeof(char *));
+        _cleanup_(strset_free) struct strset seen = {0};
         size_t out = 0;
         for (size_t i = 0; i < seq->n_items; i++) {
                 struct node *item = seq->items[i];
                 char *k = key(item);
-                size_t j = 0;
-                for (; k && j < out; j++)
-                        if (streq_ptr(keys[j], k))
-                                break;
-                if (k && j < out) {
+                size_t j;
+                if (k && strset_get(&seen, k, &j)) {
                         node_free(seq->items[j]);
                         seq->items[j] = item;
                         free(k);
                         continue;
                 }
+                if (k)
+                        strset_put(&seen, k, out);
                 keys[out] = k;
                 seq->items[out++] = item;
         }

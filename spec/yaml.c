@@ -5,6 +5,7 @@
 #include "core/cleanup.h"
 #include "core/fileio.h"
 #include "core/util.h"
+#include "spec/strset.h"
 #include "spec/yaml.h"
 
 #define TAG_STR "tag:yaml.org,2002:str"
@@ -174,23 +175,30 @@ static int compose_sequence(struct composer *c, yaml_event_t *start, unsigned de
         return 0;
 }
 
+static void append_pair(struct node *map, struct strset *seen, struct node_pair pair)
+{
+        map->pairs = xrealloc(map->pairs, (map->n_pairs + 1) * sizeof(struct node_pair));
+        map->pairs[map->n_pairs] = pair;
+        strset_put(seen, pair.key, map->n_pairs);
+        map->n_pairs++;
+}
+
 /* Moves the pairs of a `<<` source that the mapping does not define yet to its end. */
-static void merge_source(struct node *map, struct node *src)
+static void merge_source(struct node *map, struct strset *seen, struct node *src)
 {
         for (size_t i = 0; i < src->n_pairs; i++) {
-                if (node_get_pair(map, src->pairs[i].key))
+                if (strset_get(seen, src->pairs[i].key, NULL))
                         continue;
-                map->pairs = xrealloc(map->pairs, (map->n_pairs + 1) * sizeof(struct node_pair));
-                map->pairs[map->n_pairs++] = src->pairs[i];
+                append_pair(map, seen, src->pairs[i]);
                 src->pairs[i] = (struct node_pair){0};
         }
 }
 
-static int apply_merge_key(struct composer *c, struct node *map, struct node *value,
+static int apply_merge_key(struct composer *c, struct node *map, struct strset *seen, struct node *value,
                            struct node_mark key_mark)
 {
         if (value->kind == NODE_MAPPING) {
-                merge_source(map, value);
+                merge_source(map, seen, value);
                 return 0;
         }
         if (value->kind == NODE_SEQUENCE) {
@@ -201,7 +209,7 @@ static int apply_merge_key(struct composer *c, struct node *map, struct node *va
                                                   node_kind_name(value->items[i]->kind));
                 /* Earlier sources win over later ones, and explicit keys over all of them. */
                 for (size_t i = 0; i < value->n_items; i++)
-                        merge_source(map, value->items[i]);
+                        merge_source(map, seen, value->items[i]);
                 return 0;
         }
         return spec_error(c->err, key_mark, NULL,
@@ -221,6 +229,7 @@ static int compose_mapping(struct composer *c, yaml_event_t *start, unsigned dep
          * `<<` appears. They are held in a sequence only to be freed on every path. */
         _cleanup_node_ struct node *merges = node_new(NODE_SEQUENCE, map->mark);
         _cleanup_node_ struct node *merge_marks = node_new(NODE_SEQUENCE, map->mark);
+        _cleanup_(strset_free) struct strset seen = {0};
         size_t size = 1;
         for (;;) {
                 _cleanup_event_ yaml_event_t kev = {0};
@@ -241,11 +250,11 @@ static int compose_mapping(struct composer *c, yaml_event_t *start, unsigned dep
                 if (key->kind != NODE_SCALAR)
                         return spec_error(c->err, key_mark, NULL, "mapping keys must be strings, got %s",
                                           node_kind_name(key->kind));
-                for (size_t i = 0; i < map->n_pairs; i++)
-                        if (streq(map->pairs[i].key, key->scalar))
-                                return spec_error(c->err, key_mark, NULL,
-                                                  "duplicate key \"%s\" (first defined at line %u)",
-                                                  key->scalar, map->pairs[i].key_mark.line);
+                size_t first;
+                if (strset_get(&seen, key->scalar, &first))
+                        return spec_error(c->err, key_mark, NULL,
+                                          "duplicate key \"%s\" (first defined at line %u)", key->scalar,
+                                          map->pairs[first].key_mark.line);
                 if (merge_key && merges->n_items > 0)
                         return spec_error(c->err, key_mark, NULL, "duplicate merge key \"<<\"");
 
@@ -264,15 +273,12 @@ static int compose_mapping(struct composer *c, yaml_event_t *start, unsigned dep
                         node_append(merge_marks, node_new(NODE_NULL, key_mark));
                         continue;
                 }
-                map->pairs = xrealloc(map->pairs, (map->n_pairs + 1) * sizeof(struct node_pair));
-                map->pairs[map->n_pairs++] = (struct node_pair){
-                    .key = TAKE_PTR(key->scalar),
-                    .key_mark = key_mark,
-                    .value = value,
-                };
+                append_pair(
+                    map, &seen,
+                    (struct node_pair){.key = TAKE_PTR(key->scalar), .key_mark = key_mark, .value = value});
         }
         for (size_t i = 0; i < merges->n_items; i++) {
-                r = apply_merge_key(c, map, merges->items[i], merge_marks->items[i]->mark);
+                r = apply_merge_key(c, map, &seen, merges->items[i], merge_marks->items[i]->mark);
                 if (r < 0)
                         return r;
         }
