@@ -1904,6 +1904,14 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
         }
         if (s->n_networks > 1)
                 qsort(s->networks, s->n_networks, sizeof(*s->networks), cmp_service_network);
+        if (s->working_dir && s->working_dir[0] != '/')
+                return spec_error(err, node_get(n, "working_dir")->mark, path,
+                                  "working_dir \"%s\" must be an absolute path", s->working_dir);
+        if (s->image && s->build.present) {
+                /* The image is used as it is (pulled or imported); say that build: changes nothing. */
+                _cleanup_free_ char *pb = node_path_key(path, "build");
+                parse_unsupported(st, "build", node_get_pair(n, "build")->key_mark, pb);
+        }
         if (!s->image) {
                 if (s->build.present)
                         return spec_error(err, node_get_pair(n, "build")->key_mark, path,

@@ -709,6 +709,21 @@ static void test_misc_errors(void)
         contains(e12, "services.web.labels.a: must be a string", "label value type");
 }
 
+static void test_build_with_image_warns(void)
+{
+        struct stderr_capture cap;
+        stderr_capture_begin(&cap);
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = load_web("    build: .\n", &err);
+        _cleanup_free_ char *out = stderr_capture_end(&cap);
+        ok(p != NULL, "build with image loads");
+        contains(out, "compose.yaml:4:5: services.web.build: not supported by stack yet, ignored",
+                 "and says the image is used as it is");
+        _cleanup_free_ char *e = web_error("    working_dir: app\n");
+        contains(e, "compose.yaml:4:18: services.web: working_dir \"app\" must be an absolute path",
+                 "relative working_dir");
+}
+
 static void test_legacy_bool_warns(void)
 {
         struct stderr_capture cap;
@@ -756,6 +771,7 @@ int main(void)
         test_empty_strings();
         test_misc_errors();
         test_legacy_bool_warns();
+        test_build_with_image_warns();
         test_command_operator_warns();
         stack_kvlist_free(&test_env);
         return done_testing();
