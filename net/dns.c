@@ -26,6 +26,7 @@
 #define DNS_MAX_FORWARDS 256
 #define DNS_MAX_TCP_CONNS 64
 #define DNS_TCP_IDLE_USEC (10 * 1000000ULL)
+#define DNS_TCP_OUT_MAX (128 * 1024)
 #define DNS_UPSTREAM_TIMEOUT_USEC (2 * 1000000ULL)
 
 static uint16_t rd16(const uint8_t *p)
@@ -726,6 +727,7 @@ struct dns_tcp_conn {
         struct dns_forward *pending; /* one forwarded query at a time; reading waits for it */
         bool processing;             /* inside conn_process() */
         bool broken;                 /* a write failed: close once back in the event loop */
+        bool eof;                    /* the client is done sending: close once everything is answered */
 };
 
 struct dns_forward {
@@ -850,9 +852,16 @@ static void listener_free(struct dns_listener *l)
         free(l);
 }
 
+/* A client that asks without reading the answers is not read from until it catches up, so that it
+ * cannot make the supervisor hold an ever growing output buffer. */
+static bool conn_can_read(const struct dns_tcp_conn *c)
+{
+        return !c->pending && !c->eof && c->out_len - c->out_off < DNS_TCP_OUT_MAX;
+}
+
 static void conn_update_events(struct dns_tcp_conn *c)
 {
-        uint32_t ev = (c->pending ? 0 : EPOLLIN) | (c->out_off < c->out_len ? EPOLLOUT : 0);
+        uint32_t ev = (conn_can_read(c) ? EPOLLIN : 0) | (c->out_off < c->out_len ? EPOLLOUT : 0);
         (void) sd_event_source_set_io_events(c->io, ev);
 }
 
@@ -861,8 +870,11 @@ static int conn_send(struct dns_tcp_conn *c, const uint8_t *msg, size_t len)
 {
         uint8_t pre[2];
 
-        if (c->out_off == c->out_len)
-                c->out_off = c->out_len = 0;
+        if (c->out_off > 0) { /* keep the buffer as small as what is still unsent */
+                memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+                c->out_len -= c->out_off;
+                c->out_off = 0;
+        }
         c->out = xrealloc(c->out, c->out_len + 2 + len);
         wr16(pre, (uint16_t) len);
         memcpy(c->out + c->out_len, pre, 2);
@@ -895,7 +907,7 @@ static int conn_process(struct dns_tcp_conn *c)
         /* A forward can end before forward_start() returns (no upstream at all): its reply is queued
          * then, and this loop goes on, instead of forward_reply() coming back in here. */
         c->processing = true;
-        while (!c->pending && !c->broken && c->in_len >= 2) {
+        while (!c->pending && c->out_len - c->out_off < DNS_TCP_OUT_MAX && !c->broken && c->in_len >= 2) {
                 size_t mlen = rd16(c->in), olen;
                 enum dns_verdict v;
                 _cleanup_free_ uint8_t *msg = NULL;
@@ -918,6 +930,10 @@ static int conn_process(struct dns_tcp_conn *c)
         c->processing = false;
         if (c->broken)
                 return -EIO;
+        /* A client that shut its sending side (as it may after its last query) still gets its answers. */
+        if (c->eof && !c->pending && c->out_off == c->out_len &&
+            (c->in_len < 2 || c->in_len < 2 + (size_t) rd16(c->in)))
+                return -ESHUTDOWN;
         conn_update_events(c);
         return 0;
 }
@@ -940,13 +956,15 @@ static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userd
                         c->out_off += (size_t) w;
                 }
         }
-        if (revents & EPOLLIN) {
+        if ((revents & EPOLLIN) && c->in_len < 2 + DNS_MESSAGE_MAX) {
                 ssize_t r = recv(fd, c->in + c->in_len, 2 + DNS_MESSAGE_MAX - c->in_len, 0);
-                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                if (r < 0 && errno != EAGAIN && errno != EINTR) {
                         conn_free(c);
                         return 0;
                 }
-                if (r > 0)
+                if (r == 0)
+                        c->eof = true;
+                else if (r > 0)
                         c->in_len += (size_t) r;
         } else if (revents & (EPOLLHUP | EPOLLERR)) {
                 conn_free(c);

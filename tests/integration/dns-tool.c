@@ -8,9 +8,9 @@
  *       a tiny upstream server (UDP and TCP): answers A for the listed names (big:COUNT gives COUNT
  *       addresses 192.0.2.x, truncated with TC over UDP beyond 512 bytes), never answers "drop" names,
  *       NXDOMAIN for the rest; prints each asked name on stdout (" (tcp)" after it over TCP).
- *   dns-tool raw ADDR PORT HEX
- *       sends HEX as one UDP datagram and prints "rcode=N id=N flags=0xNNNN len=N" of the reply, or
- *       "no reply" after a second. */
+ *   dns-tool raw [--tcp] ADDR PORT HEX
+ *       sends HEX as one UDP datagram (or over TCP with its length, then shuts the sending side) and
+ *       prints "rcode=N id=N flags=0xNNNN len=N an=N" of the reply, or "no reply" after a while. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -280,18 +280,41 @@ static int upstream(int argc, char **argv)
         }
 }
 
+/* Reads one length-prefixed message from a TCP socket within a few seconds; returns its length or -1. */
+static ssize_t tcp_read_message(int fd, uint8_t *rep, size_t size)
+{
+        size_t have = 0, need = 2;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+        while (have < need) {
+                ssize_t r;
+                if (poll(&pfd, 1, 3000) <= 0 || (r = recv(fd, rep + have, size - have, 0)) <= 0)
+                        return -1;
+                have += (size_t) r;
+                if (have >= 2)
+                        need = 2 + (size_t) g16(rep);
+        }
+        memmove(rep, rep + 2, need - 2);
+        return (ssize_t) (need - 2);
+}
+
 static int raw(int argc, char **argv)
 {
         struct sockaddr_storage ss = {0};
         socklen_t sl;
-        uint8_t buf[4096], rep[65536];
-        size_t n = 0;
+        uint8_t buf[4096], rep[65536 + 2];
+        size_t n = 2;
         _cleanup_close_ int fd = -1;
         struct pollfd pfd;
         ssize_t r;
+        bool tcp = argc == 5 && streq(argv[1], "--tcp");
 
+        if (tcp) {
+                argc--;
+                argv++;
+        }
         if (argc != 4) {
-                fprintf(stderr, "usage: dns-tool raw ADDR PORT HEX\n");
+                fprintf(stderr, "usage: dns-tool raw [--tcp] ADDR PORT HEX\n");
                 return 2;
         }
         if (inet_pton(AF_INET, argv[1], &((struct sockaddr_in *) &ss)->sin_addr) == 1) {
@@ -310,17 +333,32 @@ static int raw(int argc, char **argv)
                         return 2;
                 buf[n++] = (uint8_t) v;
         }
-        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || sendto(fd, buf, n, 0, (struct sockaddr *) &ss, sl) < 0) {
-                perror("dns-tool raw");
-                return 1;
+        if (tcp) {
+                /* The query with its length, then our sending side shut, as a client may do. */
+                buf[0] = (uint8_t) ((n - 2) >> 8);
+                buf[1] = (uint8_t) (n - 2);
+                fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &ss, sl) < 0 ||
+                    send(fd, buf, n, MSG_NOSIGNAL) < 0 || shutdown(fd, SHUT_WR) < 0) {
+                        perror("dns-tool raw --tcp");
+                        return 1;
+                }
+                r = tcp_read_message(fd, rep, sizeof(rep));
+        } else {
+                fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || sendto(fd, buf + 2, n - 2, 0, (struct sockaddr *) &ss, sl) < 0) {
+                        perror("dns-tool raw");
+                        return 1;
+                }
+                pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+                r = poll(&pfd, 1, 1000) <= 0 ? -1 : recv(fd, rep, sizeof(rep), 0);
         }
-        pfd = (struct pollfd){.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, 1000) <= 0 || (r = recv(fd, rep, sizeof(rep), 0)) < 12) {
+        if (r < 12) {
                 printf("no reply\n");
                 return 0;
         }
-        printf("rcode=%d id=%u flags=0x%04x len=%zd\n", rep[3] & 0xf, g16(rep), g16(rep + 2), r);
+        printf("rcode=%d id=%u flags=0x%04x len=%zd an=%u\n", rep[3] & 0xf, g16(rep), g16(rep + 2), r,
+               g16(rep + 6));
         return 0;
 }
 

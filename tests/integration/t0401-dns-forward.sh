@@ -79,6 +79,9 @@ not_ok "the container cannot reach the loopback upstream itself" \
 is "$(q example.test)" "192.0.2.10 " "another name is forwarded and the answer relayed"
 like "$(cat "$T/upstream.log")" "example.test" "the upstream saw the query"
 is "$(q example.test +tcp)" "192.0.2.10 " "forwarded for a TCP client too"
+out=$(ip netns exec c1 "$tool" raw --tcp 10.78.1.1 53 432101000001000000000000076578616d706c6504746573740000010001)
+like "$out" "rcode=0 id=17185" "a TCP client that shuts its sending side still gets a forwarded answer"
+like "$out" "an=1" "... with the upstream's record"
 out=$(ip netns exec c1 dig +ignore +noedns +time=3 +tries=1 @10.78.1.1 many.test)
 like "$out" "flags: qr aa tc" "an upstream answer cut with TC over UDP is relayed with TC"
 : >"$T/upstream.log"

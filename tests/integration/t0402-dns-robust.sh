@@ -57,7 +57,7 @@ raw() {
         ip netns exec c1 "$tool" raw 10.79.0.1 53 "$1"
 }
 # header: id 0x1234, RD, qdcount 1, and then no question at all
-is "$(raw 123401000001000000000000)" "rcode=1 id=4660 flags=0x8181 len=12" "missing question: FORMERR, id kept"
+is "$(raw 123401000001000000000000)" "rcode=1 id=4660 flags=0x8181 len=12 an=0" "missing question: FORMERR, id kept"
 # question name is a pointer to itself (offset 12)
 is "$(raw 12340100000100000000000cc00c00010001 | cut -d' ' -f1)" "rcode=1" "compression loop: FORMERR"
 # a label running past the end
@@ -82,6 +82,9 @@ is "$(dig1 +noedns +short @10.79.0.1 app | wc -l)" 60 "dig retries over TCP and 
 is "$(dig1 +bufsize=1232 +short @10.79.0.1 app | wc -l)" 60 "with EDNS they fit in one datagram"
 out=$(dig1 +bufsize=1232 @10.79.0.1 app)
 like "$out" "OPT PSEUDOSECTION" "the reply carries an OPT record"
+out=$(ip netns exec c1 "$tool" raw --tcp 10.79.0.1 53 123401000001000000000000037765620000010001)
+is "${out%% len=*}" "rcode=0 id=4660 flags=0x8580" "a TCP client that shuts its sending side still gets its answer"
+like "$out" "an=1" "... with the record"
 is "$(dig1 +tcp +keepopen +short @10.79.0.1 web rob-app-7 rob-app-9 | tr '\n' ' ')" \
         "10.79.0.2 10.79.1.7 10.79.1.9 " "three queries on one TCP connection"
 
