@@ -557,7 +557,7 @@ enum dns_verdict dns_answer(const struct dns_table *t, const char *network, cons
                         family = AF_INET6;
                 else if (q.qtype == DNS_TYPE_ANY)
                         family = AF_UNSPEC;
-                addrs = xcalloc(DNS_MAX_ADDRS, sizeof(*addrs));
+                addrs = xmalloc(DNS_MAX_ADDRS * sizeof(*addrs));
                 res = dns_lookup(t, network, source, q.qname, family, addrs, family < 0 ? 0 : DNS_MAX_ADDRS,
                                  &n);
         }
