@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,9 +128,19 @@ static void child_setup(const struct runtime *rt, int out_fd)
          * caller with signals blocked for an event loop (the supervisor) must not give its containers a
          * blocked SIGTERM, nor an ignored SIGPIPE. */
         struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &dfl, NULL);
+        for (int sig = 1; sig < NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, &dfl, NULL) == 0)
+                        continue;
+                /* glibc keeps two real-time signals for itself and refuses them; an ignored one would
+                 * still be inherited, so reset it with the system call (the kernel's own layout). */
+                struct {
+                        void *handler;
+                        unsigned long flags;
+                        void *restorer;
+                        uint64_t mask;
+                } ksa = {.handler = SIG_DFL};
+                (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+        }
         sigset_t none;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
