@@ -42,6 +42,9 @@ int parse_expect(const struct node *n, const char *path, enum node_kind kind, st
 /* A path relative to the project directory, `~` expanded, made absolute. */
 char *parse_resolve_path(const struct parse_state *st, const char *p);
 bool parse_is_ip(const char *s, int *ret_family);
+/* Docker's rule for container and volume names, [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255 characters: they
+ * become file names under stack's roots. */
+bool parse_valid_object_name(const char *s);
 
 int parse_service(struct parse_state *st, const char *name, struct node_mark key_mark, const struct node *n,
                   struct stack_service *s, struct stack_error *err);

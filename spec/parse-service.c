@@ -1904,6 +1904,19 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
         }
         if (s->n_networks > 1)
                 qsort(s->networks, s->n_networks, sizeof(*s->networks), cmp_service_network);
+        if (s->container_name && !parse_valid_object_name(s->container_name))
+                return spec_error(err, node_get(n, "container_name")->mark, path,
+                                  "invalid container_name \"%s\" (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                                  s->container_name);
+        for (size_t i = 0; i < s->n_volumes; i++) {
+                const char *sub = s->volumes[i].volume_subpath;
+                if (sub && (sub[0] == '/' || streq(sub, "..") || startswith(sub, "../") ||
+                            strstr(sub, "/../") || endswith(sub, "/.."))) {
+                        _cleanup_free_ char *pv = xasprintf("%s.volumes[%zu]", path, i);
+                        return spec_error(err, s->volumes[i].mark, pv,
+                                          "subpath \"%s\" must be a relative path inside the volume", sub);
+                }
+        }
         if (s->working_dir && s->working_dir[0] != '/')
                 return spec_error(err, node_get(n, "working_dir")->mark, path,
                                   "working_dir \"%s\" must be an absolute path", s->working_dir);

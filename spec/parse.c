@@ -261,6 +261,16 @@ bool parse_is_ip(const char *s, int *ret_family)
         return false;
 }
 
+bool parse_valid_object_name(const char *s)
+{
+        if (isempty(s) || strlen(s) > 255 || !isalnum((unsigned char) s[0]))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_.-", *p))
+                        return false;
+        return true;
+}
+
 /* "10.0.0.0/24" or "fd00::/64". */
 static bool is_cidr(const char *s)
 {
@@ -444,6 +454,8 @@ static int parse_network(struct parse_state *st, const char *key, const struct n
         if (n->kind != NODE_NULL && (r = parse_network_options(n, path, net, err)) < 0)
                 return r;
         _cleanup_free_ char *name = resource_name(st, key, net->name, net->external);
+        if (strchr(name, '/'))
+                return spec_error(err, n->mark, path, "invalid network name \"%s\"", name);
         free(net->name);
         net->name = TAKE_PTR(name);
         return 0;
@@ -484,6 +496,9 @@ static int parse_volume(struct parse_state *st, const char *key, const struct no
                 stack_kvlist_sort(&vol->labels);
         }
         _cleanup_free_ char *name = resource_name(st, key, vol->name, vol->external);
+        if (!parse_valid_object_name(name))
+                return spec_error(err, n->mark, path,
+                                  "invalid volume name \"%s\" (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)", name);
         free(vol->name);
         vol->name = TAKE_PTR(name);
         return 0;

@@ -204,6 +204,14 @@ static void test_volume_errors(void)
         contains(e6, "a bind mount needs a source", "bind source");
         _cleanup_free_ char *e7 = web_error("    volumes: [\"::/x\"]\n");
         contains(e7, "empty section between colons", "empty section");
+        _cleanup_free_ char *e10 =
+            web_error("    volumes:\n      - type: volume\n        source: v\n        target: /x\n"
+                      "        volume: {subpath: ../../etc}\nvolumes:\n  v:\n");
+        contains(e10,
+                 "services.web.volumes[0]: subpath \"../../etc\" must be a relative path inside the volume",
+                 "subpath cannot leave the volume");
+        _cleanup_free_ char *e11 = web_error("    container_name: ../evil\n");
+        contains(e11, "invalid container_name \"../evil\"", "container_name is a file name");
         _cleanup_free_ char *e8 = web_error("    volumes:\n      - /a:/data\n      - /b:/data\n");
         is_str(e8,
                "compose.yaml:6:9: services.web.volumes[1]: target /data is already mounted by "

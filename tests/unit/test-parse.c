@@ -162,6 +162,12 @@ static void test_volumes_top(void)
                                             "  v:\n"
                                             "    driver: nfs\n");
         contains(e, "volumes.v.driver: volume driver \"nfs\" is not supported", "only local volumes");
+        _cleanup_free_ char *e3 = load_error("services: {web: {image: x}}\n"
+                                             "volumes:\n"
+                                             "  v:\n"
+                                             "    name: ../../etc\n");
+        contains(e3, "compose.yaml:4:5: volumes.v: invalid volume name \"../../etc\"",
+                 "volume names are file names");
         _cleanup_free_ char *e2 = load_error("services:\n"
                                              "  web:\n"
                                              "    image: x\n"
