@@ -7,7 +7,13 @@
  * the project that lives only on other networks gets NXDOMAIN; every other name is forwarded to the
  * host's resolvers (from /etc/resolv.conf; loopback stubs included, since the responder runs on the host
  * side; or the container's own servers, compose `dns:`) and the answer relayed back, or SERVFAIL when
- * none answers in time.
+ * none answers in time. "web", "WEB.", "web.<domain>" and "web.<network>" are the same name.
+ *
+ * Which network an asker is on is decided by its source address (the network whose subnets or entries
+ * hold it), not by the gateway it asked, since a container can route to every gateway of the host. A
+ * container on several networks sees the names of all of them. Askers outside every subnet are refused
+ * (no local names, no forwarding), except the host itself (asking from one of our gateway addresses)
+ * and on networks listed without subnets, where the gateway asked is trusted.
  *
  * The message layer below (parse, answer) is pure and used by the unit tests and the fuzzer; the
  * server owns the sockets. */
