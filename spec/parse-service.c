@@ -210,13 +210,15 @@ static int parse_port_long(struct svc *c, const struct node *n, const char *path
         _cleanup_free_ char *p_ip = node_path_key(path, "host_ip");
         _cleanup_free_ char *p_proto = node_path_key(path, "protocol");
         _cleanup_free_ char *p_mode = node_path_key(path, "mode");
+        _cleanup_free_ char *p_name = node_path_key(path, "name");
+        _cleanup_free_ char *p_app = node_path_key(path, "app_protocol");
         if ((r = parse_string(node_get(n, "target"), p_target, &target, err)) < 0 ||
             (r = parse_string(node_get(n, "published"), p_pub, &published, err)) < 0 ||
             (r = parse_string(node_get(n, "host_ip"), p_ip, &host_ip, err)) < 0 ||
             (r = parse_string(node_get(n, "protocol"), p_proto, &protocol, err)) < 0 ||
             (r = parse_string(node_get(n, "mode"), p_mode, &mode, err)) < 0 ||
-            (r = parse_string(node_get(n, "name"), path, &name, err)) < 0 ||
-            (r = parse_string(node_get(n, "app_protocol"), path, &app, err)) < 0)
+            (r = parse_string(node_get(n, "name"), p_name, &name, err)) < 0 ||
+            (r = parse_string(node_get(n, "app_protocol"), p_app, &app, err)) < 0)
                 return r;
         int64_t t;
         if (!target)
@@ -1384,9 +1386,12 @@ static int k_devices(struct svc *c, const struct node *v, const char *path, stru
                     (r = parse_check_keys(it, p, keys, err)) < 0)
                         return r;
                 _cleanup_free_ char *src = NULL, *dst = NULL, *perm = NULL;
-                if ((r = parse_string(node_get(it, "source"), p, &src, err)) < 0 ||
-                    (r = parse_string(node_get(it, "target"), p, &dst, err)) < 0 ||
-                    (r = parse_string(node_get(it, "permissions"), p, &perm, err)) < 0)
+                _cleanup_free_ char *ps = node_path_key(p, "source");
+                _cleanup_free_ char *pt = node_path_key(p, "target");
+                _cleanup_free_ char *pp = node_path_key(p, "permissions");
+                if ((r = parse_string(node_get(it, "source"), ps, &src, err)) < 0 ||
+                    (r = parse_string(node_get(it, "target"), pt, &dst, err)) < 0 ||
+                    (r = parse_string(node_get(it, "permissions"), pp, &perm, err)) < 0)
                         return r;
                 if (!src)
                         return spec_error(err, it->mark, p, "source is required");
