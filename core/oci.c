@@ -550,10 +550,19 @@ static int build_mounts(const struct oci_input *in, cJSON *spec, struct stack_er
             {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
             {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm_opt}},
         };
+        bool host_ipc = s->ipc && streq(s->ipc, "host");
         for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
                 /* A user mount at the same place (a tmpfs on /dev/shm, say) replaces the default. */
                 if (entries_have(user, n, defaults[i].dest))
                         continue;
+                if (host_ipc && streq(defaults[i].dest, "/dev/shm")) {
+                        /* ipc: host shares the host's POSIX shared memory too (an mqueue mount made in the
+                         * host's IPC namespace already shows the host's queues). */
+                        char *opts[] = {"rbind", "nosuid", "noexec", "nodev", NULL};
+                        cJSON_AddItemToArray(mounts,
+                                             mount_json(defaults[i].dest, "bind", defaults[i].dest, opts));
+                        continue;
+                }
                 cJSON_AddItemToArray(mounts,
                                      mount_json(defaults[i].dest, defaults[i].type, defaults[i].source,
                                                 (char *const *) defaults[i].opts));

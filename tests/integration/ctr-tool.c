@@ -117,6 +117,9 @@ static void parse_service(const cJSON *j, struct stack_service *s)
         s->devices = jstrv(j, "devices", NULL);
         s->dns = jstrv(j, "dns", NULL);
         s->network_mode = jstr(j, "network_mode");
+        s->ipc = jstr(j, "ipc");
+        s->pid = jstr(j, "pid");
+        s->uts = jstr(j, "uts");
         s->stop_signal = jstr(j, "stop_signal");
         s->stop_grace_period_usec = (int64_t) (jnum(j, "stop_grace_period", -1) * 1e6);
         if (s->stop_grace_period_usec < 0)

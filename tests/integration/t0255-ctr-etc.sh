@@ -43,6 +43,14 @@ like "$out" "t-etc-hostlink" "network_mode host: the host's interfaces"
 like "$out" "$(hostname)" "network_mode host: the host's hostname"
 ip link del t-etc-hostlink
 
+# ipc: host shares the host's /dev/shm.
+shm=/dev/shm/t-etc-shm-$$
+echo "host shm" >"$shm"
+out=$(run_log t-etc-11 "{\"ipc\":\"host\",\"command\":[\"cat\",\"$shm\"]}")
+rm -f "$shm"
+is "$out" "host shm" "ipc: host sees the host's /dev/shm"
+ct remove t-etc-11
+
 out=$(run_log t-etc-5 '{"devices":["/dev/null:/dev/mynull:rw"],"command":["sh","-c","echo x >/dev/mynull && echo dev-ok; ls -l /dev/mynull"]}')
 like "$out" "dev-ok" "devices: a host device at a new path"
 like "$out" "1,   3" "devices: same major/minor"

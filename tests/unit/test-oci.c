@@ -499,6 +499,16 @@ static void test_linux_misc(void)
         expect(&in, "hostname", "\"myhost\"", "host network: the host's hostname");
         s.uts = xstrdup("host");
         expect(&in, "hostname", "(absent)", "uts host: no hostname");
+        s.ipc = xstrdup("host");
+        _cleanup_free_ char *mounts = build_at(&in, "mounts", NULL, NULL);
+        contains(mounts,
+                 "{\"destination\":\"/dev/shm\",\"type\":\"bind\",\"source\":\"/dev/shm\",\"options\":["
+                 "\"rbind\",\"nosuid\",\"noexec\",\"nodev\"]}",
+                 "ipc host: the host's /dev/shm");
+        ns = (free(ns), build_at(&in, "linux.namespaces", NULL, NULL));
+        is_str(ns, "[{\"type\":\"mount\"},{\"type\":\"pid\"}]", "ipc and uts host: no ipc or uts namespace");
+        free(s.ipc);
+        s.ipc = NULL;
         s.pid = xstrdup("container:x");
         expect_error(&in, "pid: 'container:x' is not supported", "pid container: not yet");
         free(s.pid);
