@@ -1367,6 +1367,25 @@ static int k_extra_hosts(struct svc *c, const struct node *v, const char *path, 
         return 0;
 }
 
+static bool valid_perms(const char *s)
+{
+        return !isempty(s) && strspn(s, "rwm") == strlen(s);
+}
+
+/* As docker reads it: /dev/x, /dev/x:/dev/y, /dev/x:rwm or /dev/x:/dev/y:rwm. */
+static bool valid_device(const char *spec)
+{
+        _cleanup_strv_free_ char **parts = strv_split(spec, ":");
+        size_t n = strv_length(parts);
+        if (n > 3 || parts[0][0] != '/')
+                return false;
+        if (n == 2)
+                return parts[1][0] == '/' || valid_perms(parts[1]);
+        if (n == 3)
+                return parts[1][0] == '/' && valid_perms(parts[2]);
+        return true;
+}
+
 static int k_devices(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
 {
         static const char *const keys[] = {"source", "target", "permissions", NULL};
@@ -1379,6 +1398,12 @@ static int k_devices(struct svc *c, const struct node *v, const char *path, stru
                 const struct node *it = v->items[i];
                 _cleanup_free_ char *p = node_path_index(path, i);
                 if (it->kind == NODE_SCALAR) {
+                        if (!valid_device(it->scalar))
+                                return spec_error(
+                                    err, it->mark, p,
+                                    "invalid device \"%s\" (expected /HOST[:/CONTAINER][:PERMISSIONS], "
+                                    "permissions of r, w, m)",
+                                    it->scalar);
                         strv_push(&c->s->devices, it->scalar);
                         continue;
                 }

@@ -632,7 +632,8 @@ static void test_misc_keys(void)
                  "      - v6host:::1\n"
                  "      - bracket=[::2]\n"
                  "      - gw:host-gateway\n"
-                 "    devices: [\"/dev/ttyUSB0:/dev/ttyUSB0\", {source: /dev/sda, permissions: r}]\n"
+                 "    devices: [\"/dev/ttyUSB0:/dev/ttyUSB0\", {source: /dev/sda, permissions: r}, "
+                 "\"/dev/fuse:rw\"]\n"
                  "    dns: 8.8.8.8\n"
                  "    dns_search: [example.com]\n"
                  "    dns_opt: [use-vc]\n"
@@ -713,6 +714,10 @@ static void test_misc_errors(void)
                "build without image");
         _cleanup_free_ char *e11 = load_error("services:\n  web:\n    restart: always\n");
         contains(e11, "compose.yaml:2:3: services.web: neither an image nor a build context", "no image");
+        _cleanup_free_ char *e13 = web_error("    devices: [\"/dev/fuse:rwx\"]\n");
+        contains(e13, "services.web.devices[0]: invalid device \"/dev/fuse:rwx\"", "device permissions");
+        _cleanup_free_ char *e14 = web_error("    devices: [\"dev/fuse\"]\n");
+        contains(e14, "invalid device", "device host path must be absolute");
         _cleanup_free_ char *e12 = web_error("    labels: {a: [1]}\n");
         contains(e12, "services.web.labels.a: must be a string", "label value type");
 }
