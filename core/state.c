@@ -339,8 +339,9 @@ uint64_t proc_start_time(pid_t pid)
         char *p = strrchr(text, ')');
         if (!p)
                 return 0;
+        /* p is at the space before field 3 (state); step to the space before field 22. */
         p++;
-        for (int field = 2; field < 22 && p; field++)
+        for (int field = 3; field < 22 && p; field++)
                 p = strchr(p + 1, ' ');
         return p ? strtoull(p + 1, NULL, 10) : 0;
 }

@@ -1,6 +1,7 @@
 /* The project records: round trips, listing, removal, pid identity. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -74,6 +75,21 @@ int main(void)
 
         uint64_t st = proc_start_time(getpid());
         ok(st > 0, "our own start time is readable");
+        /* Growing the address space changes other fields of /proc/PID/stat, never the start time. */
+        void *big = malloc(256u << 20);
+        ok(big != NULL, "a large allocation");
+        is_int(proc_start_time(getpid()), st, "the start time does not move when memory grows");
+        free(big);
+        unsigned long long pst = 0;
+        _cleanup_free_ char *stat = NULL;
+        read_full_file("/proc/self/stat", &stat, NULL, &err);
+        const char *rp = strrchr(stat, ')');
+        ok(rp &&
+               sscanf(rp + 2,
+                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                      &pst) == 1 &&
+               pst == st,
+           "it is field 22 of /proc/self/stat");
         ok(proc_alive(getpid(), st), "we are alive with that start time");
         ok(!proc_alive(getpid(), st + 1), "a different start time is another process");
 
