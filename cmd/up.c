@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +337,8 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
         }
         if (interrupted)
                 fputs("Gracefully stopping... (press Ctrl+C again to force)\n", stderr);
+        if (!isempty(getenv("NOTIFY_SOCKET")))
+                sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         stop_project(cfg, p->name);
         for (size_t i = 0; i < n; i++) {
                 free(fs[i].name);
@@ -514,12 +517,29 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         _cleanup_close_ int lock = -1;
         if (!cfg.dry_run && state_lock_project(g->run_root, p->name, &lock, &err) < 0)
                 return cmd_fail(&err);
-        if (reconcile_up(&cfg, p, &o, &err) < 0)
+        /* Under a Type=notify unit, systemd hears how far we are, and READY=1 only once every service is
+         * running or healthy: units ordered after this one wait for the whole stack, at boot too. */
+        bool notify = !isempty(getenv("NOTIFY_SOCKET")) && !cfg.dry_run;
+        if (notify)
+                sd_notifyf(0, "STATUS=Bringing up project %s", p->name);
+        if (reconcile_up(&cfg, p, &o, &err) < 0) {
+                if (notify)
+                        sd_notifyf(0, "STATUS=Failed: %s", err.msg);
                 return cmd_fail(&err);
+        }
         if (cfg.dry_run || o.no_start)
                 return EXIT_OK;
         /* Waiting and attaching need no lock: other commands may act on the project meanwhile. */
         closep(&lock);
+        if (notify) {
+                sd_notify(0, "STATUS=Waiting for services to be running or healthy");
+                if (reconcile_wait_ready(&cfg, p, services, (uint64_t) wait_timeout * USEC_PER_SEC, &err) <
+                    0) {
+                        sd_notifyf(0, "STATUS=Failed: %s", err.msg);
+                        return cmd_fail(&err);
+                }
+                sd_notifyf(0, "READY=1\nSTATUS=Project %s is up", p->name);
+        }
         if (wait) {
                 if (reconcile_wait_ready(&cfg, p, services, (uint64_t) wait_timeout * USEC_PER_SEC, &err) <
                     0)

@@ -143,6 +143,9 @@ int supervisor_ensure(const struct supervisor_config *c, struct stack_error *err
                 setsid();
                 if (fork() != 0)
                         _exit(0);
+                /* systemd's notification socket is the CLI's business: the runtime would otherwise hand it
+                 * to the containers and make `start` wait for them to report ready. */
+                unsetenv("NOTIFY_SOCKET");
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
                 dup2(null, 0);

@@ -1028,6 +1028,7 @@ static void supervisor_done(struct supervisor *s)
 int supervisor_run(const struct supervisor_config *cfg, struct stack_error *err)
 {
         struct supervisor s = {.cfg = *cfg, .listen_fd = -1, .lock_fd = -1};
+        unsetenv("NOTIFY_SOCKET"); /* see supervisor_ensure() */
         sup_current = &s;
         s.dir = state_project_run_dir(cfg->run_root, cfg->project);
         s.runtime_root = supervisor_runtime_root(cfg->run_root);

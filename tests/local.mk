@@ -3,7 +3,8 @@ EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
 # Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.
 TESTS += \
 	tests/integration/t0001-cli.sh \
-	tests/integration/t0500-up.sh
+	tests/integration/t0500-up.sh \
+	tests/integration/t0501-notify.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
