@@ -43,8 +43,18 @@ for proc in /proc/[0-9]*; do
         *"$tmp"*) [ "$pid" != $$ ] && kill -KILL "$pid" 2>/dev/null ;;
         esac
 done
+# Container processes live in another mount namespace, so their root says nothing here: they are found
+# by the cgroups the runtime made for the containers of this tree.
 if [ -d "$tmp/run/containers" ]; then
-        sleep 0.2
+        for c in "$tmp"/run/containers/*; do
+                [ -e "$c" ] || continue
+                for cg in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")" 2>/dev/null); do
+                        while read -r pid; do
+                                kill -KILL "$pid" 2>/dev/null
+                        done <"$cg/cgroup.procs"
+                done
+        done
+        sleep 0.3
         for c in "$tmp"/run/containers/*; do
                 [ -e "$c" ] || continue
                 find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")" -exec rmdir {} + 2>/dev/null
