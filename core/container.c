@@ -743,6 +743,11 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         if (r < 0)
                 return r;
 
+        if (s->tty || s->stdin_open)
+                /* Output goes to the log file, which must outlive every stack process: no terminal. */
+                log_warning("service '%s': tty and stdin_open are not supported; the container runs without "
+                            "a terminal",
+                            s->name ? s->name : spec->name);
         bool host_net = s->network_mode && streq(s->network_mode, "host");
         if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
                 return stack_error_set(err, ENOTSUP,
