@@ -145,9 +145,9 @@ static int cached_file(struct load_ctx *ctx, const char *path, const struct stac
         return 0;
 }
 
-static int resolve(struct load_ctx *ctx, struct node *services, const char *file, const char *name,
-                   const char *project_dir, const struct stack_kvlist *env, struct chain *chain,
-                   struct stack_error *err);
+static int resolve(struct load_ctx *ctx, struct node *services, const char *file, const char *dir,
+                   const char *name, const char *project_dir, const struct stack_kvlist *env,
+                   struct chain *chain, struct stack_error *err);
 
 static struct node_pair *find_pair(struct node *map, const char *key)
 {
@@ -157,22 +157,21 @@ static struct node_pair *find_pair(struct node *map, const char *key)
         return NULL;
 }
 
-static int resolve_base(struct load_ctx *ctx, struct node *services, const char *file, const char *ref,
-                        const char *ref_file, const char *project_dir, const struct stack_kvlist *env,
-                        struct chain *chain, struct node_mark mark, const char *path, struct node **ret,
-                        struct stack_error *err)
+static int resolve_base(struct load_ctx *ctx, struct node *services, const char *file, const char *dir,
+                        const char *ref, const char *ref_file, const char *project_dir,
+                        const struct stack_kvlist *env, struct chain *chain, struct node_mark mark,
+                        const char *path, struct node **ret, struct stack_error *err)
 {
         if (!ref_file) {
                 if (!find_pair(services, ref))
                         return spec_error(err, mark, path, "service \"%s\" not found", ref);
-                int r = resolve(ctx, services, file, ref, project_dir, env, chain, err);
+                int r = resolve(ctx, services, file, dir, ref, project_dir, env, chain, err);
                 if (r < 0)
                         return r;
                 const struct node_pair *bp = find_pair(services, ref);
                 *ret = bp ? node_copy(bp->value) : NULL;
                 return 0;
         }
-        _cleanup_free_ char *dir = streq(file, "-") ? xstrdup(project_dir) : path_dirname(file);
         _cleanup_free_ char *other = path_absolute(dir, ref_file);
         struct node *root;
         int r = cached_file(ctx, other, env, &root, err);
@@ -181,21 +180,22 @@ static int resolve_base(struct load_ctx *ctx, struct node *services, const char 
         struct node *other_services = node_get(root, "services");
         if (!find_pair(other_services, ref))
                 return spec_error(err, mark, path, "service \"%s\" not found in %s", ref, ref_file);
-        r = resolve(ctx, other_services, other, ref, project_dir, env, chain, err);
+        /* A file reached through extends refers to further files relative to itself. */
+        _cleanup_free_ char *other_dir = path_dirname(other);
+        r = resolve(ctx, other_services, other, other_dir, ref, project_dir, env, chain, err);
         if (r < 0)
                 return r;
         const struct node_pair *bp = find_pair(other_services, ref);
         struct node *base = bp ? node_copy(bp->value) : NULL;
-        _cleanup_free_ char *other_dir = path_dirname(other);
         if (!streq(other_dir, project_dir))
                 load_resolve_service_paths(base, other_dir);
         *ret = base;
         return 0;
 }
 
-static int resolve(struct load_ctx *ctx, struct node *services, const char *file, const char *name,
-                   const char *project_dir, const struct stack_kvlist *env, struct chain *chain,
-                   struct stack_error *err)
+static int resolve(struct load_ctx *ctx, struct node *services, const char *file, const char *dir,
+                   const char *name, const char *project_dir, const struct stack_kvlist *env,
+                   struct chain *chain, struct stack_error *err)
 {
         struct node_pair *pair = find_pair(services, name);
         if (!pair || !pair->value || pair->value->kind != NODE_MAPPING)
@@ -238,8 +238,8 @@ static int resolve(struct load_ctx *ctx, struct node *services, const char *file
         /* The base is resolved first, so a chain a -> b -> c merges c, then b, then a. */
         _cleanup_node_ struct node *base = NULL;
         struct node_mark mark = ext->mark;
-        int r = resolve_base(ctx, services, file, ref, ref_file, project_dir, env, chain, mark, path, &base,
-                             err);
+        int r = resolve_base(ctx, services, file, dir, ref, ref_file, project_dir, env, chain, mark, path,
+                             &base, err);
         chain->n--;
         if (r < 0)
                 return r;
@@ -267,7 +267,9 @@ int extends_apply(struct load_ctx *ctx, struct node *root, const char *file, con
                 struct chain chain = {.n = 0};
                 /* The name is copied: resolving may replace the pair's value but never its key. */
                 _cleanup_free_ char *name = xstrdup(services->pairs[i].key);
-                int r = resolve(ctx, services, file, name, project_dir, env, &chain, err);
+                /* As compose: in the project's own files, extends.file is relative to the project
+                 * directory, like every other relative path of an -f file. */
+                int r = resolve(ctx, services, file, project_dir, name, project_dir, env, &chain, err);
                 if (r < 0)
                         return r;
         }

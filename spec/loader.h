@@ -45,8 +45,9 @@ int load_files(struct load_ctx *ctx, char *const *files, char *const *names, str
                const char *project_dir, const struct stack_kvlist *env, struct node **ret,
                struct stack_error *err);
 
-/* Applies `extends` to every service of a file's tree. `file` is the file's absolute path ("-" for
- * stdin, whose relative references resolve against project_dir). */
+/* Applies `extends` to every service of a file's tree. `file` is the file's absolute path ("-" for stdin).
+ * As in compose, `extends.file` in a project's own files is relative to project_dir; in a file reached
+ * through extends it is relative to that file. */
 int extends_apply(struct load_ctx *ctx, struct node *root, const char *file, const char *project_dir,
                   const struct stack_kvlist *env, struct stack_error *err);
 

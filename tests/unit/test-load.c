@@ -156,6 +156,24 @@ static void test_extends_reset_across_files(void)
            "a !reset next to extends clears both the base's and the earlier file's value");
 }
 
+static void test_extends_from_override_elsewhere(void)
+{
+        put("exto/compose.yaml", "services:\n  web:\n    image: a\n");
+        put("exto/lib/base.yaml", "services:\n  common:\n    user: \"1000\"\n");
+        put("exto/overrides/dev.yaml",
+            "services:\n  web:\n    extends:\n      file: lib/base.yaml\n      service: common\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_node_ struct node *t =
+            load_tree((char *[]){"exto/compose.yaml", "exto/overrides/dev.yaml", NULL}, NULL, &err);
+        ok(t != NULL, "extends in an override file in another directory");
+        if (!t) {
+                diag("%s", err.msg);
+                return;
+        }
+        is_str(svc_str(t, "web", "user"), "1000",
+               "extends.file is relative to the project directory, as compose");
+}
+
 static void test_extends_errors(void)
 {
         put("ext3/compose.yaml", "services:\n"
@@ -482,6 +500,7 @@ int main(void)
         test_extends_same_file();
         test_extends_other_file();
         test_extends_reset_across_files();
+        test_extends_from_override_elsewhere();
         test_extends_errors();
         test_include();
         test_include_project_directory();
