@@ -44,3 +44,4 @@ tests_unit_test_parse_service_LDADD = $(STACK_LIBS)
 tests_unit_test_print_LDADD = $(STACK_LIBS)
 tests_unit_test_hash_LDADD = $(STACK_LIBS)
 TESTS += tests/integration/t0150-config.sh
+TESTS += tests/integration/t0151-config-files.sh
