@@ -25,7 +25,7 @@ if [ ! -x "$stack" ]; then
         echo "Building stack"
         ./autogen.sh >/dev/null
         mkdir -p build
-        (cd build && ../configure -q && make -s -j"$(nproc)")
+        (cd build && ../configure -q && make -s -j"$(nproc)" >/dev/null)
 fi
 echo "Building the example images"
 STACK_BIN=$stack examples/build-images.sh "${TMPDIR:-/tmp}/stack-example-images" >/dev/null

@@ -48,7 +48,7 @@ done
 if [ -d "$tmp/run/containers" ]; then
         for c in "$tmp"/run/containers/*; do
                 [ -e "$c" ] || continue
-                for cg in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")" 2>/dev/null); do
+                for cg in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")*" 2>/dev/null); do
                         while read -r pid; do
                                 kill -KILL "$pid" 2>/dev/null
                         done <"$cg/cgroup.procs"
@@ -57,7 +57,7 @@ if [ -d "$tmp/run/containers" ]; then
         sleep 0.3
         for c in "$tmp"/run/containers/*; do
                 [ -e "$c" ] || continue
-                find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")" -exec rmdir {} + 2>/dev/null
+                find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")*" -exec rmdir {} + 2>/dev/null
         done
 fi
 # The temporary roots are ours alone; a mount left inside them died with the namespace.
