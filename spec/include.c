@@ -83,6 +83,59 @@ static int parse_entry(const struct node *item, const char *path, const char *pr
         return 0;
 }
 
+/* Same content, wherever it was written: including one file twice (directly and through another
+ * include) defines the same resources twice without conflict. */
+static bool same_tree(const struct node *a, const struct node *b)
+{
+        if (!a || !b)
+                return a == b;
+        if (a->kind != b->kind || a->n_items != b->n_items || a->n_pairs != b->n_pairs ||
+            !streq_ptr(a->scalar, b->scalar))
+                return false;
+        for (size_t i = 0; i < a->n_items; i++)
+                if (!same_tree(a->items[i], b->items[i]))
+                        return false;
+        for (size_t i = 0; i < a->n_pairs; i++)
+                if (!streq(a->pairs[i].key, b->pairs[i].key) ||
+                    !same_tree(a->pairs[i].value, b->pairs[i].value))
+                        return false;
+        return true;
+}
+
+/* A bare `KEY` in an included service's environment takes its value from the included project's
+ * environment (its own .env), which the model parser, seeing only the including project, cannot know. */
+static void resolve_bare_environment(struct node *sub, const struct stack_kvlist *env)
+{
+        struct node *services = node_get(sub, "services");
+        for (size_t i = 0; services && i < services->n_pairs; i++) {
+                struct node *e = node_get(services->pairs[i].value, "environment");
+                if (!e)
+                        continue;
+                for (size_t j = 0; e->kind == NODE_SEQUENCE && j < e->n_items; j++) {
+                        struct node *item = e->items[j];
+                        const struct stack_kv *kv = item->kind == NODE_SCALAR && !strchr(item->scalar, '=')
+                                                        ? stack_kvlist_get(env, item->scalar)
+                                                        : NULL;
+                        if (!kv || !kv->value)
+                                continue;
+                        char *s = xasprintf("%s=%s", item->scalar, kv->value);
+                        free(item->scalar);
+                        item->scalar = s;
+                        item->quoted = true;
+                }
+                for (size_t j = 0; e->kind == NODE_MAPPING && j < e->n_pairs; j++) {
+                        struct node *v = e->pairs[j].value;
+                        const struct stack_kv *kv = stack_kvlist_get(env, e->pairs[j].key);
+                        if (!v || v->kind != NODE_NULL || !kv || !kv->value)
+                                continue;
+                        struct node *n = node_new_scalar(kv->value, v->mark);
+                        n->quoted = true;
+                        node_free(v);
+                        e->pairs[j].value = n;
+                }
+        }
+}
+
 static int import_section(struct node *root, struct node *sub, const char *section, const struct node *item,
                           const char *path, const char *sub_name, struct stack_error *err)
 {
@@ -100,6 +153,8 @@ static int import_section(struct node *root, struct node *sub, const char *secti
         for (size_t i = 0; i < from->n_pairs; i++) {
                 struct node_pair *fp = &from->pairs[i];
                 const struct node_pair *clash = node_get_pair(to, fp->key);
+                if (clash && same_tree(clash->value, fp->value))
+                        continue;
                 if (clash)
                         return spec_error(
                             err, item->mark, path,
@@ -163,10 +218,13 @@ static int include_one(struct load_ctx *ctx, struct node *root, const struct nod
                 strv_consume(&names, spec_display_path(*p, ctx->cwd));
         _cleanup_node_ struct node *sub = NULL;
         r = load_files(ctx, e.paths, names, NULL, e.project_dir, &sub_env, &sub, err);
+        if (r >= 0) {
+                merge_finish(sub);
+                resolve_bare_environment(sub, &sub_env);
+        }
         stack_kvlist_free(&sub_env);
         if (r < 0)
                 return r;
-        merge_finish(sub);
         load_resolve_project_paths(sub, e.project_dir);
 
         static const char *const sections[] = {"services", "networks", "volumes", "secrets", "configs"};

@@ -279,6 +279,44 @@ static void test_include_project_directory(void)
         is_str(svc_str(t, "db", "env_file"), want, "relative paths resolve against project_directory");
 }
 
+static void test_include_twice_and_bare_env(void)
+{
+        put("inc2/compose.yaml", "include:\n"
+                                 "  - lib/compose.yaml\n"
+                                 "  - other/compose.yaml\n"
+                                 "services:\n  main:\n    image: m\n    environment: [ONLY_IN_LIB]\n");
+        put("inc2/lib/compose.yaml", "services:\n"
+                                     "  tool:\n"
+                                     "    image: t\n"
+                                     "    environment:\n"
+                                     "      - ONLY_IN_LIB\n"
+                                     "      - FROM_SHELL\n"
+                                     "  tool2:\n"
+                                     "    image: t\n"
+                                     "    environment:\n"
+                                     "      ONLY_IN_LIB:\n");
+        put("inc2/lib/.env", "ONLY_IN_LIB=lib-value\nFROM_SHELL=lib\n");
+        put("inc2/other/compose.yaml", "include: [../lib/compose.yaml]\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_node_ struct node *t = load_tree((char *[]){"inc2/compose.yaml", NULL},
+                                                  (const char *[]){"FROM_SHELL", "shell", NULL}, &err);
+        ok(t != NULL,
+           "the same file included twice (directly and through another include) is not a conflict");
+        if (!t) {
+                diag("%s", err.msg);
+                return;
+        }
+        const struct node *env = node_get(svc(t, "tool"), "environment");
+        is_str(env ? node_str(env->items[0]) : NULL, "ONLY_IN_LIB=lib-value",
+               "a bare variable of an included service comes from the included project's .env");
+        is_str(env ? node_str(env->items[1]) : NULL, "FROM_SHELL=shell",
+               "the including environment still wins");
+        is_str(node_str(node_get(node_get(svc(t, "tool2"), "environment"), "ONLY_IN_LIB")), "lib-value",
+               "mapping form too");
+        is_str(node_str(node_get(svc(t, "main"), "environment")->items[0]), "ONLY_IN_LIB",
+               "the including project's own services do not see the included .env");
+}
+
 static void test_include_errors(void)
 {
         put("incc/compose.yaml", "include: [sub/compose.yaml]\nservices:\n  db:\n    image: mine\n");
@@ -504,6 +542,7 @@ int main(void)
         test_extends_errors();
         test_include();
         test_include_project_directory();
+        test_include_twice_and_bare_env();
         test_include_errors();
         test_interpolation_per_file();
         test_profiles();
