@@ -52,3 +52,4 @@ TESTS += tests/integration/t0400-dns.sh
 TESTS += tests/integration/t0401-dns-forward.sh
 TESTS += tests/integration/t0402-dns-robust.sh
 TESTS += tests/integration/t0403-dns-up.sh
+TESTS += tests/integration/t0404-dns-projects.sh
