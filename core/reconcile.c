@@ -47,8 +47,8 @@ struct reconciler {
         pthread_mutex_t lock;
         struct net_cache_entry *nets;
         size_t n_nets;
-        pthread_mutex_t out_lock;
         bool supervisor_started;
+        bool down; /* the whole project goes: its network pieces go in one batch at the end */
 };
 
 static const char *jstr(const cJSON *j, const char *key)
@@ -207,13 +207,18 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                 c->volumes = strv_copy(rec->volumes);
                 c->created_usec = rec->created_usec;
 
-                struct container_state cs = {0};
-                struct stack_error e = {0};
-                if (container_state(r->host, rec->name, &cs, &e) < 0)
-                        cs.status = CONTAINER_ABSENT;
-                stack_error_clear(&e);
                 const cJSON *item = NULL, *found = NULL;
                 cJSON_ArrayForEach(item, list) if (streq_ptr(jstr(item, "name"), rec->name)) found = item;
+                /* The supervisor watches its containers' processes: its word on a running one is current and
+                 * saves a runtime call per container (which is most of a no-op `up`). Anything else is
+                 * asked of the runtime, which may have lost a container the records still name. */
+                struct container_state cs = {0};
+                struct stack_error e = {0};
+                if (found && streq_ptr(jstr(found, "state"), "running"))
+                        cs.status = CONTAINER_RUNNING;
+                else if (container_state(r->host, rec->name, &cs, &e) < 0)
+                        cs.status = CONTAINER_ABSENT;
+                stack_error_clear(&e);
                 _cleanup_(cJSON_Deletep) cJSON *saved =
                     found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
                 const cJSON *st = found ? found : saved;
@@ -596,11 +601,13 @@ static int run_remove_container(struct reconciler *r, const char *name, struct s
         int k = container_remove(r->host, name, err);
         if (k < 0)
                 return k;
-        pthread_mutex_lock(&r->lock);
-        k = network_container_remove(r->net, r->name, name, err);
-        pthread_mutex_unlock(&r->lock);
-        if (k < 0)
-                return stack_error_prefix(err, "container %s", name);
+        if (!r->down) {
+                pthread_mutex_lock(&r->lock);
+                k = network_container_remove(r->net, r->name, name, err);
+                pthread_mutex_unlock(&r->lock);
+                if (k < 0)
+                        return stack_error_prefix(err, "container %s", name);
+        }
         k = state_container_remove(r->cfg->root, r->name, name, err);
         if (k < 0)
                 return k;
@@ -1126,6 +1133,7 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
 {
         struct reconciler r;
         int k = reconciler_init(&r, c, project, p, err);
+        r.down = true;
         struct plan_desired *d = xcalloc(1, sizeof(*d));
         d->project = xstrdup(project);
         struct plan_observed *obs = NULL;
