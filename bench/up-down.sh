@@ -37,7 +37,7 @@ echo 'root:x:0:' >"$rootfs/etc/group"
 tar -C "$rootfs" -cf "$tmp/rootfs.tar" .
 "$STACK_BIN" image import "$tmp/rootfs.tar" bench/sleep >/dev/null
 
-ms() { date +%s%N | awk '{printf "%d", $1/1000000}'; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
 
 compose() { # compose N FILE
         {
