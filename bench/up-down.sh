@@ -92,12 +92,13 @@ for n in "${sizes[@]}"; do
         s_up=$((t1 - t0))
         noop_start=$(ms); "$STACK_BIN" -f "$tmp/compose-$n.yaml" --progress quiet up -d; noop=$(($(ms) - noop_start))
         sup=$(cut -d' ' -f1 "$STACK_RUN_ROOT/projects/bench/supervisor.pid")
-        rss=$(awk '/VmRSS/{print $2}' "/proc/$sup/status")
+        rss=$(awk '/^Rss/{print $2}' "/proc/$sup/smaps_rollup")
+        pss=$(awk '/^Pss:/{print $2}' "/proc/$sup/smaps_rollup")
         t0=$(ms); "$STACK_BIN" -f "$tmp/compose-$n.yaml" --progress quiet down; t1=$(ms)
         s_down=$((t1 - t0))
-        awk -v n="$n" -v bu="$b_up" -v su="$s_up" -v bd="$b_down" -v sd="$s_down" -v noop="$noop" -v rss="$rss" 'BEGIN {
+        awk -v n="$n" -v bu="$b_up" -v su="$s_up" -v bd="$b_down" -v sd="$s_down" -v noop="$noop" -v rss="$rss" -v pss="$pss" 'BEGIN {
                 printf "%3d services: up   stack %6d ms  loop %6d ms  ratio %.2f (target <= 1.2)\n", n, su, bu, su / bu
                 printf "%3d services: down stack %6d ms  loop %6d ms  ratio %.2f (target <= 1.5)\n", n, sd, bd, sd / bd
-                printf "%3d services: no-op up %d ms (target < 30 ms for 20); supervisor RSS %.1f MiB (target <= 4)\n", n, noop, rss / 1024
+                printf "%3d services: no-op up %d ms (target < 30 ms for 20); supervisor RSS %.1f MiB, PSS %.1f MiB (target <= 4)\n", n, noop, rss / 1024, pss / 1024
         }'
 done
