@@ -1483,6 +1483,12 @@ int dns_server_remove_network(struct dns_server *s, const char *name)
                         s->listeners[keep++] = s->listeners[i];
         }
         s->n_listeners = keep;
+        /* Its TCP clients would only be refused from now on. */
+        for (struct dns_tcp_conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (streq(c->network, name))
+                        conn_free(c);
+        }
         idx = (size_t) (n - s->table->networks);
         dns_network_done(n);
         memmove(n, n + 1, (s->table->n_networks - idx - 1) * sizeof(*n));
