@@ -140,6 +140,56 @@ static off_t tail_offset(const char *path, int tail)
         return (off_t) pos;
 }
 
+/* The containers whose output is followed: new ones are added as they appear (scale up, recreate). */
+struct log_set {
+        struct log_follower *fs;
+        size_t n;
+        bool color, prefix;
+};
+
+/* Adds the containers of the listed services (NULL: all) that are not followed yet; the first round starts
+ * `tail` lines from the end, later ones at the start of the new container's log. */
+static void log_set_update(struct log_set *set, const cJSON *list, char **services, int tail, bool first)
+{
+        const cJSON *c;
+        cJSON_ArrayForEach(c, list)
+        {
+                const char *name = jstr(c, "Name");
+                if (!name || !jstr(c, "LogPath") ||
+                    (services && !strv_contains(services, jstr(c, "Service"))))
+                        continue;
+                bool known = false;
+                for (size_t i = 0; i < set->n; i++)
+                        known |= streq(set->fs[i].name, name);
+                if (known)
+                        continue;
+                set->fs = xrealloc(set->fs, (set->n + 1) * sizeof(*set->fs));
+                struct log_follower *f = &set->fs[set->n++];
+                *f = (struct log_follower){.name = xstrdup(name), .path = xstrdup(jstr(c, "LogPath"))};
+                f->offset = first ? tail_offset(f->path, tail) : 0;
+        }
+}
+
+static void log_set_print(struct log_set *set)
+{
+        int width = 0;
+        for (size_t i = 0; i < set->n; i++)
+                if ((int) strlen(set->fs[i].name) > width)
+                        width = (int) strlen(set->fs[i].name);
+        for (size_t i = 0; i < set->n; i++)
+                follower_read(&set->fs[i], width, set->prefix, set->color, (int) i);
+}
+
+static void log_set_done(struct log_set *set)
+{
+        for (size_t i = 0; i < set->n; i++) {
+                free(set->fs[i].name);
+                free(set->fs[i].path);
+                strbuf_free(&set->fs[i].partial);
+        }
+        free(set->fs);
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_interrupt(int sig)
@@ -152,9 +202,7 @@ static void on_interrupt(int sig)
 static int show_logs(const struct reconcile_config *cfg, const char *project, char **services, bool follow,
                      int tail, bool prefix, bool until_exit)
 {
-        struct log_follower *fs = NULL;
-        size_t n = 0;
-        bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        struct log_set set = {.prefix = prefix, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
         for (unsigned round = 0;; round++) {
                 _cleanup_(cJSON_Deletep) cJSON *list = NULL;
                 struct stack_error e = {0};
@@ -163,45 +211,23 @@ static int show_logs(const struct reconcile_config *cfg, const char *project, ch
                         stack_error_clear(&e);
                         break;
                 }
-                const cJSON *c;
                 bool any_running = false;
+                const cJSON *c;
                 cJSON_ArrayForEach(c, list)
                 {
-                        const char *name = jstr(c, "Name");
                         const char *state = jstr(c, "State");
-                        if (services && !strv_contains(services, jstr(c, "Service")))
-                                continue;
-                        if (state && (streq(state, "running") || streq(state, "restarting") ||
-                                      streq(state, "created")))
+                        if ((!services || strv_contains(services, jstr(c, "Service"))) && state &&
+                            (streq(state, "running") || streq(state, "restarting") ||
+                             streq(state, "created")))
                                 any_running = true;
-                        bool known = false;
-                        for (size_t i = 0; i < n; i++)
-                                if (streq(fs[i].name, name))
-                                        known = true;
-                        if (known || !jstr(c, "LogPath"))
-                                continue;
-                        fs = xrealloc(fs, (n + 1) * sizeof(*fs));
-                        fs[n] = (struct log_follower){.name = xstrdup(name),
-                                                      .path = xstrdup(jstr(c, "LogPath"))};
-                        fs[n].offset = round == 0 ? tail_offset(fs[n].path, tail) : 0;
-                        n++;
                 }
-                int width = 0;
-                for (size_t i = 0; i < n; i++)
-                        if ((int) strlen(fs[i].name) > width)
-                                width = (int) strlen(fs[i].name);
-                for (size_t i = 0; i < n; i++)
-                        follower_read(&fs[i], width, prefix, color, (int) i);
+                log_set_update(&set, list, services, tail, round == 0);
+                log_set_print(&set);
                 if (!follow || interrupted || (until_exit && !any_running && round > 0))
                         break;
                 usleep(100000);
         }
-        for (size_t i = 0; i < n; i++) {
-                free(fs[i].name);
-                free(fs[i].path);
-                strbuf_free(&fs[i].partial);
-        }
-        free(fs);
+        log_set_done(&set);
         return EXIT_OK;
 }
 
@@ -291,9 +317,7 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
         struct sigaction sa = {.sa_handler = on_interrupt};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        struct log_follower *fs = NULL;
-        size_t n = 0;
-        bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+        struct log_set set = {.prefix = prefix, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
         int code = EXIT_OK;
         while (!interrupted) {
                 _cleanup_(cJSON_Deletep) cJSON *list = NULL;
@@ -303,34 +327,21 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
                 bool stop = false, any = false;
                 cJSON_ArrayForEach(c, list)
                 {
-                        const char *name = jstr(c, "Name");
                         const char *state = jstr(c, "State");
                         if (services && !strv_contains(services, jstr(c, "Service")))
                                 continue;
                         any = true;
                         bool exited = state && (streq(state, "exited") || streq(state, "dead"));
                         int ec = (int) jnum(c, "ExitCode");
-                        if (exited && (abort_exit || (abort_failure && ec != 0) ||
-                                       (exit_from && streq_ptr(jstr(c, "Service"), exit_from)))) {
+                        bool from = exit_from && streq_ptr(jstr(c, "Service"), exit_from);
+                        if (exited && (abort_exit || (abort_failure && ec != 0) || from)) {
                                 stop = true;
-                                if (exit_from ? streq_ptr(jstr(c, "Service"), exit_from) : ec != 0)
+                                if (exit_from ? from : ec != 0)
                                         code = ec;
                         }
-                        bool known = false;
-                        for (size_t i = 0; i < n; i++)
-                                known |= streq(fs[i].name, name);
-                        if (!known && jstr(c, "LogPath")) {
-                                fs = xrealloc(fs, (n + 1) * sizeof(*fs));
-                                fs[n++] = (struct log_follower){.name = xstrdup(name),
-                                                                .path = xstrdup(jstr(c, "LogPath"))};
-                        }
                 }
-                int width = 0;
-                for (size_t i = 0; i < n; i++)
-                        if ((int) strlen(fs[i].name) > width)
-                                width = (int) strlen(fs[i].name);
-                for (size_t i = 0; i < n; i++)
-                        follower_read(&fs[i], width, prefix, color, (int) i);
+                log_set_update(&set, list, services, -1, false);
+                log_set_print(&set);
                 if (stop || !any)
                         break;
                 usleep(100000);
@@ -340,12 +351,7 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
         if (!isempty(getenv("NOTIFY_SOCKET")))
                 sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         stop_project(cfg, p->name);
-        for (size_t i = 0; i < n; i++) {
-                free(fs[i].name);
-                free(fs[i].path);
-                strbuf_free(&fs[i].partial);
-        }
-        free(fs);
+        log_set_done(&set);
         return code;
 }
 
