@@ -991,6 +991,10 @@ static void exec_progress(void *userdata, const struct plan_action *a, const cha
                 return;
         if (a->kind == PLAN_PUBLISH_PORTS)
                 return;
+        /* Orphans go with a line that says why, so a removal beyond max_orphans is never a surprise. */
+        if (a->kind == PLAN_REMOVE_CONTAINER && streq(phase, "start") && a->reason &&
+            startswith(a->reason, "orphan"))
+                fprintf(stderr, " Container %s Removing: %s\n", a->target, a->reason);
         const char *word = streq(phase, "failed") ? "Error" : progress_word(a->kind, done);
         if (r->cfg->progress == PROGRESS_TTY)
                 fprintf(stderr, " \033[%sm✔\033[0m %s %-24s %s\n", done ? "32" : "33",
