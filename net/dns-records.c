@@ -202,6 +202,7 @@ void dns_network_copy(struct dns_network *dst, const struct dns_network *src)
             .n_gateways = src->n_gateways,
             .subnets = memdup_n(src->subnets, src->n_subnets, sizeof(struct dns_subnet)),
             .n_subnets = src->n_subnets,
+            .internal = src->internal,
             .entries = src->n_entries ? xcalloc(src->n_entries, sizeof(struct dns_entry)) : NULL,
             .n_entries = src->n_entries,
         };
@@ -397,6 +398,10 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
         STRV_FOREACH (s, subnets)
                 if ((r = dns_network_add_subnet(n, *s, err)) < 0)
                         return stack_error_prefix(err, "%s.subnets", where);
+        const cJSON *internal = cJSON_GetObjectItemCaseSensitive(jn, "internal");
+        if (internal && !cJSON_IsBool(internal))
+                return stack_error_set(err, EINVAL, "%s.internal: expected true or false", where);
+        n->internal = cJSON_IsTrue(internal);
         if (entries && !cJSON_IsArray(entries))
                 return stack_error_set(err, EINVAL, "%s.entries: expected a list", where);
         cJSON_ArrayForEach(je, entries)
@@ -493,6 +498,8 @@ char *dns_records_format(const struct dns_table *t)
 
                 cJSON_AddItemToArray(networks, jn);
                 cJSON_AddStringToObject(jn, "name", n->name);
+                if (n->internal)
+                        cJSON_AddTrueToObject(jn, "internal");
                 cJSON_AddItemToObject(jn, "gateways", addr_array(n->gateways, n->n_gateways));
                 subnets = cJSON_AddArrayToObject(jn, "subnets");
                 for (size_t j = 0; j < n->n_subnets; j++) {

@@ -9,6 +9,7 @@
  * File format (version 1):
  *   {"version": 1, "domain": "optional.search.domain",
  *    "networks": [{"name": "demo_front", "gateways": ["10.89.0.1"], "subnets": ["10.89.0.0/24"],
+ *                  "internal": false,
  *                  "entries": [{"id": "demo-web-1", "names": ["demo-web-1", "web"],
  *                               "addresses": ["10.89.0.2"], "dns": ["1.1.1.1"]}]}]}
  * `id` ties together the entries of one container on several networks (it may see all of them); `dns`
@@ -55,6 +56,7 @@ struct dns_network {
         size_t n_subnets;
         struct dns_entry *entries;
         size_t n_entries;
+        bool internal; /* compose `internal: true`: no way out, so no forwarding for its containers */
 };
 
 struct dns_table {

@@ -412,6 +412,19 @@ enum dns_lookup_result dns_lookup_addr(const struct dns_table *t, const char *ne
         return DNS_LOOKUP_FOREIGN;
 }
 
+bool dns_may_forward(const struct dns_table *t, const char *network, const struct dns_addr *source)
+{
+        _cleanup_free_ const struct dns_network **vis = xcalloc(t->n_networks + 1, sizeof(*vis));
+        size_t n_vis = visible_networks(t, network, source, vis);
+
+        /* Forwarded queries are a way out (DNS tunnels are a thing): only for containers with at least
+         * one network that has one. */
+        for (size_t i = 0; i < n_vis; i++)
+                if (!vis[i]->internal)
+                        return true;
+        return false;
+}
+
 /* A reply under construction, bounded by the buffer (DNS_MESSAGE_MAX). */
 struct msg {
         uint8_t *buf;
@@ -563,7 +576,10 @@ enum dns_verdict dns_answer(const struct dns_table *t, const char *network, cons
         }
         switch (res) {
         case DNS_LOOKUP_FOREIGN:
-                return DNS_VERDICT_FORWARD;
+                if (dns_may_forward(t, network, source))
+                        return DNS_VERDICT_FORWARD;
+                *ret_len = finish_error(&m, &q, DNS_RCODE_REFUSED, true);
+                return DNS_VERDICT_ANSWER;
         case DNS_LOOKUP_REFUSED:
                 *ret_len = finish_error(&m, &q, DNS_RCODE_REFUSED, true);
                 return DNS_VERDICT_ANSWER;

@@ -107,6 +107,9 @@ enum dns_lookup_result dns_lookup(const struct dns_table *t, const char *network
 enum dns_lookup_result dns_lookup_addr(const struct dns_table *t, const char *network,
                                        const struct dns_addr *source, const struct dns_addr *addr,
                                        const char **ret);
+/* Whether names that are not ours may be forwarded for this asker: not when every network it is on is
+ * internal (compose `internal: true`), which gets REFUSED instead, as it has no way out. */
+bool dns_may_forward(const struct dns_table *t, const char *network, const struct dns_addr *source);
 /* "4.3.2.1.in-addr.arpa" or the 32 nibbles of ip6.arpa -> address. */
 int dns_reverse_name_parse(const char *name, struct dns_addr *ret);
 

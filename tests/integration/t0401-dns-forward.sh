@@ -20,9 +20,12 @@ cleanup() {
         [ -n "$own_pid" ] && kill "$own_pid" 2>/dev/null && wait "$own_pid" 2>/dev/null
         # The host ends first: a deleted netns takes its peers along only asynchronously.
         for l in vc1 vc2; do ip link del "$l" 2>/dev/null; done
+        ip link del vc3 2>/dev/null
         ip netns del c1 2>/dev/null
         ip netns del c2 2>/dev/null
+        ip netns del c3 2>/dev/null
         ip link del stkdns0 2>/dev/null
+        ip link del stkdns1 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -39,13 +42,27 @@ for i in 1 2; do
         ip -n "c$i" route add default via 10.78.1.1
 done
 
+# c3 is alone on an internal network: no way out, so nothing is forwarded for it.
+ip link add stkdns1 type bridge
+ip addr add 10.78.3.1/24 dev stkdns1
+ip link set stkdns1 up
+ip netns add c3
+ip link add vc3 type veth peer name eth0 netns c3
+ip link set vc3 master stkdns1 up
+ip -n c3 link set lo up
+ip -n c3 addr add 10.78.3.2/24 dev eth0
+ip -n c3 link set eth0 up
+ip -n c3 route add default via 10.78.3.1
+
 cat >"$records" <<EOF
 {"version": 1, "networks": [
  {"name": "fwd_front", "gateways": ["10.78.1.1"], "subnets": ["10.78.1.0/24"], "entries": [
   {"id": "fwd-web-1", "names": ["fwd-web-1", "web"], "addresses": ["10.78.1.2"]},
   {"id": "fwd-own-1", "names": ["fwd-own-1", "own"], "addresses": ["10.78.1.3"], "dns": ["127.0.0.60"]}]},
  {"name": "fwd_back", "gateways": ["10.78.2.1"], "subnets": ["10.78.2.0/24"], "entries": [
-  {"id": "fwd-db-1", "names": ["fwd-db-1", "db"], "addresses": ["10.78.2.2"]}]}]}
+  {"id": "fwd-db-1", "names": ["fwd-db-1", "db"], "addresses": ["10.78.2.2"]}]},
+ {"name": "fwd_priv", "internal": true, "gateways": ["10.78.3.1"], "subnets": ["10.78.3.0/24"], "entries": [
+  {"id": "fwd-vault-1", "names": ["fwd-vault-1", "vault"], "addresses": ["10.78.3.2"]}]}]}
 EOF
 
 # The upstream knows "db" too: if a hidden name were forwarded, it would resolve. Its log is opened
@@ -96,6 +113,12 @@ is "$(grep -c '^db$' "$T/upstream.log")" 0 "... and it was never forwarded"
 is "$(ip netns exec c2 dig +short +time=3 +tries=1 @10.78.1.1 example.test)" 192.0.2.60 \
         "a container with its own dns: servers is forwarded there"
 is "$(ip netns exec c2 dig +short +time=3 +tries=1 @10.78.1.1 web)" 10.78.1.2 "... and still sees the services"
+
+: >"$T/upstream.log"
+is "$(ip netns exec c3 dig +time=3 +tries=1 @10.78.3.1 example.test | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')" \
+        REFUSED "a container only on an internal network: other names are refused"
+is "$(grep -c example.test "$T/upstream.log")" 0 "... and never reach the upstream"
+is "$(ip netns exec c3 dig +short +time=3 +tries=1 @10.78.3.1 vault)" 10.78.3.2 "its own names still resolve"
 
 start=$(date +%s%N)
 is "$(status slow.test)" SERVFAIL "a silent upstream gives SERVFAIL"

@@ -494,6 +494,40 @@ static void test_lookup(void)
         stack_error_clear(&err);
 }
 
+static void test_internal(void)
+{
+        _cleanup_dns_table_ struct dns_table *t = make_table();
+        _cleanup_dns_table_ struct dns_table *back = NULL;
+        _cleanup_error_ struct stack_error err = {0};
+        struct dns_network *priv;
+        struct reply r;
+
+        dns_table_add_network(t, "demo_priv", &priv, &err);
+        priv->internal = true;
+        dns_network_add_subnet(priv, "10.3.0.0/24", &err);
+        dns_network_add_entry(priv, "demo-vault-1", (char *[]){"demo-vault-1", "vault", NULL},
+                              (char *[]){"10.3.0.2", NULL}, &err);
+        /* api-1 is on front and, now, on the internal network too. */
+        dns_network_add_entry(priv, "demo-api-1", (char *[]){"demo-api-1", "api", NULL},
+                              (char *[]){"10.3.0.4", NULL}, &err);
+        ask(t, "demo_priv", "10.3.0.2", "example.com", DNS_TYPE_A, 0, 0, &r);
+        is_int(r.rcode, DNS_RCODE_REFUSED,
+               "only on an internal network: other names are refused, not forwarded");
+        ok(!dns_may_forward(t, "demo_priv", AP("10.3.0.2")), "dns_may_forward says no");
+        ask(t, "demo_priv", "10.3.0.2", "vault", DNS_TYPE_A, 0, 0, &r);
+        ok(r.rcode == 0 && r.n_addrs == 1, "its own names still resolve");
+        is_int(ask(t, "demo_priv", "10.3.0.4", "example.com", DNS_TYPE_A, 0, 0, &r), DNS_VERDICT_FORWARD,
+               "a container also on a network with a way out is forwarded for");
+        ask(t, "demo_front", "10.1.0.4", "vault", DNS_TYPE_A, 0, 0, &r);
+        ok(r.rcode == 0 && r.n_addrs == 1, "and sees the internal network's names");
+
+        _cleanup_free_ char *json = dns_records_format(t);
+        contains(json, "\"internal\":\ttrue", "internal is written");
+        ok(dns_records_parse(json, &back, &err) == 0 && back->networks[2].internal &&
+               !back->networks[0].internal,
+           "and read back");
+}
+
 static void test_ptr(void)
 {
         _cleanup_dns_table_ struct dns_table *t = make_table();
@@ -653,6 +687,7 @@ int main(void)
         test_name_read();
         test_query_parse();
         test_lookup();
+        test_internal();
         test_ptr();
         test_limits();
         test_resolv_conf();
