@@ -4,7 +4,9 @@ EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
 TESTS += \
 	tests/integration/t0001-cli.sh \
 	tests/integration/t0500-up.sh \
-	tests/integration/t0501-notify.sh
+	tests/integration/t0501-notify.sh \
+	tests/integration/t0502-up-crash.sh \
+	tests/integration/t0503-down-records.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
