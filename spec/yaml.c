@@ -145,6 +145,21 @@ static int compose_scalar(struct composer *c, yaml_event_t *ev, struct node **re
         return 0;
 }
 
+/* While a node is composed its arrays only grow, one element at a time: doubling at each power of two
+ * keeps that linear (node_append's exact-size realloc is quadratic on a 50 000-item list under ASan). */
+static bool needs_growth(size_t n)
+{
+        return (n & (n - 1)) == 0;
+}
+
+static void append_item(struct node *seq, struct node *item)
+{
+        if (needs_growth(seq->n_items))
+                seq->items =
+                    xrealloc(seq->items, (seq->n_items ? 2 * seq->n_items : 1) * sizeof(struct node *));
+        seq->items[seq->n_items++] = item;
+}
+
 static int compose_sequence(struct composer *c, yaml_event_t *start, unsigned depth, struct node **ret,
                             size_t *ret_size)
 {
@@ -166,7 +181,7 @@ static int compose_sequence(struct composer *c, yaml_event_t *start, unsigned de
                 r = compose_node(c, &ev, depth + 1, &item, &item_size);
                 if (r < 0)
                         return r;
-                node_append(seq, item);
+                append_item(seq, item);
                 size += item_size;
         }
         add_anchor(c, start->data.sequence_start.anchor, seq, size);
@@ -177,7 +192,9 @@ static int compose_sequence(struct composer *c, yaml_event_t *start, unsigned de
 
 static void append_pair(struct node *map, struct strset *seen, struct node_pair pair)
 {
-        map->pairs = xrealloc(map->pairs, (map->n_pairs + 1) * sizeof(struct node_pair));
+        if (needs_growth(map->n_pairs))
+                map->pairs =
+                    xrealloc(map->pairs, (map->n_pairs ? 2 * map->n_pairs : 1) * sizeof(struct node_pair));
         map->pairs[map->n_pairs] = pair;
         strset_put(seen, pair.key, map->n_pairs);
         map->n_pairs++;
