@@ -1067,21 +1067,11 @@ static int check_ports(struct reconciler *r, struct stack_error *err)
         int k = firewall_open_iptc(&fw, err);
         if (k >= 0)
                 k = firewall_list_published(fw, &pub, &n_pub, err);
-        if (k >= 0) {
-                /* Our own running containers hold their ports legitimately: only check the others'. */
+        /* ports_check skips, port by port, what this project already publishes; a port it does not
+         * publish yet must be bindable even when others of the project are up (a change that moves a
+         * service onto a taken port fails before anything is stopped). */
+        if (k >= 0)
                 k = ports_check(r->name, ports, m, pub, n_pub, err);
-                if (k == -EADDRINUSE) {
-                        bool ours = false;
-                        for (size_t i = 0; i < n_pub; i++)
-                                if (streq_ptr(pub[i].project, r->name))
-                                        ours = true;
-                        if (ours) {
-                                /* the bind probe cannot tell our DNAT from a process: trust the rule */
-                                stack_error_clear(err);
-                                k = 0;
-                        }
-                }
-        }
         fw_published_free(pub, n_pub);
         return k;
 }
