@@ -4,8 +4,9 @@
 #
 # 1. TCP throughput through a published port (kernel DNAT, no userland proxy: host -> 127.0.0.1:PORT ->
 #    bridge -> veth -> a "container" netns) against the same transfer to a host process on loopback,
-#    both with iperf3, median of three runs each. Target: at least 95% of direct. Also shown, not
-#    judged: the same through the host's own address, and from a second netns acting as another host.
+#    both with iperf3, interleaved rounds. Target: at least 95% of direct. Also shown, not judged: the
+#    container's address without any DNAT (what the veth + bridge path costs by itself), the published
+#    port through the host's own address, and from a second netns acting as another host.
 # 2. Firewall commits per apply (net/stack-fw, the libiptc backend): one per table however many ports,
 #    and none for a re-apply that changes nothing.
 #
@@ -70,11 +71,12 @@ gbps() { # gbps [NETNS|-] ADDRESS PORT: receiver throughput in Gbit/s, client an
 median() { printf "%s\n" "$@" | sort -g | awk "{ v[NR] = \$1 } END { print v[int((NR + 1) / 2)] }"; }
 # Rounds interleave the two transfers, so a busy moment of the machine hits both; the verdict is on the
 # median of the per-round ratios.
-d=() p=() h=() c=() r=()
+d=() p=() v=() h=() c=() r=()
 for _ in $(seq 1 "$ROUNDS"); do
         d+=("$(gbps - 127.0.0.1 5301)")
         p+=("$(gbps - 127.0.0.1 8080)")
         r+=("$(echo "${p[-1]} ${d[-1]}" | awk "{ printf \"%.3f\", \$1 / \$2 }")")
+        v+=("$(gbps - 10.99.0.2 5201)")
         h+=("$(gbps - 192.168.99.1 8080)")
         c+=("$(gbps cli 192.168.99.1 8080)")
 done
@@ -83,6 +85,7 @@ verdict=$(echo "$ratio" | awk "{ print (\$1 >= 0.95) ? \"PASS\" : \"BELOW TARGET
 echo "tcp throughput, ${SECS}s transfers, $ROUNDS interleaved rounds, median (Gbit/s):"
 echo "  direct, host process on 127.0.0.1:        $(median "${d[@]}")   (${d[*]})"
 echo "  published, 127.0.0.1:8080 -> container:   $(median "${p[@]}")   (${p[*]})"
+echo "  no DNAT, host -> container address:        $(median "${v[@]}")   (${v[*]})   (the veth path alone)"
 echo "  published, host address -> container:     $(median "${h[@]}")   (${h[*]})"
 echo "  published, another host -> container:     $(median "${c[@]}")   (${c[*]})"
 echo "  published/direct per round: ${r[*]}"

@@ -2,11 +2,12 @@
  * benchmark (the reconciler calls the same functions). Not installed.
  *
  *   stack-fw print|apply PROJECT [--net NAME,BRIDGE,SUBNET/LEN,GATEWAY[,internal]]...
- *                                [--port NET,[HOSTIP:]HOSTPORT[-END],CONTAINERIP:PORT[/udp]]...
+ *                                [--port NET,[HOSTIP:]HOSTPORT[-END|~LAST],CONTAINERIP:PORT[/udp]]...
  *   stack-fw remove PROJECT
  *   stack-fw list
  *
- * HOSTPORT 0 asks for a random port. `apply` checks every port first (nothing changes on a clash;
+ * HOSTPORT 0 asks for a random port, HOSTPORT~LAST for any free one in that range. `apply` checks every port
+ * first (nothing changes on a clash;
  * --no-port-check skips that, as if another command had published the port in the meantime),
  * prints one "published HOSTIP:PORT/PROTO -> CONTAINERIP:PORT" line per port and "commits N". */
 #include <arpa/inet.h>
@@ -66,6 +67,14 @@ static bool parse_port(char *spec, struct fw_port *p)
                 if (inet_pton(AF_INET, host, &p->host_ip) != 1)
                         return false;
                 host = colon + 1;
+        }
+        char *tilde = strchr(host, '~');
+        if (tilde) {
+                /* LO~HI: any free port in the range, as compose's "8000-8010:80" */
+                *tilde = '\0';
+                if (!parse_u16(host, &p->pick_lo) || !parse_u16(tilde + 1, &p->pick_hi))
+                        return false;
+                host = (char *) "0";
         }
         char *dash = strchr(host, '-');
         uint16_t end = 0;

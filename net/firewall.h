@@ -54,6 +54,8 @@ struct fw_port {
         uint16_t count; /* 0 is taken as 1 */
         struct in_addr container_ip;
         enum fw_proto proto;
+        /* With host_port 0: the host range to pick from ("8000-8010:80"); 0, 0: the ephemeral range. */
+        uint16_t pick_lo, pick_hi;
 };
 
 struct fw_project {

@@ -13,6 +13,7 @@
 #include "core/fileio.h"
 #include "core/util.h"
 #include "net/ports.h"
+#include "spec/model.h"
 
 static bool overlaps(const struct fw_port *p, uint16_t port)
 {
@@ -223,17 +224,48 @@ int ports_ephemeral_range(uint16_t *ret_lo, uint16_t *ret_hi)
         return 0;
 }
 
+int ports_from_spec(const struct stack_port *sp, const char *network, struct in_addr container_ip,
+                    struct fw_port *ret, struct stack_error *err)
+{
+        struct fw_port p = {.network = network, .container_ip = container_ip, .container_port = sp->target};
+        if (sp->protocol == STACK_PROTO_UDP)
+                p.proto = FW_PROTO_UDP;
+        else if (sp->protocol != STACK_PROTO_TCP)
+                return stack_error_set(err, EOPNOTSUPP, "port %u: only tcp and udp can be published",
+                                       sp->target);
+        if (!isempty(sp->host_ip) && !streq(sp->host_ip, "0.0.0.0")) {
+                if (strchr(sp->host_ip, ':'))
+                        return stack_error_set(err, EOPNOTSUPP,
+                                               "port %s:%u: IPv6 host addresses are not supported",
+                                               sp->host_ip, sp->target);
+                if (inet_pton(AF_INET, sp->host_ip, &p.host_ip) != 1)
+                        return stack_error_set(err, EINVAL, "port %u: invalid host address '%s'", sp->target,
+                                               sp->host_ip);
+        }
+        if (sp->published_end > sp->published_start && sp->published_start) {
+                p.pick_lo = sp->published_start;
+                p.pick_hi = sp->published_end;
+        } else
+                p.host_port = sp->published_start;
+        *ret = p;
+        return 0;
+}
+
 int ports_assign(const char *project, struct fw_port *ports, size_t n_ports,
                  const struct fw_published *published, size_t n_published, struct stack_error *err)
 {
-        uint16_t lo, hi;
-        ports_ephemeral_range(&lo, &hi);
-        unsigned span = (unsigned) hi - lo + 1;
+        uint16_t eph_lo, eph_hi;
+        ports_ephemeral_range(&eph_lo, &eph_hi);
 
         for (size_t i = 0; i < n_ports; i++) {
                 struct fw_port *p = &ports[i];
                 if (p->host_port)
                         continue;
+                uint16_t lo = p->pick_lo ? p->pick_lo : eph_lo, hi = p->pick_lo ? p->pick_hi : eph_hi;
+                if (hi < lo)
+                        return stack_error_set(err, EINVAL, "port %u/%s: empty host port range %u-%u",
+                                               p->container_port, fw_proto_name(p->proto), lo, hi);
+                unsigned span = (unsigned) hi - lo + 1;
                 if (p->count > 1)
                         return stack_error_set(err, EINVAL, "port %u-%u/%s: a range needs its host ports",
                                                p->container_port, p->container_port + p->count - 1,
@@ -247,6 +279,7 @@ int ports_assign(const char *project, struct fw_port *ports, size_t n_ports,
                                     overlaps(&ports[k], q->host_port))
                                         taken = true;
                         if (!taken && streq_ptr(q->project, project) && q->proto == p->proto &&
+                            (!p->pick_lo || (q->host_port >= lo && q->host_port <= hi)) &&
                             q->host_ip.s_addr == p->host_ip.s_addr &&
                             q->container_ip.s_addr == p->container_ip.s_addr &&
                             q->container_port == p->container_port)

@@ -18,6 +18,8 @@ fw_serve_tcp client 7000
 fw_wait_listen a1 91
 fw_wait_listen client 7000
 
+fw_serve_tcp_host 8100
+fw_wait_listen - 8100
 is "$(fw_tcp client $HOST_IP 8080)" "" "before apply: port 8080 is not reachable"
 
 net="front,stkA,10.88.1.0/24,10.88.1.1"
@@ -27,9 +29,10 @@ out=$("$FW" apply p1 --net "$net" \
         --port front,127.0.0.1:8082,10.88.1.2:82 \
         --port front,$HOST_IP:8083,10.88.1.2:83 \
         --port front,8090-8091,10.88.1.2:90 \
-        --port front,0,10.88.1.2:80 2>&1)
+        --port front,0,10.88.1.2:80 \
+        --port front,8100~8101,10.88.1.2:91 2>&1)
 is "$?" 0 "apply succeeds"
-like "$out" "commits 3" "one commit per table (raw, filter, nat) for six port specs"
+like "$out" "commits 3" "one commit per table (raw, filter, nat) for seven port specs"
 rand=$(printf '%s\n' "$out" | sed -n 's|^published 0.0.0.0:\([0-9]*\)/tcp -> 10.88.1.2:80$|\1|p' | grep -vx 8080)
 read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 ok "the random host port $rand is in the ephemeral range $lo-$hi" test -n "$rand" -a "${rand:-0}" -ge "$lo" -a "${rand:-0}" -le "$hi"
@@ -42,6 +45,9 @@ is "$(fw_tcp client $HOST_IP 8082)" "" "a port published on 127.0.0.1 is not rea
 is "$(fw_tcp client $HOST_IP 8090)" "a1 90 $CLIENT_IP" "range: first port"
 is "$(fw_tcp client $HOST_IP 8091)" "a1 91 $CLIENT_IP" "range: second port maps to the second container port"
 is "$(fw_tcp client $HOST_IP "${rand:-1}")" "a1 80 $CLIENT_IP" "the random host port reaches the container"
+like "$out" "published 0.0.0.0:8101/tcp -> 10.88.1.2:91" "8100-8101:91 takes 8101, as a host process holds 8100"
+is "$(fw_tcp client $HOST_IP 8101)" "a1 91 $CLIENT_IP" "and it works"
+is "$(fw_tcp client $HOST_IP 8100)" "host 8100 $CLIENT_IP" "the host process keeps 8100"
 
 # From the host itself.
 is "$(fw_tcp - $HOST_IP 8080)" "a1 80 $HOST_IP" "from the host to its own address"
