@@ -95,7 +95,15 @@ residue() {
         if command -v iptables-legacy-save >/dev/null; then
                 iptables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule /'
         fi
-        find /sys/fs/cgroup -maxdepth 3 -type d -name "*$project*" 2>/dev/null | sed 's/^/cgroup /'
+        # Cgroups are host-wide: containers of a non-default run root carry its FNV-1a hash (core/container.c),
+        # which tells this test's cgroups from those of tests running beside it.
+        local tag
+        tag=$(python3 -c 'import sys
+h = 2166136261
+for c in sys.argv[1].encode():
+    h = ((h ^ c) * 16777619) & 0xffffffff
+print("%08x" % h)' "$STACK_RUN_ROOT")
+        find /sys/fs/cgroup -maxdepth 3 -type d -name "*$project*-$tag" 2>/dev/null | sed 's/^/cgroup /'
         if [ -d "$STACK_RUN_ROOT/runtime" ]; then
                 find "$STACK_RUN_ROOT/runtime" -mindepth 1 -maxdepth 1 | sed 's/^/runtime-state /'
         fi
