@@ -27,6 +27,7 @@
 #include "net/firewall.h"
 
 #define COMMIT_ATTEMPTS 5
+#define LOCK_TIMEOUT_USEC (30ULL * 1000000)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct xtc_handle *, iptc_free)
 #define _cleanup_iptc_ _cleanup_(iptc_freep)
@@ -392,9 +393,17 @@ static int xtables_lock(struct stack_error *err)
         _cleanup_close_ int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
         if (fd < 0)
                 return stack_error_errno(err, errno, "firewall: open %s", path);
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
+        /* Bounded, as `iptables -w` can be: a stuck holder must not hang `stack up` forever. */
+        uint64_t deadline = now_usec() + LOCK_TIMEOUT_USEC;
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
                         return stack_error_errno(err, errno, "firewall: lock %s", path);
+                if (now_usec() >= deadline)
+                        return stack_error_set(err, EBUSY,
+                                               "firewall: %s is held by another process (waited %llu s)",
+                                               path, (unsigned long long) (LOCK_TIMEOUT_USEC / 1000000));
+                usleep(20000);
+        }
         return TAKE_FD(fd);
 }
 

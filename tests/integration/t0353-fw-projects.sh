@@ -68,6 +68,16 @@ is "$?" 1 "the backend refuses a clash on its own"
 like "$out" "project 'p2': port 0.0.0.0:8080/tcp is already published by project 'p1'" "and names it"
 is "$(fw_all_rules)" "$state" "nothing changed"
 
+# The xtables lock is honoured: while another holder (as `iptables -w` would) has it, we wait.
+flock /run/xtables.lock sleep 1.5 &
+holder=$!
+wait_until 20 sh -c '! flock -n /run/xtables.lock true'
+t0=$(date +%s%N)
+ok "apply while the xtables lock is held by another process" "$FW" apply p1 --net $net1 --port front,8080,10.88.1.2:80
+t1=$(date +%s%N)
+wait "$holder"
+ok "it waited for the lock ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -ge 1000
+
 # Re-applying the same project changes nothing, not even the counters: no commit at all.
 out=$("$FW" apply p1 --net $net1 --port front,8080,10.88.1.2:80)
 like "$out" "commits 0" "re-apply without changes: no commit"
