@@ -31,8 +31,8 @@ struct reconcile_config {
 };
 
 /* Brings the project up. With dry_run, prints the plan and changes nothing. */
-int reconcile_up(const struct reconcile_config *c, const struct stack_project *p, const struct plan_options *o,
-                 struct stack_error *err);
+int reconcile_up(const struct reconcile_config *c, const struct stack_project *p,
+                 const struct plan_options *o, struct stack_error *err);
 /* Takes the project down. p may be NULL when the compose file is gone: then stack's records say what to
  * remove. remove_volumes in o also removes the project's named volumes (from p, or every volume the
  * records name). */
