@@ -15,7 +15,16 @@
  * One jump per hook, inserted at the top. Each shared STACK-* chain holds only jumps into per-project
  * chains named STACK-<hash of project>-<part>, each jump commented "stack:<project>"; rules inside carry
  * "stack:<project>:<network>". So a project is replaced or removed precisely and others stay untouched.
- * Jumps are ordered by group (enum fw_group) across projects. */
+ * Jumps are ordered by group (enum fw_group) across projects.
+ *
+ * A reconcile, once the bridges exist (route_localnet is set on them here):
+ *     firewall_open_iptc(&fw, err);
+ *     firewall_list_published(fw, &pub, &n_pub, err);          every project's ports, from the kernel
+ *     ports_from_spec(...) per compose port, then ports_assign() and ports_check()    (net/ports.h)
+ *     firewall_build(&project, &rs, err);                       pure
+ *     firewall_apply(fw, &rs, err);                             one commit per changed table, none if equal
+ * and `stack down`: firewall_remove_project(fw, name, err). Hairpin mode on the bridge ports and
+ * ip_forward are the link code's part (net/netlink.c). */
 #pragma once
 
 #include <netinet/in.h>
