@@ -165,9 +165,11 @@ static bool is_active(enum plan_container_state st)
         return st == PLAN_STATE_RUNNING || st == PLAN_STATE_PAUSED || st == PLAN_STATE_CREATED;
 }
 
+/* A one-shot that ran to success is done; one that stack stopped (Ctrl-C, --abort-on-container-exit)
+ * exited 0 only because it was asked to, and the next up must start it again. */
 static bool completed(const struct plan_service *s, const struct plan_observed_container *c)
 {
-        return c->state == PLAN_STATE_EXITED && c->exit_code == 0 && s->restart_no;
+        return c->state == PLAN_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
 }
 
 static const struct plan_observed_container *find_observed(const struct plan_observed *o,

@@ -60,6 +60,7 @@ struct plan_observed_container {
         char **volumes;
         enum plan_container_state state;
         int exit_code;
+        bool stopped;          /* stopped by a stack command, not exited on its own: up starts it again */
         uint64_t created_usec; /* realtime, orders orphans by age */
 };
 

@@ -243,6 +243,7 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                     state_from_string(jstr(st, "state")) == PLAN_STATE_RUNNING)
                         c->state = PLAN_STATE_RUNNING; /* restarting: the supervisor has it in hand */
                 c->exit_code = st ? (int) jnum(st, "exit_code", 0) : 0;
+                c->stopped = st && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         }
         container_record_list_free(recs, n);
 

@@ -181,6 +181,7 @@ static cJSON *container_json(const struct sup_container *c)
         cJSON_AddStringToObject(j, "state", c->restart_timer ? "restarting" : state_name(c->state));
         cJSON_AddNumberToObject(j, "pid", c->state == SUP_RUNNING ? c->pid : 0);
         cJSON_AddNumberToObject(j, "exit_code", c->exit_code);
+        cJSON_AddBoolToObject(j, "stopped", c->stopped_by_user);
         cJSON_AddNumberToObject(j, "started_at", (double) c->started_at);
         cJSON_AddNumberToObject(j, "finished_at", (double) c->finished_at);
         cJSON_AddNumberToObject(j, "restart_count", c->restart_count);
@@ -657,6 +658,8 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
         c->started_at = (uint64_t) jnum(st, "started_at", 0);
         c->finished_at = (uint64_t) jnum(st, "finished_at", 0);
         c->restart_count = (int) jnum(st, "restart_count", 0);
+        /* a stop asked by a stack command outlives this supervisor: the next up must know it */
+        c->stopped_by_user = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         if (state && (streq(state, "running") || streq(state, "restarting")) && proc_alive(pid, start)) {
                 c->pid = pid;
                 c->pid_start = start;
