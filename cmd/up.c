@@ -69,6 +69,7 @@ static int parse_int(const char *cmd, const char *opt, const char *s, int *ret)
 
 struct log_follower {
         char *name;
+        char *label; /* the prefix: service-N, as compose, or the container_name */
         char *path;
         off_t offset;
         struct strbuf partial;
@@ -86,9 +87,9 @@ static void print_log_lines(struct log_follower *f, const char *data, size_t len
                 if (prefix) {
                         if (color)
                                 printf("\033[%sm%-*s |\033[0m ", colors[idx % ELEMENTSOF(colors)], width,
-                                       f->name);
+                                       f->label);
                         else
-                                printf("%-*s | ", width, f->name);
+                                printf("%-*s | ", width, f->label);
                 }
                 fwrite(start, 1, (size_t) (nl - start) + 1, stdout);
                 start = nl + 1;
@@ -131,6 +132,8 @@ static off_t tail_offset(const char *path, int tail)
         size_t len = 0;
         if (read_full_file(path, &data, &len, NULL) < 0)
                 return 0;
+        if (tail == 0)
+                return (off_t) len;
         size_t pos = len;
         if (pos > 0 && data[pos - 1] == '\n')
                 pos--;
@@ -166,6 +169,12 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
                 set->fs = xrealloc(set->fs, (set->n + 1) * sizeof(*set->fs));
                 struct log_follower *f = &set->fs[set->n++];
                 *f = (struct log_follower){.name = xstrdup(name), .path = xstrdup(jstr(c, "LogPath"))};
+                /* compose drops the project from a default name (web-1), but keeps a container_name */
+                const char *project = jstr(c, "Project"), *service = jstr(c, "Service");
+                _cleanup_free_ char *dflt =
+                    project && service ? xasprintf("%s-%s-%d", project, service, (int) jnum(c, "Number"))
+                                       : NULL;
+                f->label = xstrdup(dflt && streq(dflt, name) ? name + strlen(project) + 1 : name);
                 f->offset = first ? tail_offset(f->path, tail) : 0;
         }
 }
@@ -174,8 +183,8 @@ static void log_set_print(struct log_set *set)
 {
         int width = 0;
         for (size_t i = 0; i < set->n; i++)
-                if ((int) strlen(set->fs[i].name) > width)
-                        width = (int) strlen(set->fs[i].name);
+                if ((int) strlen(set->fs[i].label) > width)
+                        width = (int) strlen(set->fs[i].label);
         for (size_t i = 0; i < set->n; i++)
                 follower_read(&set->fs[i], width, set->prefix, set->color, (int) i);
 }
@@ -184,6 +193,7 @@ static void log_set_done(struct log_set *set)
 {
         for (size_t i = 0; i < set->n; i++) {
                 free(set->fs[i].name);
+                free(set->fs[i].label);
                 free(set->fs[i].path);
                 strbuf_free(&set->fs[i].partial);
         }
