@@ -23,14 +23,15 @@ fw_wait_listen - 8100
 is "$(fw_tcp client $HOST_IP 8080)" "" "before apply: port 8080 is not reachable"
 
 net="front,stkA,10.88.1.0/24,10.88.1.1"
-out=$("$FW" apply p1 --net "$net" \
-        --port front,8080,10.88.1.2:80 \
-        --port front,8081,10.88.1.2:81/udp \
-        --port front,127.0.0.1:8082,10.88.1.2:82 \
-        --port front,$HOST_IP:8083,10.88.1.2:83 \
-        --port front,8090-8091,10.88.1.2:90 \
-        --port front,0,10.88.1.2:80 \
-        --port front,8100~8101,10.88.1.2:91 2>&1)
+spec=(--net "$net"
+        --port "front,8080,10.88.1.2:80"
+        --port "front,8081,10.88.1.2:81/udp"
+        --port "front,127.0.0.1:8082,10.88.1.2:82"
+        --port "front,$HOST_IP:8083,10.88.1.2:83"
+        --port "front,8090-8091,10.88.1.2:90"
+        --port "front,0,10.88.1.2:80"
+        --port "front,8100~8101,10.88.1.2:91")
+out=$("$FW" apply p1 "${spec[@]}" 2>&1)
 is "$?" 0 "apply succeeds"
 like "$out" "commits 3" "one commit per table (raw, filter, nat) for seven port specs"
 rand=$(printf '%s\n' "$out" | sed -n 's|^published 0.0.0.0:\([0-9]*\)/tcp -> 10.88.1.2:80$|\1|p' | grep -vx 8080)
@@ -76,6 +77,17 @@ is "$(cat /proc/sys/net/ipv4/conf/stkA/route_localnet)" 1 "route_localnet is on 
 
 out=$("$FW" list)
 like "$out" "p1 front 127.0.0.1:8082/tcp -> 10.88.1.2:82" "published ports are read back from the kernel"
+
+# Someone flushes FORWARD (a firewall reload, an admin): the next apply puts back just our jump.
+iptables-legacy -F FORWARD
+is "$(fw_tcp client $HOST_IP 8080)" "" "with our FORWARD jump gone the DROP policy stops the traffic"
+out=$("$FW" apply p1 "${spec[@]}")
+like "$out" "commits 1" "re-apply after the flush repairs it: one commit, filter only"
+like "$out" "published 0.0.0.0:$rand/tcp -> 10.88.1.2:80" "the random port is kept across re-applies"
+is "$(fw_tcp client $HOST_IP 8080)" "a1 80 $CLIENT_IP" "the port works again"
+is "$(iptables-legacy -S FORWARD | grep -c STACK-FORWARD)" 1 "with exactly one jump"
+out=$("$FW" apply p1 "${spec[@]}")
+like "$out" "commits 0" "and the next re-apply has nothing to do"
 
 ok "remove succeeds" "$FW" remove p1
 is "$(fw_ours)" "" "after teardown iptables-legacy-save shows nothing of ours"
