@@ -23,7 +23,9 @@
 
 #include "core/cleanup.h"
 #include "core/fileio.h"
+#include "core/log.h"
 #include "core/util.h"
+#include "net/conntrack.h"
 #include "net/firewall.h"
 
 #define COMMIT_ATTEMPTS 5
@@ -594,6 +596,30 @@ static int set_route_localnet(const char *bridge, struct stack_error *err)
 
 static int check_clashes(const struct fw_ruleset *rs, struct stack_error *err);
 
+/* UDP clients that kept sending while the port was not (or differently) published must meet the new
+ * DNAT; failing to clean up is worth a warning, not a failed apply. */
+static void flush_stale_udp(const struct fw_ruleset *rs)
+{
+        _cleanup_free_ struct conntrack_udp_target *t = NULL;
+        size_t n = 0, cap = 0;
+        for (size_t i = 0; i < rs->n_chains; i++)
+                for (size_t k = 0; rs->chains[i].table == FW_TABLE_NAT && k < rs->chains[i].n_rules; k++) {
+                        const struct fw_rule *r = &rs->chains[i].rules[k];
+                        if (r->verdict != FW_DNAT || r->proto != IPPROTO_UDP)
+                                continue;
+                        GROW(t, cap, n + 1);
+                        t[n++] = (struct conntrack_udp_target){
+                            .host_ip = r->dst_len ? r->dst : (struct in_addr){INADDR_ANY},
+                            .host_port = r->dport,
+                            .to_addr = r->to_addr,
+                            .to_port = r->to_port,
+                        };
+                }
+        _cleanup_error_ struct stack_error e = {0};
+        if (conntrack_flush_stale_udp(t, n, NULL, &e) < 0)
+                log_warning("project '%s': %s", rs->project, e.msg ? e.msg : "conntrack cleanup failed");
+}
+
 static int iptc_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
         _cleanup_close_ int lock = xtables_lock(err);
@@ -618,6 +644,7 @@ static int iptc_apply(struct firewall *fw, const struct fw_ruleset *rs, struct s
                 if (r < 0)
                         return stack_error_prefix(err, "project '%s'", rs->project);
         }
+        flush_stale_udp(rs);
         return 0;
 }
 

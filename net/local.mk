@@ -25,7 +25,8 @@ EXTRA_DIST += bench/net-attach.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \
-	net/ports.h net/ports.c
+	net/ports.h net/ports.c \
+	net/conntrack.h net/conntrack.c
 check_PROGRAMS += net/stack-fw
 net_stack_fw_SOURCES = net/firewall-tool.c
 net_stack_fw_LDADD = $(STACK_LIBS)
@@ -33,7 +34,8 @@ TESTS += \
 	tests/integration/t0350-fw-publish.sh \
 	tests/integration/t0351-fw-loopback-guard.sh \
 	tests/integration/t0352-fw-isolation.sh \
-	tests/integration/t0353-fw-projects.sh
+	tests/integration/t0353-fw-projects.sh \
+	tests/integration/t0354-fw-udp-conntrack.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
