@@ -36,7 +36,7 @@ TESTS += \
 	tests/integration/t0352-fw-isolation.sh \
 	tests/integration/t0353-fw-projects.sh \
 	tests/integration/t0354-fw-udp-conntrack.sh
-EXTRA_DIST += tests/integration/t0399-fw-lib.inc
+EXTRA_DIST += tests/integration/t0399-fw-lib.inc bench/net-throughput.sh
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
 tests_unit_test_firewall_LDADD = $(STACK_LIBS)
