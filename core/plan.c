@@ -521,9 +521,10 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         /* 7. Published ports and network rules follow the containers' addresses: one firewall update for
          * the whole plan, once every container that will exist has its address and before any starts. */
         size_t publish = SIZE_MAX;
-        if (changed) {
+        if (changed || o->publish_pending) {
                 publish = emit(b, PLAN_PUBLISH_PORTS, d->project, NULL, 0,
-                               xstrdup("containers or networks changed"));
+                               xstrdup(changed ? "containers or networks changed"
+                                               : "an interrupted run left it undone"));
                 for (size_t ri = 0; ri < n_rep; ri++) {
                         after(b, publish, reps[ri].create);
                         after(b, publish, reps[ri].remove);

@@ -67,8 +67,10 @@ struct plan_observed_container {
 struct plan_observed {
         struct plan_observed_container *containers;
         size_t n_containers;
-        char **networks; /* keys of the project networks that exist */
-        char **volumes;  /* keys of the project volumes that exist */
+        char **networks;      /* keys of the project networks that exist */
+        char **volumes;       /* keys of the project volumes that exist */
+        bool publish_pending; /* an earlier apply changed containers but did not finish their firewall
+                               * and DNS update (it was killed): this plan must do it */
 };
 
 struct plan_options {

@@ -178,6 +178,27 @@ static enum plan_container_state state_from_string(const char *s)
         return PLAN_STATE_DEAD;
 }
 
+/* A plan that changes containers marks the project before it starts and run_publish clears the mark: a
+ * run killed in between leaves it, and the next plan redoes the firewall and DNS update even when the
+ * containers themselves are right by then. */
+static char *publish_mark_path(const struct reconciler *r)
+{
+        _cleanup_free_ char *dir = state_project_run_dir(r->cfg->run_root, r->name);
+        return path_join(dir, "publish-pending");
+}
+
+static int publish_mark(const struct reconciler *r, struct stack_error *err)
+{
+        _cleanup_free_ char *path = publish_mark_path(r);
+        return write_file_atomic(path, "", 0, 0600, err);
+}
+
+static void publish_unmark(const struct reconciler *r)
+{
+        _cleanup_free_ char *path = publish_mark_path(r);
+        (void) unlink(path);
+}
+
 /* Each container's state: the supervisor's word when it runs, else the runtime's, with the last exit code
  * the supervisor recorded. The records alone are never trusted: a container the runtime no longer has is
  * "dead", and the plan replaces it. */
@@ -252,6 +273,8 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                 plan_observed_free(o);
                 return k;
         }
+        _cleanup_free_ char *mark = publish_mark_path(r);
+        o->publish_pending = access(mark, F_OK) == 0;
         o->volumes = xcalloc(1, sizeof(char *));
         if (r->project) {
                 for (size_t i = 0; i < r->project->n_volumes; i++) {
@@ -513,15 +536,9 @@ static int run_create_container(struct reconciler *r, const struct plan_action *
             .host_gateway = dns,
             .labels = &labels,
         };
-        k = container_prepare(r->host, &spec, err);
-        stack_error_prefix(err, "container %s", a->target);
-        if (k < 0) {
-                stack_kvlist_free(&labels);
-                return k;
-        }
-        stack_kvlist_free(&labels);
 
-        /* The record goes first: a crash from here on leaves something `down` and the next `up` find. */
+        /* The record goes first, before the bundle and its rootfs mount: a crash from here on leaves
+         * something `down` and the next `up` find (a record without a container is a dead one). */
         struct container_record rec = {
             .name = (char *) a->target,
             .service = (char *) s->name,
@@ -571,6 +588,11 @@ static int run_create_container(struct reconciler *r, const struct plan_action *
         strv_free(rec.networks);
         strv_free(rec.volumes);
         cJSON_Delete(rec.spec);
+        if (k >= 0) {
+                k = container_prepare(r->host, &spec, err);
+                stack_error_prefix(err, "container %s", a->target);
+        }
+        stack_kvlist_free(&labels);
         if (k < 0)
                 return k;
 
@@ -892,6 +914,8 @@ static int run_publish(struct reconciler *r, struct stack_error *err)
         fw_published_free(pub, n_pub);
         fw_input_free(&in);
         container_record_list_free(recs, n);
+        if (k >= 0)
+                publish_unmark(r);
         if (k >= 0 && supervisor_running(r->cfg->run_root, r->name))
                 (void) supervisor_op(r->cfg->run_root, r->name, "reload", NULL, NULL, NULL);
         return k;
@@ -1037,6 +1061,14 @@ static int reconciler_init(struct reconciler *r, const struct reconcile_config *
         return k;
 }
 
+static bool plan_has_publish(const struct plan *plan)
+{
+        for (size_t i = 0; i < plan->n_actions; i++)
+                if (plan->actions[i].kind == PLAN_PUBLISH_PORTS)
+                        return true;
+        return false;
+}
+
 /* Published host ports must be free before anything changes. */
 static int check_ports(struct reconciler *r, struct stack_error *err)
 {
@@ -1108,7 +1140,10 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
                                 struct stack_error e = {0};
                                 state_project_write(c->root, p->name, p->working_dir, p->config_files, &e);
                                 stack_error_clear(&e);
-                                k = apply_plan(plan, &real_ops, &r, c->parallel, err);
+                                if (plan_has_publish(plan))
+                                        k = publish_mark(&r, err);
+                                if (k >= 0)
+                                        k = apply_plan(plan, &real_ops, &r, c->parallel, err);
                         }
                         /* Containers need their supervisor even when nothing changed: a killed one is
                          * replaced here, and the new one adopts them. */
@@ -1177,6 +1212,8 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                         k = network_project_teardown(r.net, project, err);
                 if (k >= 0 && supervisor_running(c->run_root, project))
                         (void) supervisor_op(c->run_root, project, "reload", NULL, NULL, NULL);
+                if (k >= 0)
+                        publish_unmark(&r);
                 if (k >= 0)
                         k = state_project_remove(c->root, c->run_root, project, err);
         }

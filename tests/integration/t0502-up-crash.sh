@@ -46,31 +46,44 @@ running() { # every service's container runs
         [ "$(stack ps -q --status running | sort | tr '\n' ' ')" = \
                 "crashy-app-1 crashy-w1-1 crashy-w2-1 crashy-w3-1 crashy-web-1 " ]
 }
-# kill_up DELAY: starts `up -d` and kills it with SIGKILL after DELAY seconds.
+# kill_up DELAY: starts `up -d` and kills it with SIGKILL after DELAY seconds; with "web", as soon as
+# web's record is written (web is being created: after it, before the firewall and DNS update).
 kill_up() {
+        rm -f "$STACK_ROOT/projects/crashy/containers/crashy-web-1.json"
         "$STACK_BIN" up -d >"$STACK_TEST_TMP/up.log" 2>&1 &
         local pid=$!
-        sleep "$1"
+        if [ "$1" = web ]; then
+                for _ in $(seq 1000); do
+                        [ -e "$STACK_ROOT/projects/crashy/containers/crashy-web-1.json" ] && break
+                        sleep 0.01
+                done
+        else
+                sleep "$1"
+        fi
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
-        diag "up killed after $1 s: $(tail -n 1 "$STACK_TEST_TMP/up.log")"
+        diag "up killed at $1: $(tail -n 1 "$STACK_TEST_TMP/up.log")"
 }
 
-for delay in 0.2 0.5 1; do
+for delay in web 0.2 0.5 1; do
         kill_up "$delay"
-        ok "after up was killed at $delay s, up -d --wait converges" stack up -d --wait --wait-timeout 40
+        if [ "$delay" = web ]; then
+                like "$(stack up -d --dry-run 2>&1)" "update firewall of crashy" \
+                        "killed before its firewall update, the next up plans it (ports, DNS)"
+        fi
+        ok "after up was killed at $delay, up -d --wait converges" stack up -d --wait --wait-timeout 40
         ok "every service runs" running
         ok "the published port answers" timeout 5 busybox wget -qO- http://127.0.0.1:18081/
         ok "a second up plans nothing" test -z "$(stack up -d --dry-run 2>&1)"
         ok "down -v" stack down -v -t 1
-        is "$(residue crashy)" "" "down -v leaves nothing of the project (killed at $delay s)"
+        is "$(residue crashy)" "" "down -v leaves nothing of the project (killed at $delay)"
         is "$(files_left)" "" "and no file of the project"
 done
 
 # down straight after a crash, without a converging up in between.
-for delay in 0.05 0.3 0.8; do
+for delay in web 0.05 0.3 0.8; do
         kill_up "$delay"
-        ok "down -v right after up was killed at $delay s" stack down -v -t 1
+        ok "down -v right after up was killed at $delay" stack down -v -t 1
         is "$(residue crashy)" "" "leaves nothing of the project"
         is "$(files_left)" "" "and no file of the project"
 done
