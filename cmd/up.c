@@ -143,12 +143,51 @@ static off_t tail_offset(const char *path, int tail)
         return (off_t) pos;
 }
 
+/* Where a container's log ended when attached `up` began: only what comes after is shown, as compose
+ * attaches without the past logs. The inode tells a recreated container's new log from the old one. */
+struct log_mark {
+        char *name;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+};
+
 /* The containers whose output is followed: new ones are added as they appear (scale up, recreate). */
 struct log_set {
         struct log_follower *fs;
         size_t n;
         bool color, prefix;
+        struct log_mark *marks;
+        size_t n_marks;
 };
+
+static void log_set_mark(struct log_set *set, const cJSON *list)
+{
+        const cJSON *c;
+        cJSON_ArrayForEach(c, list)
+        {
+                struct stat st;
+                if (!jstr(c, "Name") || !jstr(c, "LogPath") || stat(jstr(c, "LogPath"), &st) < 0)
+                        continue;
+                set->marks = xrealloc(set->marks, (set->n_marks + 1) * sizeof(*set->marks));
+                set->marks[set->n_marks++] = (struct log_mark){.name = xstrdup(jstr(c, "Name")),
+                                                               .dev = st.st_dev,
+                                                               .ino = st.st_ino,
+                                                               .size = st.st_size};
+        }
+}
+
+static off_t log_set_start(const struct log_set *set, const char *name, const char *path)
+{
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return 0;
+        for (size_t i = 0; i < set->n_marks; i++)
+                if (streq(set->marks[i].name, name) && set->marks[i].dev == st.st_dev &&
+                    set->marks[i].ino == st.st_ino && set->marks[i].size <= st.st_size)
+                        return set->marks[i].size;
+        return 0;
+}
 
 /* Adds the containers of the listed services (NULL: all) that are not followed yet; the first round starts
  * `tail` lines from the end, later ones at the start of the new container's log. */
@@ -175,7 +214,7 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
                     project && service ? xasprintf("%s-%s-%d", project, service, (int) jnum(c, "Number"))
                                        : NULL;
                 f->label = xstrdup(dflt && streq(dflt, name) ? name + strlen(project) + 1 : name);
-                f->offset = first ? tail_offset(f->path, tail) : 0;
+                f->offset = first ? tail_offset(f->path, tail) : log_set_start(set, name, f->path);
         }
 }
 
@@ -198,6 +237,9 @@ static void log_set_done(struct log_set *set)
                 strbuf_free(&set->fs[i].partial);
         }
         free(set->fs);
+        for (size_t i = 0; i < set->n_marks; i++)
+                free(set->marks[i].name);
+        free(set->marks);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -322,12 +364,16 @@ static void stop_project(const struct reconcile_config *cfg, const char *project
 /* Attached `up`: stream output until Ctrl-C (then stop gracefully; a second Ctrl-C kills) or, with the
  * abort options, until a container exits. Returns the exit code for the command. */
 static int attach(const struct reconcile_config *cfg, const struct stack_project *p, char **services,
-                  bool prefix, bool abort_exit, bool abort_failure, const char *exit_from)
+                  bool prefix, bool abort_exit, bool abort_failure, const char *exit_from,
+                  struct log_set *set_in)
 {
         struct sigaction sa = {.sa_handler = on_interrupt};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        struct log_set set = {.prefix = prefix, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
+        struct log_set set = *set_in;
+        *set_in = (struct log_set){0};
+        set.prefix = prefix;
+        set.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
         int code = EXIT_OK;
         while (!interrupted) {
                 _cleanup_(cJSON_Deletep) cJSON *list = NULL;
@@ -538,6 +584,13 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         bool notify = !isempty(getenv("NOTIFY_SOCKET")) && !cfg.dry_run;
         if (notify)
                 sd_notifyf(0, "STATUS=Bringing up project %s", p->name);
+        /* Attached, the output shown starts now: note where each existing container's log ends. */
+        _cleanup_(log_set_done) struct log_set marks = {0};
+        if (!detach && !wait && !cfg.dry_run) {
+                _cleanup_(cJSON_Deletep) cJSON *before = NULL;
+                if (reconcile_status(&cfg, p->name, &before, NULL) >= 0)
+                        log_set_mark(&marks, before);
+        }
         if (reconcile_up(&cfg, p, &o, &err) < 0) {
                 if (notify)
                         sd_notifyf(0, "STATUS=Failed: %s", err.msg);
@@ -564,7 +617,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         }
         if (detach)
                 return EXIT_OK;
-        return attach(&cfg, p, services, prefix, abort_exit || exit_from, abort_failure, exit_from);
+        return attach(&cfg, p, services, prefix, abort_exit || exit_from, abort_failure, exit_from, &marks);
 }
 
 /* ---- down ---- */

@@ -119,6 +119,9 @@ ok "up -d after the abort" stack up -d
 is "$(stack ps -q --status running srv)" "abort-srv-1" "starts the stopped service again"
 out=$(CHECK_EXIT=0 timeout 60 "$STACK_BIN" up --exit-code-from check 2>&1)
 is "$?" "0" "exit code 0 when check succeeds"
+# srv ran all along: attached, up shows what is new (as compose attaches), not srv's earlier output.
+is "$(printf '%s\n' "$out" | grep -c 'srv-1 *| worker: started')" "0" "attached up does not replay old logs"
+is "$(printf '%s\n' "$out" | grep -c 'check-1 *| checked')" "1" "but shows the new output"
 out=$(timeout 60 "$STACK_BIN" up --abort-on-container-exit 2>&1)
 rc=$?
 ok "up --abort-on-container-exit returns when check exits (exit $rc)" test "$rc" -ne 124
