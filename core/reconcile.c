@@ -1158,6 +1158,14 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
         return k;
 }
 
+/* For a teardown, a volume is there as long as its directory is: a removal killed half-way leaves it
+ * without the data directory that volume_exists() looks for. */
+static bool volume_dir_exists(const char *root, const char *name)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/volumes/%s", root, name);
+        return volume_name_is_valid(name) && path_is_dir(dir);
+}
+
 int reconcile_down(const struct reconcile_config *c, const char *project, const struct stack_project *p,
                    const struct plan_options *o, struct stack_error *err)
 {
@@ -1189,10 +1197,17 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                         STRV_FOREACH (v, obs->containers[i].volumes)
                                 if (!strv_contains(obs->volumes, *v)) {
                                         _cleanup_free_ char *name = xasprintf("%s_%s", project, *v);
-                                        if (volume_exists(c->root, name))
+                                        if (volume_dir_exists(c->root, name))
                                                 strv_push(&obs->volumes, *v);
                                 }
         }
+        if (k >= 0 && o->remove_volumes && p)
+                for (size_t i = 0; i < p->n_volumes; i++) {
+                        const struct stack_volume *v = &p->volumes[i];
+                        if (!v->external && !strv_contains(obs->volumes, v->key) &&
+                            volume_dir_exists(c->root, v->name))
+                                strv_push(&obs->volumes, v->key);
+                }
         if (k >= 0 && plan_compute(d, obs, o, &plan, &perr) < 0)
                 k = stack_error_set(err, EINVAL, "%s", perr ? perr : "cannot plan");
         if (k >= 0) {

@@ -88,6 +88,29 @@ for delay in web 0.05 0.3 0.8; do
         is "$(files_left)" "" "and no file of the project"
 done
 
+# down itself killed half-way: the next down finishes the job.
+for delay in 0.1 0.4; do
+        ok "up -d --wait (before a killed down)" stack up -d --wait --wait-timeout 40
+        "$STACK_BIN" down -v -t 0 >"$STACK_TEST_TMP/down.log" 2>&1 &
+        pid=$!
+        sleep "$delay"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        diag "down killed at $delay: $(tail -n 1 "$STACK_TEST_TMP/down.log")"
+        ok "down -v again after down was killed at $delay" stack down -v -t 0
+        is "$(residue crashy)" "" "leaves nothing of the project"
+        is "$(files_left)" "" "and no file of the project"
+done
+
+# The state a volume removal killed half-way leaves (its data directory gone, the rest not yet):
+# down -v still sees the volume and removes what is left.
+ok "up -d --wait (for a half-removed volume)" stack up -d --wait --wait-timeout 40
+ok "down keeps the volume" stack down -t 0
+ok "the volume is there" test -d "$STACK_ROOT/volumes/crashy_state/_data"
+rm -rf "$STACK_ROOT/volumes/crashy_state/_data"
+ok "down -v" stack down -v -t 0
+is "$(files_left)" "" "removes the rest of the half-removed volume"
+
 trap - EXIT
 assert_no_residue crashy
 done_testing

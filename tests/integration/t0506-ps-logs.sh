@@ -127,6 +127,9 @@ rc=$?
 ok "up --abort-on-container-exit returns when check exits (exit $rc)" test "$rc" -ne 124
 is "$rc" "4" "with the failed container's exit code"
 is "$(stack ps -q)" "" "and stops the rest"
+out=$(CHECK_EXIT=5 timeout 60 "$STACK_BIN" up --abort-on-container-failure 2>&1)
+is "$?" "5" "up --abort-on-container-failure returns the failed container's exit code"
+is "$(stack ps -q)" "" "and stops the rest"
 ok "down" stack down -t 1
 
 trap - EXIT
