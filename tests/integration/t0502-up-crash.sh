@@ -65,7 +65,7 @@ kill_up() {
         diag "up killed at $1: $(tail -n 1 "$STACK_TEST_TMP/up.log")"
 }
 
-for delay in web 0.2 0.5 1; do
+for delay in web 0.2 1; do
         kill_up "$delay"
         if [ "$delay" = web ]; then
                 like "$(stack up -d --dry-run 2>&1)" "update firewall of crashy" \
@@ -81,7 +81,7 @@ for delay in web 0.2 0.5 1; do
 done
 
 # down straight after a crash, without a converging up in between.
-for delay in web 0.05 0.3 0.8; do
+for delay in web 0.05 0.8; do
         kill_up "$delay"
         ok "down -v right after up was killed at $delay" stack down -v -t 1
         is "$(residue crashy)" "" "leaves nothing of the project"
