@@ -588,9 +588,12 @@ static int run_create_container(struct reconciler *r, const struct plan_action *
         strv_free(rec.networks);
         strv_free(rec.volumes);
         cJSON_Delete(rec.spec);
+        /* Prefixed only on failure: a message left in err would be the one reported for any later error
+         * (errors are set once), as "container X: Success". */
         if (k >= 0) {
                 k = container_prepare(r->host, &spec, err);
-                stack_error_prefix(err, "container %s", a->target);
+                if (k < 0)
+                        stack_error_prefix(err, "container %s", a->target);
         }
         stack_kvlist_free(&labels);
         if (k < 0)

@@ -11,7 +11,8 @@ TESTS += \
 	tests/integration/t0505-up-dep-failed.sh \
 	tests/integration/t0506-ps-logs.sh \
 	tests/integration/t0507-dns-supervisor.sh \
-	tests/integration/t0508-up-concurrent.sh
+	tests/integration/t0508-up-concurrent.sh \
+	tests/integration/t0509-up-errors.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
