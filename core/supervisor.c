@@ -369,8 +369,25 @@ static void container_running(struct supervisor *s, struct sup_container *c)
         container_save(s, c);
 }
 
+/* The init's pid, from the pid file the runtime wrote in the bundle at create. */
+static void container_read_pid(struct sup_container *c)
+{
+        if (!c->bundle)
+                return;
+        _cleanup_free_ char *pidp = path_join(c->bundle, "pid");
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file(pidp, &text, NULL, NULL) < 0)
+                return;
+        c->pid = (pid_t) atoi(text);
+        c->pid_start = proc_start_time(c->pid);
+}
+
 static int container_start(struct supervisor *s, struct sup_container *c, struct stack_error *err)
 {
+        /* A supervisor that adopted a created container did not see its create: without the pid, the
+         * started container would be watched by nobody and its exit never seen. */
+        if (c->pid <= 0)
+                container_read_pid(c);
         int r = runtime_start(s->rt, c->name, err);
         if (r < 0)
                 return r;
@@ -393,11 +410,9 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
         int r = runtime_create(s->rt, c->name, c->bundle, logfd, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *pidp = path_join(c->bundle, "pid");
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file(pidp, &text, NULL, NULL) >= 0) {
-                c->pid = (pid_t) atoi(text);
-                c->pid_start = proc_start_time(c->pid);
+        c->pid = 0;
+        container_read_pid(c);
+        if (c->pid > 0) {
                 /* container.c signals the init only through this record of pid and start time. */
                 _cleanup_free_ char *initp = path_join(c->bundle, "init");
                 _cleanup_free_ char *init =
@@ -660,6 +675,19 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
         c->restart_count = (int) jnum(st, "restart_count", 0);
         /* a stop asked by a stack command outlives this supervisor: the next up must know it */
         c->stopped_by_user = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
+        /* A supervisor killed between the runtime's `start` and saving it leaves "created" for a container
+         * that runs or has run: the runtime knows (its start fifo is gone once started). */
+        struct runtime_state rs = {0};
+        if (state && streq(state, "created") && !runtime_awaiting_start(s->rt, c->name) &&
+            runtime_state(s->rt, c->name, &rs, NULL) >= 0) {
+                if (rs.status == RUNTIME_RUNNING && rs.pid > 0) {
+                        state = "running";
+                        pid = rs.pid;
+                        start = proc_start_time(rs.pid);
+                        c->started_at = realtime_usec();
+                } else if (rs.status == RUNTIME_STOPPED)
+                        state = "unknown"; /* it ran and exited unseen: handled below */
+        }
         if (state && (streq(state, "running") || streq(state, "restarting")) && proc_alive(pid, start)) {
                 c->pid = pid;
                 c->pid_start = start;
