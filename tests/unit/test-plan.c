@@ -400,8 +400,29 @@ static void test_cycle(void)
         plan_desired_free(d);
 }
 
+static void test_stopped_and_pending(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "web", "h");
+        struct plan_observed *o = observed_new();
+        strv_push(&o->networks, "default");
+        struct plan_observed_container *c = add_container(o, "web", 1, "h", PLAN_STATE_EXITED);
+        plan_free(run(d, o, &defaults, "", "an exited 0 one-shot is complete"));
+        c->stopped = true;
+        plan_free(run(d, o, &defaults, "start container p-web-1: not running\n",
+                      "a service stack stopped (exit 0 on request) is started again"));
+        c->stopped = false;
+        c->state = PLAN_STATE_RUNNING;
+        o->publish_pending = true;
+        plan_free(run(d, o, &defaults, "update firewall of p: an interrupted run left it undone\n",
+                      "an update interrupted before its firewall step is finished by the next up"));
+        plan_observed_free(o);
+        plan_desired_free(d);
+}
+
 int main(void)
 {
+        test_stopped_and_pending();
         test_fresh();
         test_recreate();
         test_scale_and_states();
