@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "cmd/cmd.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "net/firewall.h"
 #include "net/network.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static int open_ctx(const struct cmd_global *g, struct network_ctx **ret)
 {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "cmd/cmd.h"
 #include "core/cleanup.h"
 #include "core/fileio.h"
@@ -20,8 +21,6 @@
 #include "core/state.h"
 #include "core/supervisor.h"
 #include "core/util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -41,18 +40,6 @@ static struct reconcile_config config_from(const struct cmd_global *g)
             .progress = mode,
             .stop_timeout_usec = -1,
         };
-}
-
-static const char *jstr(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
 static int parse_int(const char *cmd, const char *opt, const char *s, int *ret)
@@ -167,10 +154,11 @@ static void log_set_mark(struct log_set *set, const cJSON *list)
         cJSON_ArrayForEach(c, list)
         {
                 struct stat st;
-                if (!jstr(c, "Name") || !jstr(c, "LogPath") || stat(jstr(c, "LogPath"), &st) < 0)
+                if (!json_get_str(c, "Name") || !json_get_str(c, "LogPath") ||
+                    stat(json_get_str(c, "LogPath"), &st) < 0)
                         continue;
                 set->marks = xrealloc(set->marks, (set->n_marks + 1) * sizeof(*set->marks));
-                set->marks[set->n_marks++] = (struct log_mark){.name = xstrdup(jstr(c, "Name")),
+                set->marks[set->n_marks++] = (struct log_mark){.name = xstrdup(json_get_str(c, "Name")),
                                                                .dev = st.st_dev,
                                                                .ino = st.st_ino,
                                                                .size = st.st_size};
@@ -196,9 +184,9 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
         const cJSON *c;
         cJSON_ArrayForEach(c, list)
         {
-                const char *name = jstr(c, "Name");
-                if (!name || !jstr(c, "LogPath") ||
-                    (services && !strv_contains(services, jstr(c, "Service"))))
+                const char *name = json_get_str(c, "Name");
+                if (!name || !json_get_str(c, "LogPath") ||
+                    (services && !strv_contains(services, json_get_str(c, "Service"))))
                         continue;
                 bool known = false;
                 for (size_t i = 0; i < set->n; i++)
@@ -207,12 +195,14 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
                         continue;
                 set->fs = xrealloc(set->fs, (set->n + 1) * sizeof(*set->fs));
                 struct log_follower *f = &set->fs[set->n++];
-                *f = (struct log_follower){.name = xstrdup(name), .path = xstrdup(jstr(c, "LogPath"))};
+                *f = (struct log_follower){.name = xstrdup(name),
+                                           .path = xstrdup(json_get_str(c, "LogPath"))};
                 /* compose drops the project from a default name (web-1), but keeps a container_name */
-                const char *project = jstr(c, "Project"), *service = jstr(c, "Service");
+                const char *project = json_get_str(c, "Project"), *service = json_get_str(c, "Service");
                 _cleanup_free_ char *dflt =
-                    project && service ? xasprintf("%s-%s-%d", project, service, (int) jnum(c, "Number"))
-                                       : NULL;
+                    project && service
+                        ? xasprintf("%s-%s-%d", project, service, (int) json_get_num(c, "Number", 0))
+                        : NULL;
                 f->label = xstrdup(dflt && streq(dflt, name) ? name + strlen(project) + 1 : name);
                 f->offset = first ? tail_offset(f->path, tail) : log_set_start(set, name, f->path);
         }
@@ -267,8 +257,8 @@ static int show_logs(const struct reconcile_config *cfg, const char *project, ch
                 const cJSON *c;
                 cJSON_ArrayForEach(c, list)
                 {
-                        const char *state = jstr(c, "State");
-                        if ((!services || strv_contains(services, jstr(c, "Service"))) && state &&
+                        const char *state = json_get_str(c, "State");
+                        if ((!services || strv_contains(services, json_get_str(c, "Service"))) && state &&
                             (streq(state, "running") || streq(state, "restarting") ||
                              streq(state, "created")))
                                 any_running = true;
@@ -342,13 +332,13 @@ static void stop_project(const struct reconcile_config *cfg, const char *project
         const cJSON *c;
         cJSON_ArrayForEach(c, list)
         {
-                const char *state = jstr(c, "State");
+                const char *state = json_get_str(c, "State");
                 if (!state || streq(state, "exited") || streq(state, "dead"))
                         continue;
-                fprintf(stderr, " Container %s Stopping\n", jstr(c, "Name"));
+                fprintf(stderr, " Container %s Stopping\n", json_get_str(c, "Name"));
                 _cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
                 cJSON_AddStringToObject(req, "op", "stop");
-                cJSON_AddStringToObject(req, "name", jstr(c, "Name"));
+                cJSON_AddStringToObject(req, "name", json_get_str(c, "Name"));
                 if (interrupted > 1 || cfg->stop_timeout_usec >= 0)
                         cJSON_AddNumberToObject(req, "timeout_usec",
                                                 interrupted > 1 ? 0 : (double) cfg->stop_timeout_usec);
@@ -356,7 +346,7 @@ static void stop_project(const struct reconcile_config *cfg, const char *project
                 if (supervisor_call(cfg->run_root, project, req, NULL, &e) < 0)
                         fprintf(stderr, "stack: %s\n", e.msg);
                 else
-                        fprintf(stderr, " Container %s Stopped\n", jstr(c, "Name"));
+                        fprintf(stderr, " Container %s Stopped\n", json_get_str(c, "Name"));
                 stack_error_clear(&e);
         }
 }
@@ -383,13 +373,13 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
                 bool stop = false, any = false;
                 cJSON_ArrayForEach(c, list)
                 {
-                        const char *state = jstr(c, "State");
-                        if (services && !strv_contains(services, jstr(c, "Service")))
+                        const char *state = json_get_str(c, "State");
+                        if (services && !strv_contains(services, json_get_str(c, "Service")))
                                 continue;
                         any = true;
                         bool exited = state && (streq(state, "exited") || streq(state, "dead"));
-                        int ec = (int) jnum(c, "ExitCode");
-                        bool from = exit_from && streq_ptr(jstr(c, "Service"), exit_from);
+                        int ec = (int) json_get_num(c, "ExitCode", 0);
+                        bool from = exit_from && streq_ptr(json_get_str(c, "Service"), exit_from);
                         if (exited && (abort_exit || (abort_failure && ec != 0) || from)) {
                                 stop = true;
                                 if (exit_from ? from : ec != 0)
@@ -721,24 +711,24 @@ int cmd_down(struct cmd_global *g, int argc, char **argv)
 
 static char *format_status(const cJSON *c)
 {
-        const char *state = jstr(c, "State");
-        const char *health = jstr(c, "Health");
+        const char *state = json_get_str(c, "State");
+        const char *health = json_get_str(c, "Health");
         uint64_t now = realtime_usec();
         if (state && (streq(state, "running") || streq(state, "restarting"))) {
-                uint64_t since = (uint64_t) jnum(c, "StartedAt");
+                uint64_t since = (uint64_t) json_get_num(c, "StartedAt", 0);
                 uint64_t secs = since && now > since ? (now - since) / USEC_PER_SEC : 0;
                 _cleanup_free_ char *up = secs < 60 ? xasprintf("%llu seconds", (unsigned long long) secs)
                                           : secs < 3600
                                               ? xasprintf("%llu minutes", (unsigned long long) secs / 60)
                                               : xasprintf("%llu hours", (unsigned long long) secs / 3600);
                 if (streq(state, "restarting"))
-                        return xasprintf("Restarting (%d)", (int) jnum(c, "ExitCode"));
+                        return xasprintf("Restarting (%d)", (int) json_get_num(c, "ExitCode", 0));
                 if (health && *health)
                         return xasprintf("Up %s (%s)", up, health);
                 return xasprintf("Up %s", up);
         }
         if (state && streq(state, "exited"))
-                return xasprintf("Exited (%d)", (int) jnum(c, "ExitCode"));
+                return xasprintf("Exited (%d)", (int) json_get_num(c, "ExitCode", 0));
         return xstrdup(state && streq(state, "created") ? "Created" : state ? state : "unknown");
 }
 
@@ -750,15 +740,16 @@ static char *format_ports(const cJSON *c)
         {
                 if (b.len)
                         strbuf_puts(&b, ", ");
-                strbuf_printf(&b, "%s:%d->%d/%s", jstr(p, "URL"), (int) jnum(p, "PublishedPort"),
-                              (int) jnum(p, "TargetPort"), jstr(p, "Protocol"));
+                strbuf_printf(&b, "%s:%d->%d/%s", json_get_str(p, "URL"),
+                              (int) json_get_num(p, "PublishedPort", 0),
+                              (int) json_get_num(p, "TargetPort", 0), json_get_str(p, "Protocol"));
         }
         return strbuf_take(&b);
 }
 
 static bool is_running(const cJSON *c)
 {
-        const char *state = jstr(c, "State");
+        const char *state = json_get_str(c, "State");
         return state && (streq(state, "running") || streq(state, "restarting"));
 }
 
@@ -844,23 +835,24 @@ int cmd_ps(struct cmd_global *g, int argc, char **argv)
         const cJSON *item;
         cJSON_ArrayForEach(item, list)
         {
-                if (services && !strv_contains(services, jstr(item, "Service")))
+                if (services && !strv_contains(services, json_get_str(item, "Service")))
                         continue;
-                if (statuses ? !strv_contains(statuses, jstr(item, "State")) : (!all && !is_running(item)))
+                if (statuses ? !strv_contains(statuses, json_get_str(item, "State"))
+                             : (!all && !is_running(item)))
                         continue;
                 cJSON_AddItemToArray(shown, cJSON_Duplicate(item, true));
         }
         if (only_services) {
                 _cleanup_strv_free_ char **seen = NULL;
-                cJSON_ArrayForEach(item, shown) if (!strv_contains(seen, jstr(item, "Service")))
+                cJSON_ArrayForEach(item, shown) if (!strv_contains(seen, json_get_str(item, "Service")))
                 {
-                        strv_push(&seen, jstr(item, "Service"));
-                        puts(jstr(item, "Service"));
+                        strv_push(&seen, json_get_str(item, "Service"));
+                        puts(json_get_str(item, "Service"));
                 }
                 return EXIT_OK;
         }
         if (quiet) {
-                cJSON_ArrayForEach(item, shown) puts(jstr(item, "Name"));
+                cJSON_ArrayForEach(item, shown) puts(json_get_str(item, "Name"));
                 return EXIT_OK;
         }
         if (streq(format, "json")) {
@@ -873,8 +865,8 @@ int cmd_ps(struct cmd_global *g, int argc, char **argv)
         {
                 _cleanup_free_ char *status = format_status(item);
                 _cleanup_free_ char *ports = format_ports(item);
-                printf("%-28s %-30s %-12s %-26s %s\n", jstr(item, "Name"), jstr(item, "Image"),
-                       jstr(item, "Service"), status, ports);
+                printf("%-28s %-30s %-12s %-26s %s\n", json_get_str(item, "Name"),
+                       json_get_str(item, "Image"), json_get_str(item, "Service"), status, ports);
         }
         return EXIT_OK;
 }
@@ -1074,12 +1066,12 @@ int cmd_wait(struct cmd_global *g, int argc, char **argv)
                 const cJSON *item;
                 cJSON_ArrayForEach(item, list)
                 {
-                        if (services && !strv_contains(services, jstr(item, "Service")))
+                        if (services && !strv_contains(services, json_get_str(item, "Service")))
                                 continue;
-                        if (is_running(item) || streq_ptr(jstr(item, "State"), "created"))
+                        if (is_running(item) || streq_ptr(json_get_str(item, "State"), "created"))
                                 running = true;
                         else if (!code)
-                                code = (int) jnum(item, "ExitCode");
+                                code = (int) json_get_num(item, "ExitCode", 0);
                 }
                 if (!running)
                         break;

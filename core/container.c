@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/fileio.h"
@@ -25,8 +26,6 @@
 #include "core/user.h"
 #include "core/util.h"
 #include "core/volume.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define KILL_WAIT_USEC (10 * 1000000LL)
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/digest.h"
 #include "core/fileio.h"
@@ -21,7 +22,6 @@
 #include "core/reference.h"
 #include "core/util.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 #define _cleanup_json_ _cleanup_(cJSON_Deletep)
 
 #define MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -47,12 +47,6 @@ const char *image_store_path(const struct image_store *s)
 }
 
 /* ---- small helpers ---- */
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static char **jstrv(const cJSON *o, const char *key)
 {
@@ -309,20 +303,21 @@ static void parse_config(const cJSON *root, struct image *img)
         const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
         parse_healthcheck(NULL, &c->healthcheck);
         free(img->created);
-        img->created = jstr(root, "created") ? xstrdup(jstr(root, "created")) : NULL;
-        img->architecture = jstr(root, "architecture") ? xstrdup(jstr(root, "architecture")) : NULL;
-        img->os = jstr(root, "os") ? xstrdup(jstr(root, "os")) : NULL;
+        img->created = json_get_str(root, "created") ? xstrdup(json_get_str(root, "created")) : NULL;
+        img->architecture =
+            json_get_str(root, "architecture") ? xstrdup(json_get_str(root, "architecture")) : NULL;
+        img->os = json_get_str(root, "os") ? xstrdup(json_get_str(root, "os")) : NULL;
         if (!cJSON_IsObject(cfg))
                 return;
         c->env = jstrv(cfg, "Env");
         c->entrypoint = jstrv(cfg, "Entrypoint");
         c->cmd = jstrv(cfg, "Cmd");
-        if (!isempty(jstr(cfg, "WorkingDir")))
-                c->working_dir = xstrdup(jstr(cfg, "WorkingDir"));
-        if (!isempty(jstr(cfg, "User")))
-                c->user = xstrdup(jstr(cfg, "User"));
-        if (!isempty(jstr(cfg, "StopSignal")))
-                c->stop_signal = xstrdup(jstr(cfg, "StopSignal"));
+        if (!isempty(json_get_str(cfg, "WorkingDir")))
+                c->working_dir = xstrdup(json_get_str(cfg, "WorkingDir"));
+        if (!isempty(json_get_str(cfg, "User")))
+                c->user = xstrdup(json_get_str(cfg, "User"));
+        if (!isempty(json_get_str(cfg, "StopSignal")))
+                c->stop_signal = xstrdup(json_get_str(cfg, "StopSignal"));
         const cJSON *it;
         const cJSON *ports = cJSON_GetObjectItemCaseSensitive(cfg, "ExposedPorts");
         if (cJSON_IsObject(ports)) {
@@ -406,8 +401,8 @@ static int image_load(const struct image_store *s, const cJSON *refs, const char
 
         _cleanup_(image_freep) struct image *img = xcalloc(1, sizeof(*img));
         img->id = xstrdup(id);
-        if (jstr(rec, "manifest"))
-                img->digest = xstrdup(jstr(rec, "manifest"));
+        if (json_get_str(rec, "manifest"))
+                img->digest = xstrdup(json_get_str(rec, "manifest"));
         img->size = (uint64_t) jint(rec, "size", 0);
         img->repo_digests = jstrv(rec, "repo_digests");
         if (!img->repo_digests)
@@ -417,7 +412,7 @@ static int image_load(const struct image_store *s, const cJSON *refs, const char
         const cJSON *layers = cJSON_GetObjectItemCaseSensitive(rec, "layers"), *it;
         cJSON_ArrayForEach(it, layers)
         {
-                const char *diff = jstr(it, "diff_id");
+                const char *diff = json_get_str(it, "diff_id");
                 if (!digest_is_valid(diff))
                         return stack_error_set(err, EINVAL, "%s: bad layer diff_id", rp);
                 strv_push(&img->diff_ids, diff);
@@ -482,7 +477,7 @@ static int resolve(const struct image_store *s, const cJSON *refs, const char *r
                         _cleanup_strv_free_ char **rd = jstrv(rec, "repo_digests");
                         bool match = strv_contains(rd, want);
                         /* A digest also matches an image imported under that name without one. */
-                        if (!match && streq_ptr(jstr(rec, "manifest"), r.digest)) {
+                        if (!match && streq_ptr(json_get_str(rec, "manifest"), r.digest)) {
                                 _cleanup_strv_free_ char **names = refs_of(refs, *id);
                                 STRV_FOREACH (n, names)
                                         if (startswith(*n, name) &&
@@ -499,7 +494,7 @@ static int resolve(const struct image_store *s, const cJSON *refs, const char *r
         }
         if (parsed) {
                 _cleanup_free_ char *norm = reference_string(&r);
-                const char *id = jstr(refs, norm);
+                const char *id = json_get_str(refs, norm);
                 if (id) {
                         *ret_id = xstrdup(id);
                         *ret_ref = TAKE_PTR(norm);
@@ -906,7 +901,7 @@ static int import_oci_manifest(struct import_ctx *c, int root_fd, const char *di
         if (!cJSON_IsObject(m))
                 return stack_error_set(err, EINVAL, "manifest %s: not a JSON object", mdigest);
         const cJSON *config = cJSON_GetObjectItemCaseSensitive(m, "config");
-        const char *cdigest = jstr(config, "digest");
+        const char *cdigest = json_get_str(config, "digest");
         _cleanup_free_ char *cdata = NULL;
         size_t clen;
         r = read_layout_json(root_fd, dirname, cdigest, jint(config, "size", -1), &cdata, &clen, err);
@@ -928,8 +923,8 @@ static int import_oci_manifest(struct import_ctx *c, int root_fd, const char *di
         const cJSON *l;
         cJSON_ArrayForEach(l, layers)
         {
-                const char *ld = jstr(l, "digest");
-                const char *mt = jstr(l, "mediaType");
+                const char *ld = json_get_str(l, "digest");
+                const char *mt = json_get_str(l, "mediaType");
                 if (mt && (strstr(mt, "nondistributable") || strstr(mt, "foreign"))) {
                         r = stack_error_set(err, EOPNOTSUPP,
                                             "manifest %s: foreign layer %s is not supported", mdigest,
@@ -979,7 +974,8 @@ static int import_oci_manifest(struct import_ctx *c, int root_fd, const char *di
 static char *annotated_name(const cJSON *desc)
 {
         const cJSON *ann = cJSON_GetObjectItemCaseSensitive(desc, "annotations");
-        const char *names[] = {jstr(ann, ANNOTATION_CONTAINERD_NAME), jstr(ann, ANNOTATION_REF_NAME)};
+        const char *names[] = {json_get_str(ann, ANNOTATION_CONTAINERD_NAME),
+                               json_get_str(ann, ANNOTATION_REF_NAME)};
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 if (!names[i])
                         continue;
@@ -998,7 +994,8 @@ static bool platform_matches(const cJSON *desc)
         const cJSON *pl = cJSON_GetObjectItemCaseSensitive(desc, "platform");
         if (!cJSON_IsObject(pl))
                 return true;
-        return streq_ptr(jstr(pl, "os"), "linux") && streq_ptr(jstr(pl, "architecture"), go_arch());
+        return streq_ptr(json_get_str(pl, "os"), "linux") &&
+               streq_ptr(json_get_str(pl, "architecture"), go_arch());
 }
 
 struct manifest_choice {
@@ -1017,8 +1014,8 @@ static int collect_manifests(int root_fd, const char *dirname, const cJSON *inde
                 return stack_error_set(err, EINVAL, "%s: index without manifests", dirname);
         cJSON_ArrayForEach(d, ms)
         {
-                const char *mt = jstr(d, "mediaType");
-                const char *dg = jstr(d, "digest");
+                const char *mt = json_get_str(d, "mediaType");
+                const char *dg = json_get_str(d, "digest");
                 if (mt && (streq(mt, MEDIA_OCI_INDEX) || streq(mt, MEDIA_DOCKER_LIST))) {
                         if (depth > 4)
                                 return stack_error_set(err, ELOOP, "%s: indexes nested too deep", dirname);
@@ -1048,8 +1045,9 @@ static int collect_manifests(int root_fd, const char *dirname, const cJSON *inde
                     .digest = xstrdup(dg ? dg : ""),
                     .size = jint(d, "size", -1),
                     .name = annotated_name(named),
-                    .tagname =
-                        jstr(ann, ANNOTATION_REF_NAME) ? xstrdup(jstr(ann, ANNOTATION_REF_NAME)) : NULL,
+                    .tagname = json_get_str(ann, ANNOTATION_REF_NAME)
+                                   ? xstrdup(json_get_str(ann, ANNOTATION_REF_NAME))
+                                   : NULL,
                 };
         }
         return 0;
@@ -1153,7 +1151,7 @@ static int import_docker_save(struct import_ctx *c, const char *dir, struct stac
         const cJSON *e;
         cJSON_ArrayForEach(e, m)
         {
-                const char *cfgname = jstr(e, "Config");
+                const char *cfgname = json_get_str(e, "Config");
                 if (!cfgname)
                         return stack_error_set(err, EINVAL, "%s/manifest.json: entry without Config", dir);
                 /* The file name carries the config's digest ("<hex>.json" or "blobs/sha256/<hex>"). */
@@ -1536,7 +1534,7 @@ static int builtin_in_use(const struct image_store *s, const char *run_root, con
                         _cleanup_json_ cJSON *j = NULL;
                         if (read_json(p, &j, NULL) < 0)
                                 continue;
-                        if (streq_ptr(jstr(j, "image_id"), id)) {
+                        if (streq_ptr(json_get_str(j, "image_id"), id)) {
                                 *ret_user = xstrndup(ce->d_name, strlen(ce->d_name) - 5);
                                 return 1;
                         }
@@ -1557,15 +1555,15 @@ static int gc(struct image_store *s, struct stack_error *err)
                 if (r < 0)
                         return r; /* never collect on a record we cannot read */
                 strv_push(&keep, digest_hex(*id));
-                if (digest_hex(jstr(rec, "manifest")))
-                        strv_push(&keep, digest_hex(jstr(rec, "manifest")));
+                if (digest_hex(json_get_str(rec, "manifest")))
+                        strv_push(&keep, digest_hex(json_get_str(rec, "manifest")));
                 const cJSON *l;
                 cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(rec, "layers"))
                 {
-                        if (digest_hex(jstr(l, "digest")))
-                                strv_push(&keep, digest_hex(jstr(l, "digest")));
-                        if (digest_hex(jstr(l, "diff_id")))
-                                strv_push(&keep, digest_hex(jstr(l, "diff_id")));
+                        if (digest_hex(json_get_str(l, "digest")))
+                                strv_push(&keep, digest_hex(json_get_str(l, "digest")));
+                        if (digest_hex(json_get_str(l, "diff_id")))
+                                strv_push(&keep, digest_hex(json_get_str(l, "diff_id")));
                 }
         }
         static const char *const dirs[] = {"blobs/sha256", "layers"};
@@ -1604,7 +1602,7 @@ int image_remove(struct image_store *s, const char *ref, const struct image_remo
         if (r < 0)
                 return r;
         /* A digest reference names the image, not an entry of the index. */
-        bool by_ref = norm && jstr(refs, norm);
+        bool by_ref = norm && json_get_str(refs, norm);
         _cleanup_strv_free_ char **all = refs_of(refs, id);
         size_t n_refs = strv_length(all);
 

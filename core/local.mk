@@ -1,5 +1,6 @@
 libstack_core_la_SOURCES += \
 	core/cleanup.h \
+	core/json.h \
 	core/error.h core/error.c \
 	core/util.h core/util.c \
 	core/fileio.h core/fileio.c \

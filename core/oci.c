@@ -6,12 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/oci.h"
 #include "core/seccomp.h"
 #include "core/util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SHM_SIZE (64LL * 1024 * 1024)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/apply.h"
 #include "core/cleanup.h"
 #include "core/container.h"
@@ -26,8 +27,6 @@
 #include "net/network.h"
 #include "net/ports.h"
 #include "spec/hash.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -50,18 +49,6 @@ struct reconciler {
         bool supervisor_started;
         bool down; /* the whole project goes: its network pieces go in one batch at the end */
 };
-
-static const char *jstr(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *j, const char *key, double fallback)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsNumber(v) ? v->valuedouble : fallback;
-}
 
 static struct supervisor_config sup_config(const struct reconciler *r)
 {
@@ -229,13 +216,14 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                 c->created_usec = rec->created_usec;
 
                 const cJSON *item = NULL, *found = NULL;
-                cJSON_ArrayForEach(item, list) if (streq_ptr(jstr(item, "name"), rec->name)) found = item;
+                cJSON_ArrayForEach(item, list) if (streq_ptr(json_get_str(item, "name"), rec->name)) found =
+                    item;
                 /* The supervisor watches its containers' processes: its word on a running one is current and
                  * saves a runtime call per container (which is most of a no-op `up`). Anything else is
                  * asked of the runtime, which may have lost a container the records still name. */
                 struct container_state cs = {0};
                 struct stack_error e = {0};
-                if (found && streq_ptr(jstr(found, "state"), "running"))
+                if (found && streq_ptr(json_get_str(found, "state"), "running"))
                         cs.status = CONTAINER_RUNNING;
                 else if (container_state(r->host, rec->name, &cs, &e) < 0)
                         cs.status = CONTAINER_ABSENT;
@@ -261,9 +249,9 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                         break;
                 }
                 if (st && c->state == PLAN_STATE_EXITED &&
-                    state_from_string(jstr(st, "state")) == PLAN_STATE_RUNNING)
+                    state_from_string(json_get_str(st, "state")) == PLAN_STATE_RUNNING)
                         c->state = PLAN_STATE_RUNNING; /* restarting: the supervisor has it in hand */
-                c->exit_code = st ? (int) jnum(st, "exit_code", 0) : 0;
+                c->exit_code = st ? (int) json_get_num(st, "exit_code", 0) : 0;
                 c->stopped = st && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         }
         container_record_list_free(recs, n);
@@ -334,7 +322,7 @@ static int run_remove_network(struct reconciler *r, const char *key, struct stac
         struct stack_error e = {0};
         const char *name = NULL;
         if (state_network_read(r->cfg->root, r->name, key, &j, &e) >= 0)
-                name = jstr(j, "name");
+                name = json_get_str(j, "name");
         stack_error_clear(&e);
         pthread_mutex_lock(&r->lock);
         int k = name ? network_teardown(r->net, r->name, name, err) : 0;
@@ -647,7 +635,7 @@ static int run_remove_container(struct reconciler *r, const char *name, struct s
 static const cJSON *find_status(const cJSON *list, const char *name)
 {
         const cJSON *item;
-        cJSON_ArrayForEach(item, list) if (streq_ptr(jstr(item, "name"), name)) return item;
+        cJSON_ArrayForEach(item, list) if (streq_ptr(json_get_str(item, "name"), name)) return item;
         return NULL;
 }
 
@@ -664,13 +652,13 @@ static int service_condition(struct reconciler *r, const char *service, enum sta
         int n = 0;
         cJSON_ArrayForEach(item, list)
         {
-                if (!streq_ptr(jstr(item, "service"), service))
+                if (!streq_ptr(json_get_str(item, "service"), service))
                         continue;
                 n++;
-                const char *state = jstr(item, "state");
-                const char *health = jstr(item, "health");
-                int code = (int) jnum(item, "exit_code", 0);
-                const char *name = jstr(item, "name");
+                const char *state = json_get_str(item, "state");
+                const char *health = json_get_str(item, "health");
+                int code = (int) json_get_num(item, "exit_code", 0);
+                const char *name = json_get_str(item, "name");
                 bool exited = state && streq(state, "exited");
                 bool restarting = state && streq(state, "restarting");
                 if (cond == STACK_DEP_COMPLETED || (ready_mode && exited && code == 0)) {
@@ -756,12 +744,12 @@ static int fw_collect(struct reconciler *r, struct container_record **recs, size
                 const cJSON *att;
                 cJSON_ArrayForEach(att, atts)
                 {
-                        const char *key = jstr(att, "network");
+                        const char *key = json_get_str(att, "network");
                         if (!key)
                                 continue;
                         bool seen = false;
                         for (size_t k = 0; k < in->n_networks; k++)
-                                if (streq(in->networks[k].name, jstr(att, "network_name")))
+                                if (streq(in->networks[k].name, json_get_str(att, "network_name")))
                                         seen = true;
                         if (seen)
                                 continue;
@@ -784,27 +772,27 @@ static int fw_collect(struct reconciler *r, struct container_record **recs, size
                 const cJSON *pt;
                 cJSON_ArrayForEach(pt, ports)
                 {
-                        if (!first || !jstr(first, "addr4"))
+                        if (!first || !json_get_str(first, "addr4"))
                                 return stack_error_set(err, EINVAL,
                                                        "container %s publishes ports but has no IPv4 "
                                                        "address on a network",
                                                        recs[i]->name);
-                        const char *proto = jstr(pt, "protocol");
+                        const char *proto = json_get_str(pt, "protocol");
                         if (proto && streq(proto, "sctp"))
                                 continue;
                         in->ports = xrealloc(in->ports, (in->n_ports + 1) * sizeof(*in->ports));
                         struct fw_port *fp = &in->ports[in->n_ports++];
                         *fp = (struct fw_port){
-                            .network = keep(in, xstrdup(jstr(first, "network_name"))),
-                            .host_port = (uint16_t) jnum(pt, "published", 0),
-                            .container_port = (uint16_t) jnum(pt, "target", 0),
+                            .network = keep(in, xstrdup(json_get_str(first, "network_name"))),
+                            .host_port = (uint16_t) json_get_num(pt, "published", 0),
+                            .container_port = (uint16_t) json_get_num(pt, "target", 0),
                             .count = 1,
                             .proto = proto && streq(proto, "udp") ? FW_PROTO_UDP : FW_PROTO_TCP,
                         };
-                        const char *hip = jstr(pt, "host_ip");
+                        const char *hip = json_get_str(pt, "host_ip");
                         if (!hip || inet_pton(AF_INET, hip, &fp->host_ip) != 1)
                                 fp->host_ip.s_addr = INADDR_ANY;
-                        inet_pton(AF_INET, jstr(first, "addr4"), &fp->container_ip);
+                        inet_pton(AF_INET, json_get_str(first, "addr4"), &fp->container_ip);
                 }
         }
         return 0;
@@ -834,7 +822,7 @@ static int dns_write(struct reconciler *r, struct container_record **recs, size_
                         cJSON_ArrayForEach(att,
                                            cJSON_GetObjectItemCaseSensitive(recs[c]->spec, "attachments"))
                         {
-                                if (!streq_ptr(jstr(att, "network_name"), info->name))
+                                if (!streq_ptr(json_get_str(att, "network_name"), info->name))
                                         continue;
                                 cJSON *e = cJSON_CreateObject();
                                 cJSON_AddStringToObject(e, "id", recs[c]->name);
@@ -845,10 +833,12 @@ static int dns_write(struct reconciler *r, struct container_record **recs, size_
                                 cJSON_ArrayForEach(al, cJSON_GetObjectItemCaseSensitive(att, "aliases"))
                                     cJSON_AddItemToArray(names, cJSON_Duplicate(al, false));
                                 cJSON *addrs = cJSON_AddArrayToObject(e, "addresses");
-                                if (jstr(att, "addr4"))
-                                        cJSON_AddItemToArray(addrs, cJSON_CreateString(jstr(att, "addr4")));
-                                if (jstr(att, "addr6"))
-                                        cJSON_AddItemToArray(addrs, cJSON_CreateString(jstr(att, "addr6")));
+                                if (json_get_str(att, "addr4"))
+                                        cJSON_AddItemToArray(addrs,
+                                                             cJSON_CreateString(json_get_str(att, "addr4")));
+                                if (json_get_str(att, "addr6"))
+                                        cJSON_AddItemToArray(addrs,
+                                                             cJSON_CreateString(json_get_str(att, "addr6")));
                                 cJSON_AddItemToArray(entries, e);
                         }
                 }
@@ -900,10 +890,10 @@ static int run_publish(struct reconciler *r, struct stack_error *err)
                 bool dirty = false;
                 cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(recs[i]->spec, "ports"))
                 {
-                        const char *proto = jstr(pt, "protocol");
+                        const char *proto = json_get_str(pt, "protocol");
                         if (proto && streq(proto, "sctp"))
                                 continue;
-                        if (pi < in.n_ports && jnum(pt, "published", 0) == 0) {
+                        if (pi < in.n_ports && json_get_num(pt, "published", 0) == 0) {
                                 cJSON_ReplaceItemInObject(pt, "published",
                                                           cJSON_CreateNumber(in.ports[pi].host_port));
                                 dirty = true;
@@ -1264,15 +1254,16 @@ int reconcile_status(const struct reconcile_config *c, const char *project, cJSO
                 cJSON_AddStringToObject(j, "Name", recs[i]->name);
                 cJSON_AddStringToObject(j, "Service", recs[i]->service);
                 cJSON_AddNumberToObject(j, "Number", recs[i]->number);
-                cJSON_AddStringToObject(j, "Image",
-                                        jstr(recs[i]->spec, "image") ? jstr(recs[i]->spec, "image") : "");
+                cJSON_AddStringToObject(
+                    j, "Image",
+                    json_get_str(recs[i]->spec, "image") ? json_get_str(recs[i]->spec, "image") : "");
                 cJSON_AddStringToObject(j, "Project", project);
                 const cJSON *st = find_status(list, recs[i]->name);
                 _cleanup_(cJSON_Deletep) cJSON *saved =
                     st ? NULL : supervisor_read_status(c->run_root, project, recs[i]->name);
                 if (!st)
                         st = saved;
-                const char *state = st ? jstr(st, "state") : NULL;
+                const char *state = st ? json_get_str(st, "state") : NULL;
                 struct runtime_state rs = {0};
                 if (rt && runtime_state(rt, recs[i]->name, &rs, NULL) >= 0) {
                         if (rs.status == RUNTIME_ABSENT)
@@ -1281,11 +1272,12 @@ int reconcile_status(const struct reconcile_config *c, const char *project, cJSO
                                 state = runtime_status_to_string(rs.status);
                 }
                 cJSON_AddStringToObject(j, "State", state ? state : "unknown");
-                cJSON_AddStringToObject(j, "Health", st && jstr(st, "health") ? jstr(st, "health") : "");
-                cJSON_AddNumberToObject(j, "ExitCode", st ? jnum(st, "exit_code", 0) : 0);
-                cJSON_AddNumberToObject(j, "RestartCount", st ? jnum(st, "restart_count", 0) : 0);
-                cJSON_AddNumberToObject(j, "StartedAt", st ? jnum(st, "started_at", 0) : 0);
-                cJSON_AddNumberToObject(j, "FinishedAt", st ? jnum(st, "finished_at", 0) : 0);
+                cJSON_AddStringToObject(j, "Health",
+                                        st && json_get_str(st, "health") ? json_get_str(st, "health") : "");
+                cJSON_AddNumberToObject(j, "ExitCode", st ? json_get_num(st, "exit_code", 0) : 0);
+                cJSON_AddNumberToObject(j, "RestartCount", st ? json_get_num(st, "restart_count", 0) : 0);
+                cJSON_AddNumberToObject(j, "StartedAt", st ? json_get_num(st, "started_at", 0) : 0);
+                cJSON_AddNumberToObject(j, "FinishedAt", st ? json_get_num(st, "finished_at", 0) : 0);
                 cJSON_AddNumberToObject(j, "Created", (double) recs[i]->created_usec);
                 if (st && cJSON_GetObjectItemCaseSensitive(st, "health_log"))
                         cJSON_AddItemToObject(
@@ -1296,16 +1288,18 @@ int reconcile_status(const struct reconcile_config *c, const char *project, cJSO
                 cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(recs[i]->spec, "ports"))
                 {
                         cJSON *e = cJSON_CreateObject();
-                        cJSON_AddStringToObject(e, "URL",
-                                                jstr(pt, "host_ip") ? jstr(pt, "host_ip") : "0.0.0.0");
-                        cJSON_AddNumberToObject(e, "TargetPort", jnum(pt, "target", 0));
-                        cJSON_AddNumberToObject(e, "PublishedPort", jnum(pt, "published", 0));
+                        cJSON_AddStringToObject(
+                            e, "URL", json_get_str(pt, "host_ip") ? json_get_str(pt, "host_ip") : "0.0.0.0");
+                        cJSON_AddNumberToObject(e, "TargetPort", json_get_num(pt, "target", 0));
+                        cJSON_AddNumberToObject(e, "PublishedPort", json_get_num(pt, "published", 0));
                         cJSON_AddStringToObject(e, "Protocol",
-                                                jstr(pt, "protocol") ? jstr(pt, "protocol") : "tcp");
+                                                json_get_str(pt, "protocol") ? json_get_str(pt, "protocol")
+                                                                             : "tcp");
                         cJSON_AddItemToArray(pubs, e);
                 }
-                cJSON_AddStringToObject(j, "LogPath",
-                                        jstr(recs[i]->spec, "log") ? jstr(recs[i]->spec, "log") : "");
+                cJSON_AddStringToObject(
+                    j, "LogPath",
+                    json_get_str(recs[i]->spec, "log") ? json_get_str(recs[i]->spec, "log") : "");
                 cJSON_AddItemToArray(out, j);
         }
         runtime_free(rt);

@@ -5,11 +5,10 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/seccomp.h"
 #include "core/util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 /* One rule of the default policy. Names are space-separated to keep the table readable. A rule applies
  * when every capability of caps is granted, none of no_caps is, the machine is one of arches (Go

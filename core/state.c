@@ -8,12 +8,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/fileio.h"
 #include "core/state.h"
 #include "core/util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 char *state_project_dir(const char *root, const char *project)
 {
@@ -106,18 +105,6 @@ int state_container_write(const char *root, const char *project, const struct co
         return json_write_file(path, j, err);
 }
 
-static const char *jstr(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 int state_container_read(const char *root, const char *project, const char *name,
                          struct container_record **ret, struct stack_error *err)
 {
@@ -126,17 +113,17 @@ int state_container_read(const char *root, const char *project, const char *name
         int r = json_read_file(path, &j, err);
         if (r < 0)
                 return r;
-        if (!jstr(j, "name") || !jstr(j, "service"))
+        if (!json_get_str(j, "name") || !json_get_str(j, "service"))
                 return stack_error_set(err, EBADMSG, "%s: incomplete container record", path);
         struct container_record *c = xcalloc(1, sizeof(*c));
-        c->name = xstrdup(jstr(j, "name"));
-        c->service = xstrdup(jstr(j, "service"));
-        c->number = (int) jnum(j, "number");
-        c->config_hash = xstrdup(jstr(j, "config_hash"));
-        c->image_id = xstrdup(jstr(j, "image_id"));
+        c->name = xstrdup(json_get_str(j, "name"));
+        c->service = xstrdup(json_get_str(j, "service"));
+        c->number = (int) json_get_num(j, "number", 0);
+        c->config_hash = xstrdup(json_get_str(j, "config_hash"));
+        c->image_id = xstrdup(json_get_str(j, "image_id"));
         c->networks = json_strv(cJSON_GetObjectItemCaseSensitive(j, "networks"));
         c->volumes = json_strv(cJSON_GetObjectItemCaseSensitive(j, "volumes"));
-        c->created_usec = (uint64_t) jnum(j, "created_usec");
+        c->created_usec = (uint64_t) json_get_num(j, "created_usec", 0);
         cJSON *spec = cJSON_DetachItemFromObjectCaseSensitive(j, "spec");
         c->spec = spec;
         *ret = c;
@@ -276,7 +263,7 @@ int state_project_read(const char *root, const char *project, char **ret_working
         if (r < 0)
                 return r;
         if (ret_working_dir)
-                *ret_working_dir = xstrdup(jstr(j, "working_dir"));
+                *ret_working_dir = xstrdup(json_get_str(j, "working_dir"));
         if (ret_files)
                 *ret_files = json_strv(cJSON_GetObjectItemCaseSensitive(j, "config_files"));
         return 0;

@@ -11,13 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/fileio.h"
 #include "core/state.h"
 #include "core/supervisor.h"
 #include "core/util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static int connect_socket(const char *run_root, const char *project, int *ret, struct stack_error *err)
 {

@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/fileio.h"
 #include "core/health.h"
@@ -27,8 +28,6 @@
 #include "core/util.h"
 #include "net/dns-records.h"
 #include "net/dns.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define USEC_PER_SEC 1000000ULL
 #define PROBE_OUTPUT_MAX 4096
@@ -608,54 +607,42 @@ static void container_free(struct sup_container *c)
         free(c);
 }
 
-static double jnum(const cJSON *j, const char *key, double fallback)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsNumber(v) ? v->valuedouble : fallback;
-}
-
-static const char *jstr(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void container_configure(struct sup_container *c, const struct container_record *rec)
 {
         const cJSON *spec = rec->spec;
         free(c->service);
         c->service = xstrdup(rec->service);
         const cJSON *restart = cJSON_GetObjectItemCaseSensitive(spec, "restart");
-        const char *policy = jstr(restart, "policy");
+        const char *policy = json_get_str(restart, "policy");
         c->restart = (struct stack_restart_policy){
             .policy = !policy                           ? STACK_RESTART_NO
                       : streq(policy, "always")         ? STACK_RESTART_ALWAYS
                       : streq(policy, "on-failure")     ? STACK_RESTART_ON_FAILURE
                       : streq(policy, "unless-stopped") ? STACK_RESTART_UNLESS_STOPPED
                                                         : STACK_RESTART_NO,
-            .max_retries = (int) jnum(restart, "max_retries", 0),
-            .delay_usec = (int64_t) jnum(restart, "delay_usec", -1),
-            .window_usec = (int64_t) jnum(restart, "window_usec", -1),
+            .max_retries = (int) json_get_num(restart, "max_retries", 0),
+            .delay_usec = (int64_t) json_get_num(restart, "delay_usec", -1),
+            .window_usec = (int64_t) json_get_num(restart, "window_usec", -1),
         };
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(spec, "health");
         c->health = (struct health_settings){
             .enabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "enabled")),
-            .interval_usec = (uint64_t) jnum(h, "interval_usec", 30 * USEC_PER_SEC),
-            .timeout_usec = (uint64_t) jnum(h, "timeout_usec", 30 * USEC_PER_SEC),
-            .start_period_usec = (uint64_t) jnum(h, "start_period_usec", 0),
-            .start_interval_usec = (uint64_t) jnum(h, "start_interval_usec", 5 * USEC_PER_SEC),
-            .retries = (int) jnum(h, "retries", 3),
+            .interval_usec = (uint64_t) json_get_num(h, "interval_usec", 30 * USEC_PER_SEC),
+            .timeout_usec = (uint64_t) json_get_num(h, "timeout_usec", 30 * USEC_PER_SEC),
+            .start_period_usec = (uint64_t) json_get_num(h, "start_period_usec", 0),
+            .start_interval_usec = (uint64_t) json_get_num(h, "start_interval_usec", 5 * USEC_PER_SEC),
+            .retries = (int) json_get_num(h, "retries", 3),
         };
         strv_free(c->health_test);
         c->health_test = json_strv(cJSON_GetObjectItemCaseSensitive(h, "test"));
         if (!c->health_test[0])
                 c->health.enabled = false;
-        c->stop_signal = (int) jnum(spec, "stop_signal", SIGTERM);
-        c->stop_grace_usec = (uint64_t) jnum(spec, "stop_grace_usec", 10 * USEC_PER_SEC);
+        c->stop_signal = (int) json_get_num(spec, "stop_signal", SIGTERM);
+        c->stop_grace_usec = (uint64_t) json_get_num(spec, "stop_grace_usec", 10 * USEC_PER_SEC);
         free(c->log_path);
-        c->log_path = jstr(spec, "log") ? xstrdup(jstr(spec, "log")) : NULL;
+        c->log_path = json_get_str(spec, "log") ? xstrdup(json_get_str(spec, "log")) : NULL;
         free(c->bundle);
-        c->bundle = jstr(spec, "bundle") ? xstrdup(jstr(spec, "bundle")) : NULL;
+        c->bundle = json_get_str(spec, "bundle") ? xstrdup(json_get_str(spec, "bundle")) : NULL;
 }
 
 /* Re-adopts what a previous supervisor left: a container is running if the pid it recorded is alive with
@@ -666,13 +653,13 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
             supervisor_read_status(s->cfg.run_root, s->cfg.project, c->name);
         if (!st)
                 return;
-        const char *state = jstr(st, "state");
-        pid_t pid = (pid_t) jnum(st, "pid", 0);
-        uint64_t start = (uint64_t) jnum(st, "pid_start", 0);
-        c->exit_code = (int) jnum(st, "exit_code", 0);
-        c->started_at = (uint64_t) jnum(st, "started_at", 0);
-        c->finished_at = (uint64_t) jnum(st, "finished_at", 0);
-        c->restart_count = (int) jnum(st, "restart_count", 0);
+        const char *state = json_get_str(st, "state");
+        pid_t pid = (pid_t) json_get_num(st, "pid", 0);
+        uint64_t start = (uint64_t) json_get_num(st, "pid_start", 0);
+        c->exit_code = (int) json_get_num(st, "exit_code", 0);
+        c->started_at = (uint64_t) json_get_num(st, "started_at", 0);
+        c->finished_at = (uint64_t) json_get_num(st, "finished_at", 0);
+        c->restart_count = (int) json_get_num(st, "restart_count", 0);
         /* a stop asked by a stack command outlives this supervisor: the next up must know it */
         c->stopped_by_user = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         /* A supervisor killed between the runtime's `start` and saving it leaves "created" for a container
@@ -789,8 +776,8 @@ static void maybe_exit(struct supervisor *s)
 
 static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
 {
-        const char *op = jstr(req, "op");
-        const char *name = jstr(req, "name");
+        const char *op = json_get_str(req, "op");
+        const char *name = json_get_str(req, "name");
         struct sup_container *c = name ? find_container(s, name) : NULL;
         struct stack_error e = {0};
         conn->busy = true;
@@ -850,7 +837,7 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                 else
                         reply_ok(conn);
         } else if (streq(op, "stop")) {
-                uint64_t grace = (uint64_t) jnum(req, "timeout_usec", (double) c->stop_grace_usec);
+                uint64_t grace = (uint64_t) json_get_num(req, "timeout_usec", (double) c->stop_grace_usec);
                 container_stop(s, c, grace, conn);
         } else {
                 reply_error(conn, "unknown op %s", op);

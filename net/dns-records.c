@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "net/dns-records.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 #define DNS_RECORDS_VERSION 1
 

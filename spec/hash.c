@@ -3,12 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "spec/hash.h"
 #include "spec/print.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 char *spec_service_hash_input(const struct stack_project *p, const struct stack_service *s)
 {

@@ -5,12 +5,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "spec/print.h"
 #include "spec/units.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static void add_str(cJSON *o, const char *key, const char *v)
 {

@@ -2,13 +2,12 @@
  * reader to prove the quoting), and JSON. */
 #include <math.h>
 
+#include "core/json.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "spec/print.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
 
 static const char *const full_yaml =
     "name: ignored\n"
