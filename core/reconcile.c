@@ -334,11 +334,6 @@ static int run_remove_network(struct reconciler *r, const char *key, struct stac
 
 /* ---- containers ---- */
 
-static void add_label(struct stack_kvlist *l, const char *key, const char *value)
-{
-        stack_kvlist_set(l, key, value);
-}
-
 static cJSON *restart_json(const struct stack_restart_policy *p)
 {
         static const char *const names[] = {
@@ -499,18 +494,19 @@ static int run_create_container(struct reconciler *r, const struct plan_action *
         spec_service_hash(p, s, hash);
         struct stack_kvlist labels = {0};
         for (size_t i = 0; i < s->labels.n; i++)
-                add_label(&labels, s->labels.items[i].key, s->labels.items[i].value);
+                stack_kvlist_set(&labels, s->labels.items[i].key, s->labels.items[i].value);
         _cleanup_free_ char *number = xasprintf("%d", a->number);
         _cleanup_free_ char *files = strv_join(p->config_files, ",");
-        add_label(&labels, "com.docker.compose.project", p->name);
-        add_label(&labels, "com.docker.compose.service", s->name);
-        add_label(&labels, "com.docker.compose.container-number", number);
-        add_label(&labels, "com.docker.compose.oneoff", "False");
-        add_label(&labels, "com.docker.compose.config-hash", hash);
-        add_label(&labels, "com.docker.compose.image", img->id);
-        add_label(&labels, "com.docker.compose.project.working_dir", p->working_dir ? p->working_dir : "");
-        add_label(&labels, "com.docker.compose.project.config_files", files);
-        add_label(&labels, "com.docker.compose.version", PACKAGE_VERSION);
+        stack_kvlist_set(&labels, "com.docker.compose.project", p->name);
+        stack_kvlist_set(&labels, "com.docker.compose.service", s->name);
+        stack_kvlist_set(&labels, "com.docker.compose.container-number", number);
+        stack_kvlist_set(&labels, "com.docker.compose.oneoff", "False");
+        stack_kvlist_set(&labels, "com.docker.compose.config-hash", hash);
+        stack_kvlist_set(&labels, "com.docker.compose.image", img->id);
+        stack_kvlist_set(&labels, "com.docker.compose.project.working_dir",
+                         p->working_dir ? p->working_dir : "");
+        stack_kvlist_set(&labels, "com.docker.compose.project.config_files", files);
+        stack_kvlist_set(&labels, "com.docker.compose.version", PACKAGE_VERSION);
 
         char *dns_servers[] = {dns, NULL};
         struct container_spec spec = {
