@@ -78,3 +78,9 @@ TESTS += tests/integration/t0257-ctr-image.sh
 check_PROGRAMS += tests/unit/test-runtime
 TESTS += tests/unit/test-runtime
 tests_unit_test_runtime_LDADD = $(STACK_LIBS)
+
+# The time index of container logs (written by the supervisor, read by `stack logs -t/--since/--until`).
+libstack_core_la_SOURCES += core/logindex.h core/logindex.c
+check_PROGRAMS += tests/unit/test-logindex
+TESTS += tests/unit/test-logindex
+tests_unit_test_logindex_LDADD = $(STACK_LIBS)
