@@ -33,12 +33,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Topology: bridge stkbench 10.99.0.1/24, container netns ctr 10.99.0.2, client netns 192.168.99.2.
-ip link add stkbench type bridge
+# Topology: bridge stkbench 10.99.0.1/24, container netns ctr 10.99.0.2, client netns 192.168.99.2. The
+# bridge and the container veth get the MTU stack gives its networks (NETWORK_DEFAULT_MTU, net/network.h);
+# the link to the client, another host, keeps the ethernet MTU of 1500.
+ip link add stkbench mtu 65520 type bridge
 ip addr add 10.99.0.1/24 dev stkbench
 ip link set stkbench up
 ip netns add ctr
-ip link add vctr type veth peer name eth0 netns ctr
+ip link add vctr mtu 65520 type veth peer name eth0 mtu 65520 netns ctr
 ip link set vctr master stkbench up
 ip -n ctr link set lo up
 ip -n ctr addr add 10.99.0.2/24 dev eth0

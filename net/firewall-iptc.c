@@ -19,6 +19,7 @@
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
 #include "core/cleanup.h"
@@ -81,6 +82,12 @@ static void set_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const c
         memset(mask, 0xff, len + 1 < IFNAMSIZ ? len + 1 : IFNAMSIZ);
 }
 
+/* The TCP header's flag bits as xt_tcp's flg_mask and flg_cmp take them. */
+enum {
+        TCPHDR_SYN = 0x02,
+        TCPHDR_RST = 0x04,
+};
+
 static struct in_addr mask_of(unsigned len)
 {
         return (struct in_addr){.s_addr = len ? htonl(~0U << (32 - len)) : 0};
@@ -134,10 +141,16 @@ static const struct ipt_entry *entry_from_rule(struct entry_builder *b, const st
                 struct xt_comment_info *c = add_match(b, "comment", 0, sizeof(*c));
                 snprintf(c->comment, sizeof(c->comment), "%s", r->comment);
         }
-        if (r->proto == IPPROTO_TCP && r->dport) {
+        if (r->proto == IPPROTO_TCP && (r->dport || r->tcp_syn)) {
                 struct xt_tcp *t = add_match(b, "tcp", 0, sizeof(*t));
                 t->spts[1] = 0xffff;
-                t->dpts[0] = t->dpts[1] = r->dport; /* host byte order, unlike NAT ranges */
+                /* host byte order, unlike NAT ranges */
+                t->dpts[0] = r->dport;
+                t->dpts[1] = r->dport ? r->dport : 0xffff;
+                if (r->tcp_syn) {
+                        t->flg_mask = TCPHDR_SYN | TCPHDR_RST;
+                        t->flg_cmp = TCPHDR_SYN;
+                }
         } else if (r->proto == IPPROTO_UDP && r->dport) {
                 struct xt_udp *u = add_match(b, "udp", 0, sizeof(*u));
                 u->spts[1] = 0xffff;
@@ -174,6 +187,13 @@ static const struct ipt_entry *entry_from_rule(struct entry_builder *b, const st
         case FW_MASQUERADE: {
                 struct nf_nat_ipv4_multi_range_compat *m = add_target(b, "MASQUERADE", 0, masq);
                 m->rangesize = 1;
+                break;
+        }
+        case FW_CLAMP_MSS: {
+                struct xt_tcpmss_info *m =
+                    add_target(b, "TCPMSS", 0,
+                               XT_ALIGN(sizeof(struct xt_entry_target) + sizeof(struct xt_tcpmss_info)));
+                m->mss = XT_TCPMSS_CLAMP_PMTU;
                 break;
         }
         }
@@ -454,6 +474,8 @@ static const char *verdict_label(enum fw_verdict v)
                 return "DNAT";
         case FW_MASQUERADE:
                 return "MASQUERADE";
+        case FW_CLAMP_MSS:
+                return "TCPMSS";
         case FW_JUMP:
                 break;
         }
@@ -490,7 +512,7 @@ static bool entry_equal(struct xtc_handle *h, const struct ipt_entry *have, cons
         const char *label = verdict_label(r->verdict), *t = iptc_get_target(have, h);
         if (!label || !t || !streq(t, label))
                 return false;
-        if (r->verdict != FW_DNAT && r->verdict != FW_MASQUERADE)
+        if (r->verdict != FW_DNAT && r->verdict != FW_MASQUERADE && r->verdict != FW_CLAMP_MSS)
                 return true;
         const struct xt_entry_target *ht = (const void *) ((const char *) have + have->target_offset);
         const struct xt_entry_target *wt = (const void *) ((const char *) want + want->target_offset);

@@ -237,6 +237,15 @@ static void build_network(struct builder *b, const struct fw_network *n)
         if (n->internal)
                 return;
 
+        /* The bridge and the veths run with a large MTU (net/network.c), so a container announces an MSS
+         * no link outside the host carries. Both SYNs of a connection that leaves the host pass here (the
+         * container's and its SYN-ACK to an outside client), and get the MSS of the route they take. */
+        r = add(b, PART_FWD, n, FW_CLAMP_MSS);
+        set_if(r->in_if, n->bridge);
+        set_if(r->out_if, n->bridge);
+        r->out_if_not = true;
+        r->proto = IPPROTO_TCP;
+        r->tcp_syn = true;
         r = add(b, PART_FWD, n, FW_ACCEPT);
         set_if(r->in_if, n->bridge);
 
@@ -411,8 +420,12 @@ char *fw_rule_format(const char *chain, const struct fw_rule *r)
         }
         if (r->comment[0])
                 strbuf_printf(&b, " -m comment --comment \"%s\"", r->comment);
+        if (proto && (r->dport || (r->tcp_syn && r->proto == IPPROTO_TCP)))
+                strbuf_printf(&b, " -m %s", proto);
         if (proto && r->dport)
-                strbuf_printf(&b, " -m %s --dport %u", proto, r->dport);
+                strbuf_printf(&b, " --dport %u", r->dport);
+        if (r->tcp_syn && r->proto == IPPROTO_TCP)
+                strbuf_puts(&b, " --tcp-flags SYN,RST SYN");
         switch (r->verdict) {
         case FW_ACCEPT:
                 strbuf_puts(&b, " -j ACCEPT");
@@ -434,6 +447,9 @@ char *fw_rule_format(const char *chain, const struct fw_rule *r)
         }
         case FW_MASQUERADE:
                 strbuf_puts(&b, " -j MASQUERADE");
+                break;
+        case FW_CLAMP_MSS:
+                strbuf_puts(&b, " -j TCPMSS --clamp-mss-to-pmtu");
                 break;
         }
         return strbuf_take(&b);

@@ -91,6 +91,7 @@ enum fw_verdict {
         FW_JUMP, /* to rule.jump */
         FW_DNAT, /* to to_addr:to_port */
         FW_MASQUERADE,
+        FW_CLAMP_MSS, /* TCPMSS --clamp-mss-to-pmtu; not terminal, the chain goes on */
 };
 
 /* conntrack states matched by fw_rule.ctstate */
@@ -114,6 +115,7 @@ struct fw_rule {
         bool dst_not;
         uint8_t proto;  /* 0, IPPROTO_TCP or IPPROTO_UDP */
         uint16_t dport; /* with proto; 0: any */
+        bool tcp_syn;   /* with IPPROTO_TCP: --tcp-flags SYN,RST SYN, the first packet of each direction */
         bool dst_local; /* -m addrtype --dst-type LOCAL */
         unsigned ctstate;
         char comment[FW_COMMENT_MAX];

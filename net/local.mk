@@ -35,7 +35,8 @@ TESTS += \
 	tests/integration/t0351-fw-loopback-guard.sh \
 	tests/integration/t0352-fw-isolation.sh \
 	tests/integration/t0353-fw-projects.sh \
-	tests/integration/t0354-fw-udp-conntrack.sh
+	tests/integration/t0354-fw-udp-conntrack.sh \
+	tests/integration/t0355-fw-mss.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc bench/net-throughput.sh
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall

@@ -252,7 +252,7 @@ int network_setup(struct network_ctx *ctx, const struct network_spec *spec, stru
         struct netlink_bridge b = {
             .name = i.bridge,
             .alias = alias,
-            .mtu = spec->mtu,
+            .mtu = spec->mtu ? spec->mtu : NETWORK_DEFAULT_MTU,
             .addrs = addrs,
             .n_addrs = n,
         };
@@ -269,7 +269,7 @@ int network_setup(struct network_ctx *ctx, const struct network_spec *spec, stru
         i.name = xstrdup(spec->name);
         i.project = xstrdup(spec->project);
         i.internal = spec->internal;
-        i.mtu = spec->mtu;
+        i.mtu = b.mtu;
         *ret = i;
         return 0;
 }

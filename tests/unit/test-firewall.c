@@ -73,6 +73,8 @@ static void test_one_port(void)
             "-A %1$sISO -i stk1 -o stk1 -m comment --comment \"stack:shop:front\" -j ACCEPT\n"
             "-A %1$sISO -o stk1 -m comment --comment \"stack:shop:front\" -j DROP\n"
             "-A STACK-FORWARD -m comment --comment \"stack:shop\" -j %1$sFWD\n"
+            "-A %1$sFWD -i stk1 ! -o stk1 -p tcp -m comment --comment \"stack:shop:front\" -m tcp "
+            "--tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu\n"
             "-A %1$sFWD -i stk1 -m comment --comment \"stack:shop:front\" -j ACCEPT\n"
             "*nat\n"
             "-A STACK-DNAT -m comment --comment \"stack:shop\" -j %1$sDNAT\n"
@@ -87,7 +89,7 @@ static void test_one_port(void)
         is_str(text, expected, "one tcp port on 0.0.0.0: the complete rule set");
         ok(rs.localnet_bridges && streq(rs.localnet_bridges[0], "stk1") && !rs.localnet_bridges[1],
            "route_localnet is asked for the bridge");
-        is_int(fw_ruleset_count(&rs), 12, "12 rules, jumps not counted");
+        is_int(fw_ruleset_count(&rs), 13, "13 rules, jumps not counted");
 }
 
 static void test_udp_range_hostip(void)
@@ -185,6 +187,10 @@ static void test_internal(void)
                "the other network still has outbound NAT");
         is_int(count_lines(text, "-i stk9 ! -o stk9", "-j DROP"), 1, "internal: nothing leaves the bridge");
         is_int(count_lines(text, "-i stk9 -j ACCEPT", NULL), 0, "internal: no outbound accept");
+        is_int(count_lines(text, "-i stk9 ! -o stk9", "TCPMSS"), 0,
+               "internal: nothing leaves, nothing to clamp");
+        is_int(count_lines(text, "-i stk1 ! -o stk1 -p tcp", "--tcp-flags SYN,RST SYN -j TCPMSS"), 1,
+               "the other network clamps the MSS of connections leaving the host");
         is_int(count_lines(text, "-d 10.88.9.1/32 -i stk9", "-j DROP"), 1,
                "internal: the host is reached only on the gateway address");
         is_int(count_lines(text, "-A STACK-INPUT", NULL), 1, "internal: one INPUT jump");
