@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -441,6 +442,8 @@ static void link_walk_cb(struct nl_object *obj, void *p)
         i->alias = alias ? xstrdup(alias) : NULL;
         const char *kind = rtnl_link_get_type(l);
         i->kind = kind ? xstrdup(kind) : NULL;
+        i->link = rtnl_link_get_link(l);
+        i->group = rtnl_link_get_group(l);
 }
 
 void netlink_link_infos_free(struct netlink_link_info *l, size_t n)
@@ -460,6 +463,62 @@ static int links_walk(struct nl_sock *sk, struct link_walk *w, struct stack_erro
                 return nl_fail(err, r, "list links");
         nl_cache_foreach(cache, link_walk_cb, w);
         return 0;
+}
+
+/* RTM_SETLINK of IFLA_GROUP (ifindex > 0), or RTM_DELLINK of every link in the group (ifindex 0). */
+static int link_group_request(struct nl_sock *sk, int type, int ifindex, uint32_t group,
+                              struct stack_error *err)
+{
+        _cleanup_msg_ struct nl_msg *msg = nlmsg_alloc_simple(type, NLM_F_REQUEST | NLM_F_ACK);
+        if (!msg)
+                return stack_error_set(err, ENOMEM, "out of memory");
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+            nla_put_u32(msg, IFLA_GROUP, group) < 0)
+                return stack_error_set(err, ENOMEM, "out of memory");
+        int r = nl_send_auto(sk, msg);
+        if (r >= 0)
+                r = nl_wait_for_ack(sk);
+        if (r < 0 && !(type == RTM_SETLINK && (r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND)))
+                return nl_fail(err, r,
+                               type == RTM_DELLINK ? "delete link group %u" : "link %d: set group %u",
+                               type == RTM_DELLINK ? (int) group : ifindex, group);
+        return 0;
+}
+
+/* Deletes the links among these ifindexes (only veths when veths_only) in one kernel batch: they are marked
+ * with a netdev group no link uses, then the group is deleted. Missing links are skipped. */
+static int links_delete_batch(struct nl_sock *sk, const int *ifindexes, size_t n, bool veths_only,
+                              struct stack_error *err)
+{
+        if (n == 0)
+                return 0;
+        struct link_walk w = {0};
+        int r = links_walk(sk, &w, err);
+        if (r < 0)
+                return r;
+        /* A group no link is in: deleting it takes exactly the links marked below. */
+        uint32_t group = 0;
+        for (bool taken = true; taken;) {
+                if (getrandom(&group, sizeof(group), 0) != sizeof(group))
+                        group = (uint32_t) getpid() * 2654435761u + (uint32_t) w.n;
+                taken = group == 0;
+                for (size_t i = 0; !taken && i < w.n; i++)
+                        taken = w.list[i].group == group;
+        }
+        size_t marked = 0;
+        for (size_t k = 0; r >= 0 && k < n; k++)
+                for (size_t i = 0; i < w.n; i++)
+                        if (w.list[i].ifindex == ifindexes[k] &&
+                            (!veths_only || (w.list[i].kind && streq(w.list[i].kind, "veth")))) {
+                                r = link_group_request(sk, RTM_SETLINK, ifindexes[k], group, err);
+                                marked++;
+                                break;
+                        }
+        netlink_link_infos_free(w.list, w.n);
+        if (r >= 0 && marked > 0)
+                r = link_group_request(sk, RTM_DELLINK, 0, group, err);
+        return r;
 }
 
 int netlink_links(struct nl_sock *sk, const char *alias_prefix, struct netlink_link_info **ret,
@@ -521,15 +580,21 @@ int netlink_bridge_remove(struct nl_sock *sk, const char *name, const char *alia
         if (!have || !streq(have, alias))
                 return stack_error_set(err, EPERM, "bridge '%s' is not %s's (alias \"%s\"); left alone",
                                        name, alias, have ? have : "");
-        /* Ports first: deleting a bridge only releases them, and a veth left behind would outlive us. */
+        /* The veth ports go with the bridge, in one batch: deleting a bridge only releases them, and a
+         * veth left behind would outlive us. Other ports someone enslaved are released, not deleted. */
         struct link_walk w = {.master = rtnl_link_get_ifindex(cur)};
         r = links_walk(sk, &w, err);
-        for (size_t i = 0; r >= 0 && i < w.n; i++)
-                r = netlink_link_remove(sk, w.list[i].name, err);
-        netlink_link_infos_free(w.list, w.n);
         if (r < 0)
                 return r;
-        return netlink_link_remove(sk, name, err);
+        _cleanup_free_ int *idx = xmalloc((w.n + 1) * sizeof(*idx));
+        size_t n = 0;
+        for (size_t i = 0; i < w.n; i++)
+                if (w.list[i].kind && streq(w.list[i].kind, "veth"))
+                        idx[n++] = w.list[i].ifindex;
+        idx[n++] = rtnl_link_get_ifindex(cur);
+        r = links_delete_batch(sk, idx, n, false, err);
+        netlink_link_infos_free(w.list, w.n);
+        return r < 0 ? stack_error_prefix(err, "bridge '%s'", name) : 0;
 }
 
 /* Bridge port flag, sent as the `bridge link set hairpin on` request: RTM_SETLINK of family AF_BRIDGE
@@ -703,6 +768,24 @@ int netlink_veth_ensure(struct nl_sock *sk, const struct netlink_veth *v, struct
         if (r < 0)
                 return r;
         return veth_configure_peer(v, err);
+}
+
+int netlink_veth_peers(struct nl_sock *ns_sk, int **list, size_t *n, struct stack_error *err)
+{
+        struct link_walk w = {0};
+        int r = links_walk(ns_sk, &w, err);
+        for (size_t i = 0; r >= 0 && i < w.n; i++)
+                if (w.list[i].kind && streq(w.list[i].kind, "veth") && w.list[i].link > 0) {
+                        *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+                        (*list)[(*n)++] = w.list[i].link;
+                }
+        netlink_link_infos_free(w.list, w.n);
+        return r;
+}
+
+int netlink_veths_delete(struct nl_sock *sk, const int *ifindexes, size_t n, struct stack_error *err)
+{
+        return links_delete_batch(sk, ifindexes, n, true, err);
 }
 
 int netlink_remove_veths(struct nl_sock *ns_sk, struct stack_error *err)

@@ -609,13 +609,34 @@ int network_project_teardown(struct network_ctx *ctx, const char *project, struc
         int r = netns_list(ctx->run_root, project, &names, err);
         if (r < 0)
                 return r;
+        /* The containers' veths go in one batch (one RCU grace period for all, not one each), before their
+         * namespaces, whose destruction the kernel finishes asynchronously: so no host end outlives us. */
+        _cleanup_free_ int *peers = NULL;
+        size_t n_peers = 0;
         STRV_FOREACH (n, names) {
-                r = network_container_remove(ctx, project, *n, err);
+                _cleanup_free_ char *path = netns_path(ctx->run_root, project, *n);
+                if (!netns_is_mounted(path))
+                        continue;
+                _cleanup_close_ int fd = netns_open(path, err);
+                if (fd < 0)
+                        return fd;
+                _cleanup_nl_sock_ struct nl_sock *nsk = NULL;
+                r = netlink_open_in(fd, &nsk, err);
+                if (r >= 0)
+                        r = netlink_veth_peers(nsk, &peers, &n_peers, err);
+                if (r < 0)
+                        return stack_error_prefix(err, "container '%s'", *n);
+        }
+        r = netlink_veths_delete(ctx->sk, peers, n_peers, err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (n, names) {
+                r = netns_remove(ctx->run_root, project, *n, err);
                 if (r < 0)
                         return r;
         }
 
-        /* Leases of containers whose namespace is already gone. */
+        /* Every lease of the project, also of containers whose namespace was already gone. */
         {
                 _cleanup_ipam_ struct ipam *ipam = NULL;
                 r = ipam_open(ctx->root, &ipam, err);
