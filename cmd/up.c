@@ -17,6 +17,7 @@
 #include "core/cleanup.h"
 #include "core/fileio.h"
 #include "core/log.h"
+#include "core/logindex.h"
 #include "core/reconcile.h"
 #include "core/state.h"
 #include "core/supervisor.h"
@@ -58,25 +59,55 @@ struct log_follower {
         char *name;
         char *label; /* the prefix: service-N, as compose, or the container_name */
         char *path;
-        off_t offset;
-        struct strbuf partial;
+        off_t offset;          /* the next byte to read */
+        struct strbuf partial; /* an unfinished line: it starts at offset - partial.len */
+        struct logindex ix;    /* when each byte was written (core/logindex.h) */
 };
+
+/* -t, --since and --until: each line's time is that of its first byte in the log's time index. */
+struct log_filter {
+        bool timestamps;
+        bool since_set, until_set;
+        int64_t since, until; /* ns since the epoch, both inclusive */
+};
+
+static bool log_filter_timed(const struct log_filter *flt)
+{
+        return flt->timestamps || flt->since_set || flt->until_set;
+}
+
+static bool log_filter_hides(const struct log_filter *flt, int64_t t)
+{
+        return (flt->since_set && t < flt->since) || (flt->until_set && t > flt->until);
+}
 
 static const char *const colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
 
 static void print_log_lines(struct log_follower *f, const char *data, size_t len, int width, bool prefix,
-                            bool color, int idx)
+                            bool color, int idx, const struct log_filter *flt)
 {
+        off_t base = f->offset - (off_t) f->partial.len;
         strbuf_add(&f->partial, data, len);
         char *start = f->partial.buf;
         char *nl;
         while (start && (nl = memchr(start, '\n', f->partial.len - (size_t) (start - f->partial.buf)))) {
+                int64_t t = log_filter_timed(flt)
+                                ? logindex_time(&f->ix, (uint64_t) (base + (start - f->partial.buf)))
+                                : 0;
+                if (log_filter_hides(flt, t)) {
+                        start = nl + 1;
+                        continue;
+                }
                 if (prefix) {
                         if (color)
                                 printf("\033[%sm%-*s |\033[0m ", colors[idx % ELEMENTSOF(colors)], width,
                                        f->label);
                         else
                                 printf("%-*s | ", width, f->label);
+                }
+                if (flt->timestamps) {
+                        char buf[LOGINDEX_TIME_MAX];
+                        printf("%s ", logindex_format_time(t, buf));
                 }
                 fwrite(start, 1, (size_t) (nl - start) + 1, stdout);
                 start = nl + 1;
@@ -90,7 +121,8 @@ static void print_log_lines(struct log_follower *f, const char *data, size_t len
         fflush(stdout);
 }
 
-static void follower_read(struct log_follower *f, int width, bool prefix, bool color, int idx)
+static void follower_read(struct log_follower *f, int width, bool prefix, bool color, int idx,
+                          const struct log_filter *flt)
 {
         _cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -105,7 +137,10 @@ static void follower_read(struct log_follower *f, int width, bool prefix, bool c
         char buf[65536];
         ssize_t n;
         while ((n = read(fd, buf, sizeof(buf))) > 0) {
-                print_log_lines(f, buf, (size_t) n, width, prefix, color, idx);
+                /* After the read: the index then covers the bytes read, or the mtime does. */
+                if (log_filter_timed(flt))
+                        logindex_refresh(&f->ix, f->path, fd);
+                print_log_lines(f, buf, (size_t) n, width, prefix, color, idx, flt);
                 f->offset += n;
         }
 }
@@ -130,6 +165,42 @@ static off_t tail_offset(const char *path, int tail)
         return (off_t) pos;
 }
 
+/* With --since/--until, starts at the first line in range, or `tail` lines in range from the end (the tail
+ * applies after the filters); lines past --until are skipped when printed. */
+static off_t filtered_start(struct log_follower *f, int tail, const struct log_filter *flt)
+{
+        if (!flt->since_set && !flt->until_set)
+                return tail_offset(f->path, tail);
+        _cleanup_close_ int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (fd < 0 || read_full_fd(fd, &data, &len) < 0)
+                return 0;
+        logindex_refresh(&f->ix, f->path, fd);
+        off_t start = (off_t) len;
+        if (tail == 0)
+                return start;
+        /* Line times only grow: walk back from the end until a line is older than --since. */
+        size_t end = len, count = 0;
+        if (end > 0 && data[end - 1] == '\n')
+                end--;
+        while (end > 0) {
+                size_t b = end;
+                while (b > 0 && data[b - 1] != '\n')
+                        b--;
+                int64_t t = logindex_time(&f->ix, b);
+                if (flt->since_set && t < flt->since)
+                        break;
+                if (!flt->until_set || t <= flt->until) {
+                        start = (off_t) b;
+                        if (tail > 0 && ++count >= (size_t) tail)
+                                break;
+                }
+                end = b > 0 ? b - 1 : 0;
+        }
+        return start;
+}
+
 /* Where a container's log ended when attached `up` began: only what comes after is shown, as compose
  * attaches without the past logs. The inode tells a recreated container's new log from the old one. */
 struct log_mark {
@@ -144,6 +215,7 @@ struct log_set {
         struct log_follower *fs;
         size_t n;
         bool color, prefix;
+        struct log_filter filter;
         struct log_mark *marks;
         size_t n_marks;
 };
@@ -204,7 +276,8 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
                         ? xasprintf("%s-%s-%d", project, service, (int) json_get_num(c, "Number", 0))
                         : NULL;
                 f->label = xstrdup(dflt && streq(dflt, name) ? name + strlen(project) + 1 : name);
-                f->offset = first ? tail_offset(f->path, tail) : log_set_start(set, name, f->path);
+                f->offset =
+                    first ? filtered_start(f, tail, &set->filter) : log_set_start(set, name, f->path);
         }
 }
 
@@ -215,7 +288,7 @@ static void log_set_print(struct log_set *set)
                 if ((int) strlen(set->fs[i].label) > width)
                         width = (int) strlen(set->fs[i].label);
         for (size_t i = 0; i < set->n; i++)
-                follower_read(&set->fs[i], width, set->prefix, set->color, (int) i);
+                follower_read(&set->fs[i], width, set->prefix, set->color, (int) i, &set->filter);
 }
 
 static void log_set_done(struct log_set *set)
@@ -225,6 +298,7 @@ static void log_set_done(struct log_set *set)
                 free(set->fs[i].label);
                 free(set->fs[i].path);
                 strbuf_free(&set->fs[i].partial);
+                logindex_done(&set->fs[i].ix);
         }
         free(set->fs);
         for (size_t i = 0; i < set->n_marks; i++)
@@ -242,10 +316,13 @@ static void on_interrupt(int sig)
 /* Prints the project's logs; with follow, keeps following new and restarted containers until Ctrl-C or,
  * when until_exit is set, until every container of the project has exited. */
 static int show_logs(const struct reconcile_config *cfg, const char *project, char **services, bool follow,
-                     int tail, bool prefix, bool until_exit)
+                     int tail, bool prefix, bool until_exit, const struct log_filter *flt)
 {
-        struct log_set set = {.prefix = prefix, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
+        struct log_set set = {
+            .prefix = prefix, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"), .filter = *flt};
         for (unsigned round = 0;; round++) {
+                /* Once --until has passed, what was written by then has been read: following can end. */
+                bool past_until = flt->until_set && logindex_now_ns() > flt->until;
                 _cleanup_(cJSON_Deletep) cJSON *list = NULL;
                 struct stack_error e = {0};
                 if (reconcile_status(cfg, project, &list, &e) < 0) {
@@ -265,7 +342,7 @@ static int show_logs(const struct reconcile_config *cfg, const char *project, ch
                 }
                 log_set_update(&set, list, services, tail, round == 0);
                 log_set_print(&set);
-                if (!follow || interrupted || (until_exit && !any_running && round > 0))
+                if (!follow || interrupted || past_until || (until_exit && !any_running && round > 0))
                         break;
                 usleep(100000);
         }
@@ -875,13 +952,14 @@ int cmd_ps(struct cmd_global *g, int argc, char **argv)
 
 int cmd_logs(struct cmd_global *g, int argc, char **argv)
 {
-        enum { ARG_TAIL = 0x100, ARG_NO_LOG_PREFIX, ARG_SINCE, ARG_IGNORED };
+        enum { ARG_TAIL = 0x100, ARG_NO_LOG_PREFIX, ARG_SINCE, ARG_UNTIL, ARG_IGNORED };
         static const struct option options[] = {
             {"follow", no_argument, NULL, 'f'},
             {"tail", required_argument, NULL, ARG_TAIL},
             {"n", required_argument, NULL, 'n'},
             {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
             {"since", required_argument, NULL, ARG_SINCE},
+            {"until", required_argument, NULL, ARG_UNTIL},
             {"timestamps", no_argument, NULL, 't'},
             {"no-color", no_argument, NULL, ARG_IGNORED},
             {"help", no_argument, NULL, 'h'},
@@ -889,6 +967,9 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
         };
         bool follow = false, prefix = true;
         int tail = -1, c;
+        struct log_filter flt = {0};
+        /* Relative times count back from one instant, whatever the order of the flags. */
+        int64_t now = logindex_now_ns();
         while ((c = getopt_long(argc, argv, "fn:th", options, NULL)) >= 0) {
                 switch (c) {
                 case 'f':
@@ -905,24 +986,48 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
                         prefix = false;
                         break;
                 case ARG_SINCE:
+                case ARG_UNTIL: {
+                        int64_t *v = c == ARG_SINCE ? &flt.since : &flt.until;
+                        if (logindex_parse_time(optarg, now, v) < 0)
+                                return cmd_usage_error(
+                                    "logs",
+                                    "%s: invalid value \"%s\": expected a time (RFC 3339 as "
+                                    "2026-11-23T21:00:00Z, or Unix seconds) or a duration "
+                                    "before now (42m, 1h30m, 10s)",
+                                    c == ARG_SINCE ? "--since" : "--until", optarg);
+                        *(c == ARG_SINCE ? &flt.since_set : &flt.until_set) = true;
+                        break;
+                }
                 case 't':
-                        log_warning("container output is stored without timestamps: %s ignored",
-                                    c == 't' ? "--timestamps" : "--since");
+                        flt.timestamps = true;
                         break;
                 case ARG_IGNORED:
                         break;
                 case 'h':
-                        puts("Usage: stack logs [OPTIONS] [SERVICE...]\n"
-                             "\n"
-                             "View output from containers.\n"
-                             "\n"
-                             "Options:\n"
-                             "  -f, --follow         Follow log output, also of restarted and new "
-                             "containers\n"
-                             "  -n, --tail N         Number of lines to show from the end of each log (or "
-                             "all)\n"
-                             "      --no-log-prefix  Don't print the container name in front of each line\n"
-                             "  -h, --help           Show this help");
+                        puts(
+                            "Usage: stack logs [OPTIONS] [SERVICE...]\n"
+                            "\n"
+                            "View output from containers.\n"
+                            "\n"
+                            "Options:\n"
+                            "  -f, --follow         Follow log output, also of restarted and new "
+                            "containers\n"
+                            "      --since TIME     Show lines written since TIME: RFC 3339 "
+                            "(2026-11-23T21:00:00Z,\n"
+                            "                       2026-11-23T22:00:00.5+01:00), Unix seconds, or a "
+                            "duration before\n"
+                            "                       now (42m, 1h30m, 10s)\n"
+                            "      --until TIME     Show lines written before TIME (same forms)\n"
+                            "  -n, --tail N         Number of lines to show from the end of each log, after "
+                            "--since\n"
+                            "                       and --until (or all)\n"
+                            "  -t, --timestamps     Show when each line was written\n"
+                            "      --no-log-prefix  Don't print the container name in front of each line\n"
+                            "  -h, --help           Show this help\n"
+                            "\n"
+                            "A line's time is when the supervisor saw it in the log (within a "
+                            "millisecond);\n"
+                            "lines written while no supervisor ran get the time it was started again.");
                         return EXIT_OK;
                 default:
                         return cmd_usage_error("logs", "invalid option");
@@ -936,7 +1041,7 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
         struct reconcile_config cfg = config_from(g);
         struct sigaction sa = {.sa_handler = on_interrupt};
         sigaction(SIGINT, &sa, NULL);
-        return show_logs(&cfg, name, services, follow, tail, prefix, false);
+        return show_logs(&cfg, name, services, follow, tail, prefix, false, &flt);
 }
 
 /* ---- ls ---- */

@@ -88,7 +88,10 @@ static int writer_start_over(struct logindex_writer *w, ino_t ino, struct stack_
         return 0;
 }
 
-int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err)
+/* With by_mtime, the time is the log's modification time: what a writer that just started knows of bytes
+ * written while nobody watched. It is the time of the last write (from the kernel's coarse clock, so it may
+ * lag by a tick), a far tighter bound than now when the log has been quiet. */
+static int writer_mark(struct logindex_writer *w, bool by_mtime, struct stack_error *err)
 {
         struct stat st;
         if (fstat(w->log_fd, &st) < 0)
@@ -105,6 +108,9 @@ int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err)
         /* Taken after the size: every byte counted was written by now. The wall clock may step back (NTP);
          * the index stays monotonic so that --since/--until can cut it once. */
         int64_t now = logindex_now_ns();
+        int64_t mtime = (int64_t) st.st_mtim.tv_sec * NSEC_PER_SEC + st.st_mtim.tv_nsec;
+        if (by_mtime && mtime < now)
+                now = mtime;
         if (now < w->last_ns)
                 now = w->last_ns;
         struct logindex_record rec = {.end = size, .realtime_ns = (uint64_t) now};
@@ -115,6 +121,11 @@ int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err)
         w->last_end = size;
         w->last_ns = now;
         return 0;
+}
+
+int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err)
+{
+        return writer_mark(w, false, err);
 }
 
 int logindex_writer_open(const char *log_path, struct logindex_writer **ret, struct stack_error *err)
@@ -153,7 +164,7 @@ int logindex_writer_open(const char *log_path, struct logindex_writer **ret, str
                         : stack_error_errno(err, errno, "truncate %s", path);
         }
         if (r >= 0)
-                r = logindex_writer_mark(w, err);
+                r = writer_mark(w, true, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(w);

@@ -8,11 +8,13 @@
  *
  * at most one per millisecond per file. A byte's time is that of the first record whose end lies beyond it,
  * so a line is stamped with the time by which its first byte had been written. Offsets and times only grow.
- * Bytes written while no supervisor ran get the time the next supervisor adopted the container (it records
- * the log's size first); bytes past the last record (not indexed yet, or written without any supervisor)
- * get the log's modification time. The file starts with a header naming the log's inode, so an index left
- * beside a recreated log is recognised as foreign and started over. Records are in host byte order: the
- * index never leaves the host.
+ * A supervisor that starts or adopts a container first records the log's size with the log's modification
+ * time: output written while no supervisor ran is stamped with the time of the last write before the
+ * adoption (exact for that last write, later than the truth for earlier ones). Bytes past the last record
+ * (not indexed yet, or no supervisor running now) get the log's current modification time. The kernel takes
+ * mtimes from a coarse clock, so those may be early by a clock tick (a few ms). The file starts with a
+ * header naming the log's inode, so an index left beside a recreated log is recognised as foreign and
+ * started over. Records are in host byte order: the index never leaves the host.
  *
  * The same module parses and prints the times `stack logs` takes and shows (--since, --until, -t). */
 #pragma once
@@ -44,7 +46,7 @@ char *logindex_path(const char *log_path);
 struct logindex_writer;
 
 /* Opens (or starts over) the index of the log at log_path, which must exist, and records its current size:
- * what it holds was written no later than now. */
+ * what it holds was written no later than the log's modification time. */
 int logindex_writer_open(const char *log_path, struct logindex_writer **ret, struct stack_error *err);
 /* Appends a record if the log has grown since the last one. */
 int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err);

@@ -21,6 +21,7 @@
 #include "core/fileio.h"
 #include "core/health.h"
 #include "core/log.h"
+#include "core/logindex.h"
 #include "core/restart.h"
 #include "core/runtime.h"
 #include "core/state.h"
@@ -78,6 +79,7 @@ struct sup_container {
         int stop_signal;
         uint64_t stop_grace_usec;
         char *log_path;
+        struct logindex_watch *log_watch; /* stamps the log's growth, for `stack logs -t/--since` */
         char *bundle;
         sd_event_source *health_timer, *restart_timer, *kill_timer;
         struct conn **stop_waiters;
@@ -321,6 +323,22 @@ static int log_open(struct sup_container *c)
         return open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
+/* (Re)starts the time index of the container's log: first the log's current size with its mtime, then each
+ * growth as inotify reports it. Called whenever this supervisor starts or adopts the container, so output
+ * written while no supervisor ran is stamped with the time of the last write before the adoption. */
+static void container_index_log(struct supervisor *s, struct sup_container *c)
+{
+        logindex_watch_free(c->log_watch);
+        c->log_watch = NULL;
+        if (!c->log_path)
+                return;
+        struct stack_error e = {0};
+        /* Without the index `stack logs` falls back to the file's mtime: worth a warning, not a failure. */
+        if (logindex_watch_new(s->event, c->log_path, &c->log_watch, &e) < 0 && e.code != ENOENT)
+                log_warning("supervisor: time index of %s: %s", c->name, e.msg);
+        stack_error_clear(&e);
+}
+
 static int on_pidfd(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 
 /* A container whose init is not our child (adopted after a supervisor restart) is watched by pidfd. */
@@ -406,6 +424,7 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
         _cleanup_close_ int logfd = log_open(c);
         if (logfd < 0)
                 return stack_error_errno(err, errno, "open %s", c->log_path);
+        container_index_log(s, c);
         int r = runtime_create(s->rt, c->name, c->bundle, logfd, err);
         if (r < 0)
                 return r;
@@ -602,6 +621,7 @@ static void container_free(struct sup_container *c)
         free(c->stop_waiters);
         free(c->name);
         free(c->service);
+        logindex_watch_free(c->log_watch);
         free(c->log_path);
         free(c->bundle);
         free(c);
@@ -684,9 +704,11 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
                 if (c->health.enabled)
                         container_schedule_health(s, c, 0);
                 container_watch(s, c);
-        } else if (state && streq(state, "created"))
+                container_index_log(s, c);
+        } else if (state && streq(state, "created")) {
                 c->state = SUP_CREATED;
-        else {
+                container_index_log(s, c);
+        } else {
                 c->state = SUP_EXITED;
                 if (state && !streq(state, "exited")) {
                         /* It died while nobody watched: record that, and apply its policy now. */

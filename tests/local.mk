@@ -17,3 +17,6 @@ TESTS += \
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
+
+# stack logs -t/--since/--until.
+TESTS += tests/integration/t0520-logs-time.sh
