@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "core/cleanup.h"
 #include "core/fileio.h"
+#include "core/image.h"
 #include "core/log.h"
 #include "core/logindex.h"
 #include "core/reconcile.h"
@@ -689,6 +690,66 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
 
 /* ---- down ---- */
 
+/* The images `down --rmi` removes. `all`: every image a service of the project uses (from the file, and
+ * from the records of its containers when the file is gone). `local`: compose's images built for a
+ * service without an `image:` name; stack does not build, so there are none. */
+static char **rmi_images(const struct reconcile_config *cfg, const char *project,
+                         const struct stack_project *p, bool all)
+{
+        char **refs = NULL;
+        if (!all)
+                return refs;
+        for (size_t i = 0; p && i < p->n_services; i++)
+                if (!isempty(p->services[i].image) && !strv_contains(refs, p->services[i].image))
+                        strv_push(&refs, p->services[i].image);
+        _cleanup_(cJSON_Deletep) cJSON *list = NULL;
+        if (reconcile_status(cfg, project, &list, NULL) >= 0) {
+                const cJSON *c;
+                cJSON_ArrayForEach(c, list)
+                {
+                        const char *img = json_get_str(c, "Image");
+                        if (!isempty(img) && !strv_contains(refs, img))
+                                strv_push(&refs, img);
+                }
+        }
+        return refs;
+}
+
+/* Removes the images once the containers are gone; one still used by another project's container stays,
+ * with a warning, as compose leaves an image in use. */
+static int rmi_remove(const struct cmd_global *g, const struct reconcile_config *cfg, char **refs)
+{
+        if (!refs)
+                return EXIT_OK;
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_image_store_ struct image_store *s = NULL;
+        if (image_store_open(g->root, &s, &err) < 0)
+                return cmd_fail(&err);
+        int ret = EXIT_OK;
+        STRV_FOREACH (r, refs) {
+                _cleanup_error_ struct stack_error e = {0};
+                _cleanup_strv_free_ char **untagged = NULL;
+                _cleanup_free_ char *deleted = NULL;
+                struct image_remove_options o = {.run_root = cfg->run_root};
+                int k = image_remove(s, *r, &o, &untagged, &deleted, &e);
+                if (k == -ENOENT)
+                        continue;
+                if (k == -EBUSY) {
+                        log_warning("image %s is kept: %s", *r, e.msg);
+                        continue;
+                }
+                if (k < 0) {
+                        ret = cmd_fail(&e);
+                        continue;
+                }
+                if (cfg->progress == PROGRESS_TTY)
+                        fprintf(stderr, " \033[32m✔\033[0m Image %-28s Removed\n", *r);
+                else if (cfg->progress != PROGRESS_QUIET)
+                        fprintf(stderr, " Image %s Removed\n", *r);
+        }
+        return ret;
+}
+
 int cmd_down(struct cmd_global *g, int argc, char **argv)
 {
         enum { ARG_REMOVE_ORPHANS = 0x100, ARG_RMI, ARG_DRY_RUN };
@@ -703,6 +764,7 @@ int cmd_down(struct cmd_global *g, int argc, char **argv)
         };
         struct plan_options o = {.down = true, .max_orphans = -1};
         int timeout = -1, c;
+        const char *rmi = NULL;
         while ((c = getopt_long(argc, argv, "vt:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'v':
@@ -714,7 +776,7 @@ int cmd_down(struct cmd_global *g, int argc, char **argv)
                 case ARG_RMI:
                         if (!streq(optarg, "local") && !streq(optarg, "all"))
                                 return cmd_usage_error("down", "--rmi: expected local or all");
-                        log_warning("--rmi: images stay in the store; remove them with `stack image rm`");
+                        rmi = optarg;
                         break;
                 case 't':
                         if (parse_int("down", "--timeout", optarg, &timeout) != 0)
@@ -735,7 +797,10 @@ int cmd_down(struct cmd_global *g, int argc, char **argv)
                              "anonymous ones\n"
                              "      --remove-orphans   Remove containers for services not defined in the "
                              "file\n"
-                             "      --rmi local|all    Accepted for compatibility\n"
+                             "      --rmi local|all    Also remove images: all used by services, or only "
+                             "local ones\n"
+                             "                         (built without an image name: none, stack does not "
+                             "build)\n"
                              "  -t, --timeout SECONDS  Shutdown timeout\n"
                              "      --dry-run          Print the plan and change nothing\n"
                              "  -h, --help             Show this help");
@@ -779,9 +844,15 @@ int cmd_down(struct cmd_global *g, int argc, char **argv)
         _cleanup_close_ int lock = -1;
         if (!cfg.dry_run && state_lock_project(g->run_root, name, &lock, &err) < 0)
                 return cmd_fail(&err);
+        _cleanup_strv_free_ char **images = rmi ? rmi_images(&cfg, name, p, streq(rmi, "all")) : NULL;
         if (reconcile_down(&cfg, name, p, &o, &err) < 0)
                 return cmd_fail(&err);
-        return EXIT_OK;
+        if (cfg.dry_run) {
+                STRV_FOREACH (r, images)
+                        printf("remove image %s\n", *r);
+                return EXIT_OK;
+        }
+        return rmi_remove(g, &cfg, images);
 }
 
 /* ---- ps ---- */
