@@ -1,4 +1,4 @@
-/* Content digests: sha256 through OpenSSL's libcrypto, computed while data streams.
+/* Content digests: sha256 (core/sha256.c), computed while data streams.
  *
  * A digest string is always "sha256:" followed by 64 lowercase hex digits, as in OCI descriptors. */
 #pragma once
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/sha256.h"
 
 #define DIGEST_ALGORITHM "sha256"
 #define DIGEST_HEX_LEN 64
@@ -15,7 +16,7 @@
 #define DIGEST_STRING_MAX (sizeof(DIGEST_ALGORITHM ":") + DIGEST_HEX_LEN)
 
 struct digest {
-        void *ctx; /* EVP_MD_CTX */
+        struct sha256 ctx;
         uint64_t size;
 };
 

@@ -30,8 +30,9 @@ check_PROGRAMS += tests/unit/test-apply
 TESTS += tests/unit/test-apply
 tests_unit_test_apply_LDADD = $(STACK_LIBS) -lpthread
 
-# Image store: digests, references, the tar unpacker, the store itself.
+# Image store: digests (on our own SHA-256), references, the tar unpacker, the store itself.
 libstack_core_la_SOURCES += \
+	core/sha256.h core/sha256.c \
 	core/digest.h core/digest.c \
 	core/reference.h core/reference.c \
 	core/layer.h core/layer.c \
@@ -39,6 +40,9 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 tests_unit_test_digest_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-sha256
+TESTS += tests/unit/test-sha256
+tests_unit_test_sha256_LDADD = $(STACK_LIBS)
 tests_unit_test_reference_LDADD = $(STACK_LIBS)
 tests_unit_test_layer_LDADD = $(STACK_LIBS)
 

@@ -1,9 +1,7 @@
-#include <errno.h>
-#include <openssl/evp.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
+#include "core/sha256.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "spec/hash.h"
@@ -23,12 +21,8 @@ char *spec_service_hash_input(const struct stack_project *p, const struct stack_
 int spec_service_hash(const struct stack_project *p, const struct stack_service *s, char ret[65])
 {
         _cleanup_free_ char *input = spec_service_hash_input(p, s);
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-
-        if (EVP_Digest(input, strlen(input), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
-                return -EIO;
-        for (unsigned i = 0; i < len; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        uint8_t md[SHA256_DIGEST_SIZE];
+        sha256(input, strlen(input), md);
+        sha256_hex(md, ret);
         return 0;
 }
