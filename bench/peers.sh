@@ -271,6 +271,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 runtime = "crun"
 tmp_dir = "$tmp/podman/tmp"
+image_copy_tmp_dir = "$tmp/podman/tmp"
 volume_path = "$tmp/podman/volumes"
 [network]
 network_backend = "netavark"
@@ -369,6 +370,17 @@ for r in $(seq 1 "$rounds"); do
                         "$r" "$t" $((t1 - t0)) $((t3 - t2)) "$other" "$ncpu" "$(loadavg)"
         done
 done
+# The fixed cost of one invocation of each tool: `ps` of the (now empty) project.
+declare -A fixed
+for t in $ready; do
+        t0=$(ms)
+        case $t in
+        stack) "$STACK_BIN" -f "$compose" -p $project ps >/dev/null 2>&1 || true ;;
+        podman) podman_compose ps >/dev/null 2>&1 || true ;;
+        docker) dk docker-compose -f "$compose" -p $project ps >/dev/null 2>&1 || true ;;
+        esac
+        fixed[$t]=$(($(ms) - t0))
+done
 # podman-compose 1.0.3 leaves the project network on down; it is no part of the timings.
 case " $ready " in *" podman "*) podman network rm -f "${project}_default" >/dev/null 2>&1 || true ;; esac
 
@@ -383,8 +395,8 @@ su=$(median ${ups[stack]}) sd=$(median ${downs[stack]})
 for t in $ready; do
         # shellcheck disable=SC2086
         u=$(median ${ups[$t]}) d=$(median ${downs[$t]})
-        awk -v t="$t" -v u="$u" -v d="$d" -v su="$su" -v sd="$sd" 'BEGIN {
-                printf "  %-7s up %7.0f ms (%5.1fx stack)  down %7.0f ms (%5.1fx stack)  up+down %5.1fx\n", t, u, u / su, d, d / sd, (u + d) / (su + sd)
+        awk -v t="$t" -v u="$u" -v d="$d" -v su="$su" -v sd="$sd" -v f="${fixed[$t]}" 'BEGIN {
+                printf "  %-7s up %7.0f ms (%5.1fx stack)  down %7.0f ms (%5.1fx stack)  up+down %5.1fx  (`ps`: %d ms)\n", t, u, u / su, d, d / sd, (u + d) / (su + sd), f
         }'
         if [ "$t" = podman ] && [ $pc_sleeps = 1 ]; then
                 # podman-compose 1.0.3 sleeps 1 s after each `podman run` of `up -d`: show podman's own work too.
