@@ -27,12 +27,14 @@
 #   --peers LIST  comma-separated subset of podman,docker (default both)
 #   --install     apt-get install the peers' Debian packages that are missing (otherwise a peer whose
 #                 packages are missing is skipped, with the command that installs them)
-# Needs root, busybox(-static), crun and a built stack (STACK_BIN, default build/stack).
+# Each `up` and `down` is given STACK_PEERS_TIMEOUT seconds (default 300); STACK_PEERS_LOGS=DIR keeps the
+# tools' output there. Needs root, busybox(-static), crun and a built stack (STACK_BIN, default
+# build/stack).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 STACK_BIN=${STACK_BIN:-$here/build/stack}
 
-n=20 rounds=3 install=0 peers=podman,docker
+n=20 rounds=3 install=0 peers=podman,docker limit=${STACK_PEERS_TIMEOUT:-300}
 while [ $# -gt 0 ]; do
         case $1 in
         -n) n=$2; shift 2 ;;
@@ -114,8 +116,18 @@ if [ "${STACK_PEERS_INNER:-}" != 1 ]; then
         }
         snapshot "$state/before"
         rc=0
-        STACK_PEERS_INNER=1 STACK_BIN=$STACK_BIN STACK_PEERS_RUN=$run_peers unshare --net --mount --propagation private \
-                -- "$0" -n "$n" -r "$rounds" || rc=$?
+        # A PID namespace too: whatever a tool leaves running (a container whose conmon was killed, a shim)
+        # is found there and stopped by the cleanup, and cannot outlive the run. In the background so that
+        # a TERM or Ctrl-C here reaches the inner script (PID 1 there) and its cleanup runs before we look.
+        STACK_PEERS_INNER=1 STACK_BIN=$STACK_BIN STACK_PEERS_RUN=$run_peers unshare --net --mount --pid \
+                --kill-child --mount-proc --propagation private -- "$0" -n "$n" -r "$rounds" &
+        inner=$!
+        trap 'kill -TERM $(cat /proc/$inner/task/$inner/children 2>/dev/null) 2>/dev/null' TERM INT HUP
+        while :; do
+                wait $inner && rc=0 || rc=$?
+                kill -0 $inner 2>/dev/null || break
+        done
+        trap - TERM INT HUP
         snapshot "$state/after"
         echo
         echo "host state after the run (links, iptables-legacy, nft, mounts, cgroups, daemons, files):"
@@ -131,7 +143,8 @@ if [ "${STACK_PEERS_INNER:-}" != 1 ]; then
         exit $rc
 fi
 
-# ---- inside the namespace ----
+# ---- inside the namespaces (this script is PID 1 here) ----
+exec 3>&1 # the terminal, for the cleanup's messages whatever a tool's output was redirected to
 mount -t tmpfs tmpfs /run
 ip link set lo up
 # Hide the cgroup v2 hierarchy under a private tmpfs rather than unmounting it: the runtimes still create
@@ -141,7 +154,10 @@ if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
         mount -t tmpfs -o size=16m tmpfs /sys/fs/cgroup/unified
 fi
 tmp=$(mktemp -d /tmp/stack-peers.XXXXXX)
-tag=stack-peers-$$
+tag=stack-peers-${tmp##*.}
+project=bench
+export STACK_ROOT=$tmp/stack/root STACK_RUN_ROOT=$tmp/stack/run
+mkdir -p "$STACK_ROOT" "$STACK_RUN_ROOT"
 log=$tmp/log
 mkdir -p "$log"
 # Shadow the host's default state directories that exist (dockerd writes /etc/docker/key.json).
@@ -153,6 +169,14 @@ for d in /etc/docker /var/lib/containers /var/lib/docker; do
 done
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
+fnv1a32() { # STRING: its 32-bit FNV-1a hash in hex, as stack tags its cgroups with its run root's
+        local s=$1 h=2166136261 i c
+        for ((i = 0; i < ${#s}; i++)); do
+                printf -v c '%d' "'${s:i:1}"
+                h=$((((h ^ c) * 16777619) & 0xffffffff))
+        done
+        printf '%08x' $h
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # The load the figures were measured under: everything this run starts (the tools, their daemons, shims
@@ -180,22 +204,27 @@ others() { # SAMPLE-BEFORE SAMPLE-AFTER: the CPU share of other work between the
 }
 
 dockerd_pid=""
-netns=$(readlink /proc/self/ns/net)
 cleanup() {
         set +e
+        exec >&3 2>&3
+        # Interrupted in a round: let that tool take its containers down itself first.
+        if [ -n "${current:-}" ]; then
+                echo "taking $current's containers down"
+                "${current}_down" >>"$log/$current-down" 2>&1
+        fi
         if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
                 kill -TERM "$dockerd_pid"
                 for _ in $(seq 150); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
                 kill -0 "$dockerd_pid" 2>/dev/null && { echo "dockerd $dockerd_pid did not stop; killing it"; kill -KILL "$dockerd_pid"; }
         fi
-        # Anything still in this network namespace was started by this run (conmon, shims, supervisors).
+        # Anything else still in this PID namespace was started by this run (conmons, shims, supervisors,
+        # containers): this script is PID 1 here, and its own subshells have its name.
         local p left=""
         for p in /proc/[0-9]*; do
                 p=${p#/proc/}
                 [ "$p" = $$ ] || [ "$p" = $BASHPID ] && continue
-                [ "$(readlink /proc/"$p"/ns/net 2>/dev/null)" = "$netns" ] || continue
-                # This script's own subshells have its command line; others are leftovers.
                 [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$(cat /proc/$$/comm)" ] && continue
+                [ -e /proc/"$p" ] || continue
                 left="$left $p($(cat /proc/"$p"/comm 2>/dev/null))"
         done
         if [ -n "$left" ]; then
@@ -203,19 +232,24 @@ cleanup() {
                 for p in $left; do kill -KILL "${p%%(*}" 2>/dev/null; done
                 sleep 0.5
         fi
-        # Cgroups created under this run's parents, deepest first (the private unified tmpfs goes with us).
+        # Cgroups created under this run's parents, deepest first (the private unified tmpfs goes with us),
+        # and those of stack's containers, tagged with a hash of its run root (see core/container.c).
         [ -z "$acct" ] || echo $$ >"/sys/fs/cgroup/cpuacct${acct_home:-/}/cgroup.procs"
         local c
-        for c in /sys/fs/cgroup/*/"$tag"-*; do
+        for c in /sys/fs/cgroup/*/"$tag"-* /sys/fs/cgroup/*/stack/"$project"-*-"$(fnv1a32 "$STACK_RUN_ROOT")"; do
                 [ "${c#/sys/fs/cgroup/unified/}" = "$c" ] || continue
                 [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
                 [ -d "$c" ] && echo "cgroup $c could not be removed"
         done
+        if [ -n "${STACK_PEERS_LOGS:-}" ]; then
+                mkdir -p "$STACK_PEERS_LOGS" && cp -r "$log"/. "$STACK_PEERS_LOGS"/ && echo "logs kept in $STACK_PEERS_LOGS"
+        fi
         # The stores hold overlay mounts of this namespace only; take them down before removing.
         findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
         rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
+trap 'echo "interrupted" >&3; exit 143' TERM INT HUP
 
 # One image: busybox with sh and sleep, as a rootfs tar every tool can import.
 rootfs=$tmp/rootfs
@@ -237,14 +271,11 @@ compose=$tmp/compose.yaml
                 printf '  s%d:\n    image: %s\n    command: ["sleep", "3600"]\n    stop_signal: SIGKILL\n' "$i" "$image"
         done
 } >"$compose"
-project=bench
 
 # ---- the tools: setup, up, down, count of running containers ----
-export STACK_ROOT=$tmp/stack/root STACK_RUN_ROOT=$tmp/stack/run
-mkdir -p "$STACK_ROOT" "$STACK_RUN_ROOT"
 stack_setup() { "$STACK_BIN" image import "$tmp/rootfs.tar" "$image" >"$log/stack-import" 2>&1; }
-stack_up() { "$STACK_BIN" -f "$compose" -p $project --progress quiet up -d; }
-stack_down() { "$STACK_BIN" -f "$compose" -p $project --progress quiet down; }
+stack_up() { timeout "$limit" "$STACK_BIN" -f "$compose" -p $project --progress quiet up -d; }
+stack_down() { timeout "$limit" "$STACK_BIN" -f "$compose" -p $project --progress quiet down; }
 stack_running() { "$STACK_BIN" -f "$compose" -p $project ps -q 2>/dev/null | grep -c . || true; }
 
 export CONTAINERS_CONF=$tmp/podman/containers.conf CONTAINERS_STORAGE_CONF=$tmp/podman/storage.conf
@@ -279,11 +310,9 @@ network_config_dir = "$tmp/podman/networks"
 EOF
         podman import -q "$tmp/rootfs.tar" "$image" >"$log/podman-import" 2>&1
 }
-podman_compose() {
-        podman-compose -f "$compose" -p $project --podman-run-args="--cgroup-parent=/$tag-podman" "$@"
-}
-podman_up() { podman_compose up -d; }
-podman_down() { podman_compose down; }
+podman_compose=(podman-compose -f "$compose" -p "$project" --podman-run-args="--cgroup-parent=/$tag-podman")
+podman_up() { timeout "$limit" "${podman_compose[@]}" up -d; }
+podman_down() { timeout "$limit" "${podman_compose[@]}" down; }
 podman_running() { podman ps -q --filter label=io.podman.compose.project=$project | grep -c . || true; }
 
 # Only the docker tools see these (podman reads DOCKER_CONFIG for credentials).
@@ -312,8 +341,8 @@ docker_setup() {
         echo "dockerd started in $(($(ms) - t0)) ms (not counted)"
         dk docker import "$tmp/rootfs.tar" "$image" >"$log/docker-import" 2>&1
 }
-docker_up() { dk docker-compose -f "$compose" -p $project up -d; }
-docker_down() { dk docker-compose -f "$compose" -p $project down; }
+docker_up() { dk timeout "$limit" docker-compose -f "$compose" -p $project up -d; }
+docker_down() { dk timeout "$limit" docker-compose -f "$compose" -p $project down; }
 docker_running() { dk docker ps -q --filter label=com.docker.compose.project=$project | grep -c . || true; }
 
 tools=stack
@@ -350,17 +379,21 @@ esac
 declare -A ups downs
 for r in $(seq 1 "$rounds"); do
         for t in $ready; do
+                current=$t
                 s0=$(sample)
                 t0=$(ms)
-                "${t}_up" >>"$log/$t-up" 2>&1 || { echo "$t up failed (round $r):"; tail -5 "$log/$t-up"; exit 1; }
+                "${t}_up" >>"$log/$t-up" 2>&1 ||
+                        { echo "$t up failed or took over $limit s (round $r):"; tail -5 "$log/$t-up"; exit 1; }
                 t1=$(ms)
                 running=$("${t}_running")
                 [ "$running" = "$n" ] || { echo "$t: $running of $n containers running after up:"; tail -8 "$log/$t-up"; exit 1; }
                 t2=$(ms)
-                "${t}_down" >>"$log/$t-down" 2>&1 || { echo "$t down failed (round $r):"; tail -5 "$log/$t-down"; exit 1; }
+                "${t}_down" >>"$log/$t-down" 2>&1 ||
+                        { echo "$t down failed or took over $limit s (round $r):"; tail -5 "$log/$t-down"; exit 1; }
                 t3=$(ms)
                 running=$("${t}_running")
                 [ "$running" = 0 ] || { echo "$t: $running containers left after down:"; tail -8 "$log/$t-down"; exit 1; }
+                current=""
                 s1=$(sample)
                 ups[$t]="${ups[$t]:-} $((t1 - t0))"
                 downs[$t]="${downs[$t]:-} $((t3 - t2))"
@@ -376,7 +409,7 @@ for t in $ready; do
         t0=$(ms)
         case $t in
         stack) "$STACK_BIN" -f "$compose" -p $project ps >/dev/null 2>&1 || true ;;
-        podman) podman_compose ps >/dev/null 2>&1 || true ;;
+        podman) "${podman_compose[@]}" ps >/dev/null 2>&1 || true ;;
         docker) dk docker-compose -f "$compose" -p $project ps >/dev/null 2>&1 || true ;;
         esac
         fixed[$t]=$(($(ms) - t0))
