@@ -81,6 +81,7 @@ if [ "${STACK_PEERS_INNER:-}" != 1 ]; then
                         if [ ! -e $prc ]; then
                                 printf '#!/bin/sh\nexit 101\n' >$prc && chmod 755 $prc && own_prc=1
                         fi
+                        [ -n "${apt_updated:-}" ] || { apt-get update -qq || true; apt_updated=1; }
                         # shellcheck disable=SC2086
                         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need \
                                 >/dev/null || echo "$0: apt-get install $need failed" >&2
