@@ -4,14 +4,16 @@
 # round in one run, with the ratios peer / stack. Target (issue 5): stack at least 10x faster than
 # docker-compose.
 #
-# Everything runs in a throwaway network and mount namespace with a private /run and temporary data roots
-# for each tool (stack: STACK_ROOT/STACK_RUN_ROOT; podman: a storage.conf and containers.conf of its own;
-# dockerd: --data-root, --exec-root, --pidfile, its own socket and config, the containerd it starts itself).
-# Bridges, veths and firewall rules live and die with the namespace. The host's /etc/docker and
-# /var/lib/containers are shadowed inside it (dockerd 20.10 writes /etc/docker/key.json whatever its
-# flags). Containers' cgroups go under parents named after this run, removed at the end. Every process the
-# run started is stopped by pid; the host's links, iptables (legacy and nft) rules, mounts, cgroups and
-# daemons are compared before and after.
+# Everything runs in a throwaway network, mount and PID namespace with a private /run and temporary data
+# roots for each tool (stack: STACK_ROOT/STACK_RUN_ROOT; podman: a storage.conf and containers.conf of its
+# own; dockerd: --data-root, --exec-root, --pidfile, its own socket and config, the containerd it starts
+# itself). Bridges, veths and firewall rules live and die with the network namespace. The host's
+# /etc/docker and /var/lib/containers are shadowed inside it (dockerd 20.10 writes /etc/docker/key.json
+# whatever its flags). The peers' containers get cgroup parents named after this run, removed at the end
+# with stack's. dockerd is stopped by its pid, then anything else still in the PID namespace (only this
+# run's processes are there) is killed by pid; an interrupted run first lets the tool of the round take
+# its containers down. The host's links, iptables (legacy and nft) rules, mounts, cgroups and daemons are
+# compared before and after.
 #
 # The same conditions for all three: the same busybox image imported offline into each store, crun as the
 # OCI runtime (dockerd is started with --default-runtime crun), and the cgroup v2 hierarchy of a hybrid
