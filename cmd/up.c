@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +198,9 @@ static off_t filtered_start(struct log_follower *f, int tail, const struct log_f
                         if (tail > 0 && ++count >= (size_t) tail)
                                 break;
                 }
-                end = b > 0 ? b - 1 : 0;
+                if (b == 0)
+                        break;
+                end = b - 1;
         }
         return start;
 }
@@ -402,30 +405,114 @@ static bool env_true(const char *name)
 }
 
 /* Stops every running container of the project (attached `up` on Ctrl-C, --abort-on-container-exit). */
-static void stop_project(const struct reconcile_config *cfg, const char *project)
+struct stopping {
+        const char *name, *service;
+        int fd; /* the supervisor answers on it once the container has stopped; -1: done */
+};
+
+/* Does a container of a service that depends on `service` still run (or stop) among the rest? */
+static bool has_running_dependent(const struct stack_project *p, const struct stopping *st, size_t n,
+                                  const char *service)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct stack_service *s =
+                    st[i].service ? stack_project_service(p, st[i].service) : NULL;
+                for (size_t k = 0; s && k < s->n_depends_on; k++)
+                        if (streq(s->depends_on[k].service, service) && !streq(s->name, service))
+                                return true;
+        }
+        return false;
+}
+
+static void stop_send(const struct reconcile_config *cfg, const char *project, struct stopping *c,
+                      bool force)
+{
+        _cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "op", "stop");
+        cJSON_AddStringToObject(req, "name", c->name);
+        if (force || cfg->stop_timeout_usec >= 0)
+                cJSON_AddNumberToObject(req, "timeout_usec", force ? 0 : (double) cfg->stop_timeout_usec);
+        _cleanup_error_ struct stack_error e = {0};
+        int fd;
+        if (supervisor_send(cfg->run_root, project, req, &fd, &e) < 0) {
+                fprintf(stderr, "stack: %s\n", e.msg);
+                return;
+        }
+        if (force)
+                close(fd); /* the first request's answer is the one awaited */
+        else
+                c->fd = fd;
+}
+
+/* Stops the running containers as compose does on Ctrl-C: dependents before what they depend on, the
+ * containers of one step at once. A second Ctrl-C asks the supervisor to kill what is still stopping. */
+static void stop_project(const struct reconcile_config *cfg, const struct stack_project *p)
 {
         _cleanup_(cJSON_Deletep) cJSON *list = NULL;
-        if (reconcile_status(cfg, project, &list, NULL) < 0)
+        if (reconcile_status(cfg, p->name, &list, NULL) < 0)
                 return;
+        size_t n = 0;
+        _cleanup_free_ struct stopping *st = xcalloc((size_t) cJSON_GetArraySize(list) + 1, sizeof(*st));
         const cJSON *c;
         cJSON_ArrayForEach(c, list)
         {
                 const char *state = json_get_str(c, "State");
-                if (!state || streq(state, "exited") || streq(state, "dead"))
-                        continue;
-                fprintf(stderr, " Container %s Stopping\n", json_get_str(c, "Name"));
-                _cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
-                cJSON_AddStringToObject(req, "op", "stop");
-                cJSON_AddStringToObject(req, "name", json_get_str(c, "Name"));
-                if (interrupted > 1 || cfg->stop_timeout_usec >= 0)
-                        cJSON_AddNumberToObject(req, "timeout_usec",
-                                                interrupted > 1 ? 0 : (double) cfg->stop_timeout_usec);
-                struct stack_error e = {0};
-                if (supervisor_call(cfg->run_root, project, req, NULL, &e) < 0)
-                        fprintf(stderr, "stack: %s\n", e.msg);
-                else
-                        fprintf(stderr, " Container %s Stopped\n", json_get_str(c, "Name"));
-                stack_error_clear(&e);
+                if (state && !streq(state, "exited") && !streq(state, "dead") && json_get_str(c, "Name"))
+                        st[n++] = (struct stopping){json_get_str(c, "Name"), json_get_str(c, "Service"), -1};
+        }
+        _cleanup_free_ struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
+        bool forced = false;
+        while (n > 0) {
+                /* This step: every container no other remaining one depends on (all of them on a cycle). */
+                size_t m = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (!st[i].service || !has_running_dependent(p, st, n, st[i].service)) {
+                                struct stopping t = st[m];
+                                st[m++] = st[i];
+                                st[i] = t;
+                        }
+                if (m == 0)
+                        m = n;
+                for (size_t i = 0; i < m; i++) {
+                        fprintf(stderr, " Container %s Stopping\n", st[i].name);
+                        stop_send(cfg, p->name, &st[i], forced);
+                }
+                for (;;) {
+                        size_t waiting = 0;
+                        for (size_t i = 0; i < m; i++) {
+                                pfd[i] = (struct pollfd){.fd = st[i].fd, .events = POLLIN};
+                                waiting += st[i].fd >= 0;
+                        }
+                        if (waiting == 0)
+                                break;
+                        if (poll(pfd, m, -1) < 0) {
+                                if (errno == EINTR && interrupted > 1 && !forced) {
+                                        forced = true;
+                                        for (size_t i = 0; i < m; i++)
+                                                if (st[i].fd >= 0)
+                                                        stop_send(cfg, p->name,
+                                                                  &(struct stopping){st[i].name, NULL, -1},
+                                                                  true);
+                                }
+                                continue;
+                        }
+                        for (size_t i = 0; i < m; i++)
+                                if (st[i].fd >= 0 && pfd[i].revents) {
+                                        char buf[512];
+                                        ssize_t k = read(st[i].fd, buf, sizeof(buf) - 1);
+                                        if (k < 0 && errno == EINTR)
+                                                continue;
+                                        buf[k > 0 ? k : 0] = 0;
+                                        if (k > 0 && strstr(buf, "\"error\""))
+                                                fprintf(stderr, "stack: %s: %s", st[i].name, buf);
+                                        else
+                                                fprintf(stderr, " Container %s Stopped\n", st[i].name);
+                                        close(st[i].fd);
+                                        st[i].fd = -1;
+                                }
+                }
+                memmove(st, st + m, (n - m) * sizeof(*st));
+                n -= m;
         }
 }
 
@@ -474,7 +561,7 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
                 fputs("Gracefully stopping... (press Ctrl+C again to force)\n", stderr);
         if (!isempty(getenv("NOTIFY_SOCKET")))
                 sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
-        stop_project(cfg, p->name);
+        stop_project(cfg, p);
         log_set_done(&set);
         return code;
 }

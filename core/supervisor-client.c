@@ -49,7 +49,7 @@ bool supervisor_running(const char *run_root, const char *project)
         return false;
 }
 
-int supervisor_call(const char *run_root, const char *project, const cJSON *request, cJSON **ret_reply,
+int supervisor_send(const char *run_root, const char *project, const cJSON *request, int *ret_fd,
                     struct stack_error *err)
 {
         _cleanup_close_ int fd = -1;
@@ -69,6 +69,17 @@ int supervisor_call(const char *run_root, const char *project, const cJSON *requ
                 p += n;
                 len -= n;
         }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int supervisor_call(const char *run_root, const char *project, const cJSON *request, cJSON **ret_reply,
+                    struct stack_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = supervisor_send(run_root, project, request, &fd, err);
+        if (r < 0)
+                return r;
         struct strbuf in = {0};
         char buf[4096];
         while (!in.buf || !memchr(in.buf, '\n', in.len)) {

@@ -540,9 +540,18 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
         /* The signal goes to the container's init directly: it is this process's child or was adopted with
          * its start time checked, so the pid cannot have been reused. */
         kill(c->pid, c->stop_signal > 0 ? c->stop_signal : SIGTERM);
-        if (!c->kill_timer)
+        if (!c->kill_timer) {
                 sd_event_add_time_relative(s->event, &c->kill_timer, CLOCK_MONOTONIC, grace, 0,
                                            on_kill_timer, c);
+                return;
+        }
+        /* Already stopping: a shorter grace (a second Ctrl-C asks for none) brings the SIGKILL forward. */
+        uint64_t now, due;
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) >= 0 &&
+            sd_event_source_get_time(c->kill_timer, &due) >= 0 && now + grace < due) {
+                sd_event_source_set_time(c->kill_timer, now + grace);
+                sd_event_source_set_enabled(c->kill_timer, SD_EVENT_ONESHOT);
+        }
 }
 
 /* ---- health ---- */

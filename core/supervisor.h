@@ -40,6 +40,10 @@ bool supervisor_running(const char *run_root, const char *project);
 /* Sends one request and waits for its reply (a JSON object; {"error": "..."} becomes an error). */
 int supervisor_call(const char *run_root, const char *project, const struct cJSON *request,
                     struct cJSON **ret_reply, struct stack_error *err);
+/* Sends one request without waiting: the reply (one line) or EOF arrives on *ret_fd, which the caller
+ * polls and closes. For the CLI waiting on many containers at once. */
+int supervisor_send(const char *run_root, const char *project, const struct cJSON *request, int *ret_fd,
+                    struct stack_error *err);
 /* Convenience: {"op": op, "name": name} and an optional number field. */
 int supervisor_op(const char *run_root, const char *project, const char *op, const char *name,
                   struct cJSON **ret_reply, struct stack_error *err);

@@ -14,7 +14,8 @@ TESTS += \
 	tests/integration/t0508-up-concurrent.sh \
 	tests/integration/t0509-up-errors.sh \
 	tests/integration/t0510-up-supervisor-killed.sh \
-	tests/integration/t0511-down-rmi.sh
+	tests/integration/t0511-down-rmi.sh \
+	tests/integration/t0512-up-interrupt.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
