@@ -180,13 +180,13 @@ static off_t filtered_start(struct log_follower *f, int tail, const struct log_f
                 return 0;
         logindex_refresh(&f->ix, f->path, fd);
         off_t start = (off_t) len;
-        if (tail == 0)
+        if (tail == 0 || len == 0)
                 return start;
         /* Line times only grow: walk back from the end until a line is older than --since. */
         size_t end = len, count = 0;
-        if (end > 0 && data[end - 1] == '\n')
+        if (data[end - 1] == '\n')
                 end--;
-        while (end > 0) {
+        for (;;) {
                 size_t b = end;
                 while (b > 0 && data[b - 1] != '\n')
                         b--;
