@@ -22,6 +22,7 @@
 #include "core/health.h"
 #include "core/log.h"
 #include "core/logindex.h"
+#include "core/memtrim.h"
 #include "core/restart.h"
 #include "core/runtime.h"
 #include "core/state.h"
@@ -1083,6 +1084,9 @@ int supervisor_run(const struct supervisor_config *cfg, struct stack_error *err)
         s.runtime_root = supervisor_runtime_root(cfg->run_root);
         int r = supervisor_setup(&s, err);
         if (r >= 0) {
+                /* Set up and about to idle for hours: unmap the program and library pages that only
+                 * loading and setup touched (see memtrim.h); what the loop uses comes back on demand. */
+                (void) memtrim_file_mappings();
                 r = sd_event_loop(s.event);
                 r = r < 0 ? stack_error_errno(err, r, "event loop") : 0;
                 /* Gone for good: the pid file and socket go with it. */
