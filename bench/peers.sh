@@ -379,31 +379,50 @@ case " $ready " in *" podman "*)
 sys.exit(0 if inspect.signature(p.Podman.run).parameters["sleep"].default == 1 else 1)' 2>/dev/null && pc_sleeps=1 ;;
 esac
 
-declare -A ups downs
+declare -A ups downs rup rdown rboth rup_nosleep
+measure() { # TOOL ROUND: one `up -d` and `down`, checked; sets mu and md (ms) and records them
+        local t=$1 r=$2 t0 t1 t2 t3 s0 s1 running other
+        current=$t
+        s0=$(sample)
+        t0=$(ms)
+        "${t}_up" >>"$log/$t-up" 2>&1 ||
+                { echo "$t up failed or took over $limit s (round $r):"; tail -5 "$log/$t-up"; exit 1; }
+        t1=$(ms)
+        running=$("${t}_running")
+        [ "$running" = "$n" ] || { echo "$t: $running of $n containers running after up:"; tail -8 "$log/$t-up"; exit 1; }
+        t2=$(ms)
+        "${t}_down" >>"$log/$t-down" 2>&1 ||
+                { echo "$t down failed or took over $limit s (round $r):"; tail -5 "$log/$t-down"; exit 1; }
+        t3=$(ms)
+        running=$("${t}_running")
+        [ "$running" = 0 ] || { echo "$t: $running containers left after down:"; tail -8 "$log/$t-down"; exit 1; }
+        current=""
+        s1=$(sample)
+        mu=$((t1 - t0)) md=$((t3 - t2))
+        ups[$t]="${ups[$t]:-} $mu"
+        downs[$t]="${downs[$t]:-} $md"
+        other=$(others "$s0" "$s1")
+        others_all="${others_all:-} ${other%\%}"
+        printf 'round %d %-7s up %6d ms  down %6d ms  (other work: %s of %d CPUs; load average %s)\n' \
+                "$r" "$t" "$mu" "$md" "$other" "$ncpu" "$(loadavg)"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# Each peer's run is framed by two of stack's, and compared with their mean: the load on a shared machine
+# drifts within a round, and a ratio of two runs made apart would measure the drift.
+peer_tools=${ready# stack}
 for r in $(seq 1 "$rounds"); do
-        for t in $ready; do
-                current=$t
-                s0=$(sample)
-                t0=$(ms)
-                "${t}_up" >>"$log/$t-up" 2>&1 ||
-                        { echo "$t up failed or took over $limit s (round $r):"; tail -5 "$log/$t-up"; exit 1; }
-                t1=$(ms)
-                running=$("${t}_running")
-                [ "$running" = "$n" ] || { echo "$t: $running of $n containers running after up:"; tail -8 "$log/$t-up"; exit 1; }
-                t2=$(ms)
-                "${t}_down" >>"$log/$t-down" 2>&1 ||
-                        { echo "$t down failed or took over $limit s (round $r):"; tail -5 "$log/$t-down"; exit 1; }
-                t3=$(ms)
-                running=$("${t}_running")
-                [ "$running" = 0 ] || { echo "$t: $running containers left after down:"; tail -8 "$log/$t-down"; exit 1; }
-                current=""
-                s1=$(sample)
-                ups[$t]="${ups[$t]:-} $((t1 - t0))"
-                downs[$t]="${downs[$t]:-} $((t3 - t2))"
-                other=$(others "$s0" "$s1")
-                others_all="${others_all:-} ${other%\%}"
-                printf 'round %d %-7s up %6d ms  down %6d ms  (other work: %s of %d CPUs; load average %s)\n' \
-                        "$r" "$t" $((t1 - t0)) $((t3 - t2)) "$other" "$ncpu" "$(loadavg)"
+        measure stack "$r"
+        bu=$mu bd=$md
+        for t in $peer_tools; do
+                measure "$t" "$r"
+                pu=$mu pd=$md
+                measure stack "$r"
+                su=$(((bu + mu) / 2)) sd=$(((bd + md) / 2))
+                rup[$t]="${rup[$t]:-} $(ratio "$pu" "$su")"
+                rdown[$t]="${rdown[$t]:-} $(ratio "$pd" "$sd")"
+                rboth[$t]="${rboth[$t]:-} $(ratio $((pu + pd)) $((su + sd)))"
+                rup_nosleep[$t]="${rup_nosleep[$t]:-} $(ratio $((pu - 1000 * n)) "$su")"
+                bu=$mu bd=$md
         done
 done
 # The fixed cost of one invocation of each tool: `ps` of the (now empty) project.
@@ -425,20 +444,24 @@ echo
 other="no cpuacct cgroup: unknown"
 # shellcheck disable=SC2086
 [ -z "$acct" ] || other="$(median $others_all)% of the CPUs, median over the measurements"
-echo "medians of $rounds rounds, $n services (other work: $other; load average after: $(loadavg)):"
-# shellcheck disable=SC2086
-su=$(median ${ups[stack]}) sd=$(median ${downs[stack]})
+echo "$n services, $rounds rounds (other work: $other; load average after: $(loadavg))"
+echo "median times:"
+range() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd- -; }
 for t in $ready; do
         # shellcheck disable=SC2086
-        u=$(median ${ups[$t]}) d=$(median ${downs[$t]})
-        awk -v t="$t" -v u="$u" -v d="$d" -v su="$su" -v sd="$sd" -v f="${fixed[$t]}" 'BEGIN {
-                printf "  %-7s up %7.0f ms (%5.1fx stack)  down %7.0f ms (%5.1fx stack)  up+down %5.1fx  (`ps`: %d ms)\n", t, u, u / su, d, d / sd, (u + d) / (su + sd), f
-        }'
+        printf '  %-7s up %6.0f ms  down %6.0f ms  (ps of the empty project: %d ms)\n' "$t" "$(median ${ups[$t]})" "$(median ${downs[$t]})" "${fixed[$t]}"
+done
+[ -z "$peer_tools" ] || echo "peer / stack (median of the rounds' ratios, range in brackets; each peer run against the
+mean of the stack runs just before and after it):"
+for t in $peer_tools; do
+        # shellcheck disable=SC2086
+        printf '  %-7s up %5.1fx [%s]  down %5.1fx [%s]  up+down %5.1fx [%s]\n' "$t" \
+                "$(median ${rup[$t]})" "$(range ${rup[$t]})" "$(median ${rdown[$t]})" "$(range ${rdown[$t]})" \
+                "$(median ${rboth[$t]})" "$(range ${rboth[$t]})"
         if [ "$t" = podman ] && [ $pc_sleeps = 1 ]; then
-                # podman-compose 1.0.3 sleeps 1 s after each `podman run` of `up -d`: show podman's own work too.
-                awk -v u="$u" -v d="$d" -v n="$n" -v su="$su" -v sd="$sd" 'BEGIN {
-                        printf "  %-7s up %7.0f ms (%5.1fx stack) without podman-compose'\''s %d x 1 s sleeps; up+down %5.1fx\n", "", u - 1000 * n, (u - 1000 * n) / su, n, (u - 1000 * n + d) / (su + sd)
-                }'
+                # shellcheck disable=SC2086
+                printf '  %-7s up %5.1fx [%s] without podman-compose'\''s %d x 1 s sleeps\n' "" \
+                        "$(median ${rup_nosleep[$t]})" "$(range ${rup_nosleep[$t]})" "$n"
         fi
 done
 case " $ready " in *" docker "*) ;; *) echo "  (docker-compose did not run: no figure for the 10x target)" ;; esac
