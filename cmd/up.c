@@ -1183,9 +1183,9 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
                             "      --no-log-prefix  Don't print the container name in front of each line\n"
                             "  -h, --help           Show this help\n"
                             "\n"
-                            "A line's time is when the supervisor saw it in the log (within a "
-                            "millisecond);\n"
-                            "lines written while no supervisor ran get the time it was started again.");
+                            "A line's time is when the supervisor saw it in the log (normally within "
+                            "milliseconds);\n"
+                            "lines written while no supervisor ran share the time of the last of them.");
                         return EXIT_OK;
                 default:
                         return cmd_usage_error("logs", "invalid option");

@@ -175,8 +175,9 @@ int logindex_writer_open(const char *log_path, struct logindex_writer **ret, str
 
 struct logindex_watch {
         struct logindex_writer *w;
-        sd_event_source *inotify, *timer;
-        uint64_t last_mark_usec; /* CLOCK_MONOTONIC */
+        sd_event *event;
+        sd_event_source *inotify, *timer; /* the watch is off while a mark is due */
+        uint64_t last_mark_usec;          /* CLOCK_MONOTONIC */
 };
 
 static uint64_t mono_usec(void)
@@ -196,26 +197,42 @@ static void watch_mark(struct logindex_watch *lw)
         lw->last_mark_usec = mono_usec();
 }
 
+static int on_log_modified(sd_event_source *src, const struct inotify_event *ev, void *userdata);
+
+static int watch_start(struct logindex_watch *lw)
+{
+        return sd_event_add_inotify_fd(lw->event, &lw->inotify, lw->w->log_fd, IN_MODIFY, on_log_modified,
+                                       lw);
+}
+
 static int on_mark_due(sd_event_source *src, uint64_t usec, void *userdata)
 {
-        watch_mark(userdata);
+        struct logindex_watch *lw = userdata;
+        /* Watching again before the mark: a write after the mark is then seen, one before it counted. */
+        int r = lw->inotify ? 0 : watch_start(lw);
+        if (r < 0)
+                log_debug("log index: watch %s: %s", lw->w->log_path, strerror(-r));
+        watch_mark(lw);
         return 0;
 }
 
 static int on_log_modified(sd_event_source *src, const struct inotify_event *ev, void *userdata)
 {
         struct logindex_watch *lw = userdata;
-        int enabled = SD_EVENT_OFF;
-        if (sd_event_source_get_enabled(lw->timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                return 0; /* a mark is already due: it will count these bytes too */
-        /* Deferred, not dropped, inside the interval: dropping would stamp the bytes with the time of the
-         * next write, which may come much later. */
-        uint64_t due = lw->last_mark_usec + LOGINDEX_MIN_INTERVAL_USEC, now = mono_usec();
-        if (due < now)
-                due = now;
-        if (sd_event_source_set_time(lw->timer, due) < 0 ||
-            sd_event_source_set_enabled(lw->timer, SD_EVENT_ONESHOT) < 0)
+        uint64_t due = lw->last_mark_usec + LOGINDEX_MIN_INTERVAL_USEC;
+        if (mono_usec() >= due) {
                 watch_mark(lw);
+                return 0;
+        }
+        /* Inside the interval the mark is deferred, not dropped (that would stamp these bytes with the time
+         * of the next write, which may come much later), and the watch is off until it is due: a container
+         * writing line by line then costs one wakeup per interval, not one per write. */
+        if (sd_event_source_set_time(lw->timer, due) < 0 ||
+            sd_event_source_set_enabled(lw->timer, SD_EVENT_ONESHOT) < 0) {
+                watch_mark(lw);
+                return 0;
+        }
+        lw->inotify = sd_event_source_disable_unref(lw->inotify);
         return 0;
 }
 
@@ -243,8 +260,10 @@ int logindex_watch_new(sd_event *e, const char *log_path, struct logindex_watch 
         int r = logindex_writer_open(log_path, &lw->w, err);
         if (r < 0)
                 return r;
-        lw->last_mark_usec = mono_usec();
-        r = sd_event_add_inotify_fd(e, &lw->inotify, lw->w->log_fd, IN_MODIFY, on_log_modified, lw);
+        lw->event = e;
+        /* A first write right away is marked at once: a start or adoption is not a mark of the interval. */
+        lw->last_mark_usec = mono_usec() - LOGINDEX_MIN_INTERVAL_USEC;
+        r = watch_start(lw);
         if (r < 0)
                 return stack_error_errno(err, -r, "watch %s", log_path);
         /* Accuracy of 1us: the default (250ms) would blur the times this source exists to take. */

@@ -53,7 +53,10 @@ int logindex_writer_mark(struct logindex_writer *w, struct stack_error *err);
 void logindex_writer_free(struct logindex_writer *w);
 
 /* A writer driven by inotify on an sd-event loop: marks the log whenever it has grown, at most once per
- * LOGINDEX_MIN_INTERVAL_USEC (a write seen sooner is marked when the interval is over, never dropped). */
+ * LOGINDEX_MIN_INTERVAL_USEC (a write seen sooner is marked when the interval is over, never dropped). While
+ * a mark is due the inotify watch is off, so a container writing line by line costs one wakeup per interval,
+ * not one per write (measured: 2% of a CPU instead of 44% for a shell loop echoing 3 MB/s, on a loaded
+ * 2-core VM, where the records then came every ~12 ms rather than every ~1.5 ms). */
 struct logindex_watch;
 
 int logindex_watch_new(sd_event *e, const char *log_path, struct logindex_watch **ret,

@@ -240,6 +240,18 @@ static void test_watch(const char *dir)
         ok(burst >= 1 && burst <= elapsed_ms + 2, "%zu records for 300 writes in %llu ms", burst,
            (unsigned long long) elapsed_ms);
         is_int(ix.recs[ix.n - 1].end, file_size(log), "the last record covers the whole burst");
+        /* The watch is off while a mark is due: it must be back once the mark is made. */
+        usleep(5000);
+        size_t before_n = ix.n;
+        int64_t t_again = logindex_now_ns();
+        append(log, "again\n");
+        for (int i = 0; i < 50 && ix.n == before_n; i++) {
+                sd_event_run(ev, 10000);
+                read_index(&ix, log);
+        }
+        ok(ix.n == before_n + 1 && (int64_t) ix.recs[ix.n - 1].realtime_ns >= t_again &&
+               ix.recs[ix.n - 1].end == (uint64_t) file_size(log),
+           "a write after the burst is recorded by itself: the watch is on again");
         append(log, "last\n");
         logindex_watch_free(lw);
         read_index(&ix, log);
