@@ -23,7 +23,9 @@ ip link set lo up
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 tmp=$(mktemp -d /tmp/stack-bench.XXXXXX)
 trap 'rm -rf --one-file-system "$tmp"' EXIT
-export STACK_ROOT=$tmp/root STACK_RUN_ROOT=$tmp/run
+# As installed: records on disk (--root), volatile state on the tmpfs /run (--run-root, and crun's root for
+# the loop, as crun's default /run/crun is); the pid in the name keeps its cgroups apart from a real /run/stack.
+export STACK_ROOT=$tmp/root STACK_RUN_ROOT=/run/stack-bench-$$
 mkdir -p "$STACK_ROOT" "$STACK_RUN_ROOT"
 
 # One tiny image: busybox, sleeping.
@@ -70,15 +72,15 @@ baseline_up() { # N: the floor, serially
  "linux":{"namespaces":[{"type":"pid"},{"type":"mount"},{"type":"ipc"},{"type":"uts"},
    {"type":"network","path":"/run/netns/bench$i"}]}}
 JSON
-                crun --root "$tmp/crun" create --bundle "$b" "bench$i" </dev/null >/dev/null 2>&1
-                crun --root "$tmp/crun" start "bench$i"
+                crun --root /run/crun-bench create --bundle "$b" "bench$i" </dev/null >/dev/null 2>&1
+                crun --root /run/crun-bench start "bench$i"
         done
 }
 
 baseline_down() {
         for i in $(seq 1 "$1"); do
-                crun --root "$tmp/crun" kill "bench$i" KILL 2>/dev/null || true
-                crun --root "$tmp/crun" delete -f "bench$i"
+                crun --root /run/crun-bench kill "bench$i" KILL 2>/dev/null || true
+                crun --root /run/crun-bench delete -f "bench$i"
                 ip netns del "bench$i"
         done
         ip link del stkbench

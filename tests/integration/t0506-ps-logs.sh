@@ -82,7 +82,7 @@ like "$all" "ticker-1 | worker: heartbeat" "logs of the whole project has the ti
 like "$(printf '%s\n' "$all" | tr -s ' ')" "job-1 | line2" "and the job"
 
 # logs -f follows a restarted container and a new replica.
-stack logs -f ticker >"$STACK_TEST_TMP/follow.log" 2>&1 &
+"$STACK_BIN" logs -f ticker >"$STACK_TEST_TMP/follow.log" 2>&1 &
 follower=$!
 ok "logs -f shows the ticker" wait_until 50 grep -q 'ticker-1 *| worker: started' "$STACK_TEST_TMP/follow.log"
 pid=$(crun --root "$STACK_RUN_ROOT/runtime" state obs-ticker-1 | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])")

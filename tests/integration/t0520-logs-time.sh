@@ -124,7 +124,7 @@ k1=$(sed -n 1p <<<"$ticks") k2=$(sed -n 2p <<<"$ticks")
 ok "ticks 0.7-1.3 s apart" between 700000000 "$((k2 - k1))" 1300000000
 
 # -f -t prints the time of what it follows.
-stack logs -f -t talker >"$STACK_TEST_TMP/follow.log" 2>&1 &
+"$STACK_BIN" logs -f -t talker >"$STACK_TEST_TMP/follow.log" 2>&1 &
 follower=$!
 t_f=$(now_ns)
 ok "-f -t follows with times" wait_until 50 bash -c \
