@@ -3,12 +3,12 @@
  * crun 1.8 and hybrid cgroup hosts: crun refuses to run when cgroup v1 controllers are mounted and the
  * cgroup v2 hierarchy at /sys/fs/cgroup/unified also has a controller ("cgroups in hybrid mode not
  * supported, drop all controllers from cgroupv2"); runc accepts it. Rather than silently switching
- * runtimes, stack runs crun in a private mount namespace in which /sys/fs/cgroup/unified is unmounted:
- * crun then sees a plain cgroup v1 host, the cgroup v1 controllers (memory, cpu, pids, devices) are the
- * ones it configures, and the host's own mounts are untouched (the namespace is private to that one crun
- * process, and its copy of the mount is made private before the unmount so nothing propagates back).
+ * runtimes, stack runs crun in a private mount namespace in which /sys/fs/cgroup/unified is covered by an
+ * empty tmpfs: crun then sees a plain cgroup v1 host, the cgroup v1 controllers (memory, cpu, pids,
+ * devices) are the ones it configures, and the host's own mounts are untouched (the namespace is private
+ * to that one crun process, and its copy of the mount is made private first so nothing propagates back).
  * The container's mount namespace is made from crun's, so it sees the same v1-only cgroup tree. This
- * costs one unshare() and one umount per runtime call. Where it cannot be done (no CAP_SYS_ADMIN), the
+ * costs one unshare() and one mount per runtime call. Where it cannot be done (no CAP_SYS_ADMIN), the
  * error says so and names the alternative (--runtime runc). Other runtimes run unchanged. */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,8 +147,12 @@ static void child_setup(const struct runtime *rt, int out_fd)
         if (rt->hide_unified) {
                 static const char msg[] = "stack: cannot hide " UNIFIED " from crun in a private mount "
                                           "namespace (needs CAP_SYS_ADMIN)\n";
+                /* Covered by an empty tmpfs rather than unmounted: crun still makes a directory for the
+                 * "0::" line of /proc/self/cgroup, and it must land on this namespace's own tmpfs, not on
+                 * the host's /sys/fs/cgroup tmpfs under the cgroup2 mount, where it would stay forever. */
                 if (unshare(CLONE_NEWNS) < 0 || mount(NULL, UNIFIED, NULL, MS_PRIVATE, NULL) < 0 ||
-                    umount2(UNIFIED, MNT_DETACH) < 0) {
+                    mount("tmpfs", UNIFIED, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "size=64k,mode=0755") < 0) {
                         if (write(out_fd, msg, sizeof(msg) - 1) < 0) {
                         }
                         _exit(EXIT_SETUP);

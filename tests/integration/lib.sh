@@ -95,6 +95,9 @@ residue() {
         if command -v iptables-legacy-save >/dev/null; then
                 iptables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule /'
         fi
+        if command -v ip6tables-legacy-save >/dev/null; then
+                ip6tables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule6 /'
+        fi
         # Cgroups are host-wide: containers of a non-default run root carry its FNV-1a hash (core/container.c),
         # which tells this test's cgroups from those of tests running beside it.
         local tag
@@ -104,6 +107,13 @@ for c in sys.argv[1].encode():
     h = ((h ^ c) * 16777619) & 0xffffffff
 print("%08x" % h)' "$STACK_RUN_ROOT")
         find /sys/fs/cgroup -maxdepth 3 -type d -name "*$project*-$tag" 2>/dev/null | sed 's/^/cgroup /'
+        # A runtime that had the cgroup2 mount hidden from it may have made directories on the host's
+        # /sys/fs/cgroup tmpfs beneath that mount point: look under the mount too.
+        if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+                unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null &&
+                        find /sys/fs/cgroup/unified -maxdepth 2 -type d -name "*$1*-$2"' _ "$project" "$tag" |
+                        sed 's/^/hidden-cgroup /'
+        fi
         if [ -d "$STACK_RUN_ROOT/runtime" ]; then
                 find "$STACK_RUN_ROOT/runtime" -mindepth 1 -maxdepth 1 | sed 's/^/runtime-state /'
         fi
