@@ -20,7 +20,11 @@ fi
 # Inside: private /run, lo up, and the cgroup v2 hierarchy hidden so crun runs directly for the baseline.
 mount -t tmpfs tmpfs /run
 ip link set lo up
-umount /sys/fs/cgroup/unified 2>/dev/null || true
+# Covered by a tmpfs, not unmounted: crun makes a directory for the cgroup2 line of /proc/self/cgroup there,
+# which must not land on the host's /sys/fs/cgroup tmpfs beneath the mount point.
+if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        mount -t tmpfs -o size=1m tmpfs /sys/fs/cgroup/unified
+fi
 tmp=$(mktemp -d /tmp/stack-bench.XXXXXX)
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 # As installed: records on disk (--root), volatile state on the tmpfs /run (--run-root, and crun's root for
