@@ -1,7 +1,7 @@
 /* stack-fw: drives net/firewall and net/ports from the command line, for the integration tests and the
  * benchmark (the reconciler calls the same functions). Not installed.
  *
- *   stack-fw print|apply PROJECT [--net NAME,BRIDGE,SUBNET/LEN,GATEWAY[,internal]]...
+ *   stack-fw print|apply PROJECT [--net NAME,BRIDGE,SUBNET/LEN,GATEWAY[,internal][,ipv6]]...
  *                                [--port NET,[HOSTIP:]HOSTPORT[-END|~LAST],CONTAINERIP:PORT[/udp]]...
  *   stack-fw remove PROJECT
  *   stack-fw list
@@ -9,7 +9,9 @@
  * HOSTPORT 0 asks for a random port, HOSTPORT~LAST for any free one in that range. `apply` checks every port
  * first (nothing changes on a clash;
  * --no-port-check skips that, as if another command had published the port in the meantime),
- * prints one "published HOSTIP:PORT/PROTO -> CONTAINERIP:PORT" line per port and "commits N". */
+ * prints one "published HOSTIP:PORT/PROTO -> CONTAINERIP:PORT" line per port and "commits N".
+ * A network flagged ipv6 also gets the IPv6 isolation (firewall6.h); then `print` adds a "# ip6tables"
+ * section and `apply` a "commits6 N" line (as does `remove` when it removed IPv6 rules). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "net/firewall.h"
+#include "net/firewall6.h"
 #include "net/ports.h"
 
 static int usage(void)
@@ -42,7 +45,7 @@ static bool parse_net(char *spec, struct fw_network *n)
 {
         _cleanup_strv_free_ char **f = strv_split(spec, ",");
         size_t k = strv_length(f);
-        if (k < 4 || k > 5)
+        if (k < 4 || k > 6)
                 return false;
         char *slash = strchr(f[2], '/');
         if (!slash)
@@ -51,7 +54,14 @@ static bool parse_net(char *spec, struct fw_network *n)
         n->name = xstrdup(f[0]);
         n->bridge = xstrdup(f[1]);
         n->prefixlen = atoi(slash + 1);
-        n->internal = k == 5 && streq(f[4], "internal");
+        for (size_t i = 4; i < k; i++) {
+                if (streq(f[i], "internal"))
+                        n->internal = true;
+                else if (streq(f[i], "ipv6"))
+                        n->ipv6 = true;
+                else
+                        return false;
+        }
         return inet_pton(AF_INET, f[2], &n->subnet) == 1 && inet_pton(AF_INET, f[3], &n->gateway) == 1;
 }
 
@@ -149,9 +159,13 @@ int main(int argc, char **argv)
 
         if (streq(cmd, "remove")) {
                 _cleanup_firewall_ struct firewall *fw = NULL;
-                if (firewall_open_iptc(&fw, &err) < 0 || firewall_remove_project(fw, project, &err) < 0)
+                unsigned commits6 = 0;
+                if (firewall_open_iptc(&fw, &err) < 0 || firewall_remove_project(fw, project, &err) < 0 ||
+                    firewall6_remove_project(project, &commits6, &err) < 0)
                         return fail(&err);
                 printf("commits %u\n", firewall_commits(fw));
+                if (commits6 > 0)
+                        printf("commits6 %u\n", commits6);
                 return 0;
         }
         if (!streq(cmd, "print") && !streq(cmd, "apply"))
@@ -198,12 +212,24 @@ int main(int argc, char **argv)
         _cleanup_ruleset_ struct fw_ruleset rs = {0};
         if (rc == 0 && firewall_build(&desc, &rs, &err) < 0)
                 rc = fail(&err);
+        bool any6 = false;
+        for (size_t i = 0; i < n_nets; i++)
+                any6 = any6 || nets[i].ipv6;
         if (rc == 0 && streq(cmd, "print")) {
                 _cleanup_free_ char *text = fw_ruleset_format(&rs);
                 fputs(text, stdout);
+                _cleanup_ruleset_ struct fw_ruleset rs6 = {0};
+                if (any6 && firewall6_build(project, nets, n_nets, &rs6, &err) < 0)
+                        rc = fail(&err);
+                else if (any6) {
+                        _cleanup_free_ char *text6 = fw_ruleset_format(&rs6);
+                        printf("# ip6tables\n%s", text6);
+                }
         }
         if (rc == 0 && streq(cmd, "apply")) {
-                if (firewall_apply(fw, &rs, &err) < 0)
+                unsigned commits6 = 0;
+                if (firewall_apply(fw, &rs, &err) < 0 ||
+                    firewall6_apply(project, nets, n_nets, &commits6, &err) < 0)
                         rc = fail(&err);
                 for (size_t i = 0; rc == 0 && i < n_ports; i++) {
                         char h[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
@@ -215,6 +241,8 @@ int main(int argc, char **argv)
                 }
                 if (rc == 0)
                         printf("rules %zu\ncommits %u\n", fw_ruleset_count(&rs), firewall_commits(fw));
+                if (rc == 0 && any6)
+                        printf("commits6 %u\n", commits6);
         }
         fw_published_free(pub, n_pub);
         free_desc(nets, n_nets, ports, n_ports);

@@ -52,6 +52,7 @@ struct fw_network {
         unsigned prefixlen;
         struct in_addr gateway; /* the bridge's address */
         bool internal;          /* no way out: no MASQUERADE, nothing leaves the bridge */
+        bool ipv6;              /* the bridge also has an IPv6 subnet: isolated by firewall6.h too */
 };
 
 /* A published port or range: host_port..host_port+count-1 -> container_port..container_port+count-1. */

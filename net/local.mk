@@ -25,6 +25,7 @@ EXTRA_DIST += bench/net-attach.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
 	net/firewall.h net/firewall.c net/firewall-iptc.c \
+	net/firewall6.h net/firewall-ip6tc.c \
 	net/ports.h net/ports.c \
 	net/conntrack.h net/conntrack.c
 check_PROGRAMS += net/stack-fw
@@ -36,11 +37,15 @@ TESTS += \
 	tests/integration/t0352-fw-isolation.sh \
 	tests/integration/t0353-fw-projects.sh \
 	tests/integration/t0354-fw-udp-conntrack.sh \
-	tests/integration/t0355-fw-mss.sh
+	tests/integration/t0355-fw-mss.sh \
+	tests/integration/t0356-fw-ipv6.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc bench/net-throughput.sh
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
 tests_unit_test_firewall_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-firewall6
+TESTS += tests/unit/test-firewall6
+tests_unit_test_firewall6_LDADD = $(STACK_LIBS)
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \
