@@ -24,6 +24,7 @@
 #include "core/util.h"
 #include "core/volume.h"
 #include "net/firewall.h"
+#include "net/firewall6.h"
 #include "net/network.h"
 #include "net/ports.h"
 #include "spec/hash.h"
@@ -759,6 +760,7 @@ static int fw_collect(struct reconciler *r, struct container_record **recs, size
                             .bridge = keep(in, xstrdup(info->bridge)),
                             .prefixlen = info->subnet4.len,
                             .internal = info->internal,
+                            .ipv6 = info->has6,
                         };
                         memcpy(&fn->subnet, info->subnet4.addr.bytes, 4);
                         memcpy(&fn->gateway, info->gateway4.bytes, 4);
@@ -880,6 +882,8 @@ static int run_publish(struct reconciler *r, struct stack_error *err)
         }
         if (k >= 0)
                 k = firewall_apply(fw, &rs, err);
+        if (k >= 0)
+                k = firewall6_apply(r->name, in.networks, in.n_networks, NULL, err);
         /* Random host ports are recorded where `stack port` and `ps` read them. */
         for (size_t i = 0, pi = 0; k >= 0 && i < n; i++) {
                 cJSON *pt;
@@ -1212,6 +1216,8 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                 k = firewall_open_iptc(&fw, err);
                 if (k >= 0)
                         k = firewall_remove_project(fw, project, err);
+                if (k >= 0)
+                        k = firewall6_remove_project(project, NULL, err);
                 if (k >= 0)
                         k = network_project_teardown(r.net, project, err);
                 if (k >= 0 && supervisor_running(c->run_root, project))
