@@ -38,7 +38,8 @@ TESTS += \
 	tests/integration/t0353-fw-projects.sh \
 	tests/integration/t0354-fw-udp-conntrack.sh \
 	tests/integration/t0355-fw-mss.sh \
-	tests/integration/t0356-fw-ipv6.sh
+	tests/integration/t0356-fw-ipv6.sh \
+	tests/integration/t0357-fw-ipv6-up.sh
 EXTRA_DIST += tests/integration/t0399-fw-lib.inc bench/net-throughput.sh
 check_PROGRAMS += tests/unit/test-firewall
 TESTS += tests/unit/test-firewall
