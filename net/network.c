@@ -294,9 +294,10 @@ int network_teardown(struct network_ctx *ctx, const char *project, const char *n
                 /* Someone else's network: only our containers' leases go. */
                 for (size_t i = 0; i < ipam->n_leases;) {
                         const struct ipam_lease *l = &ipam->leases[i];
-                        if (streq(l->network, name) && streq(l->project, project))
-                                ipam_address_release(ipam, name, l->owner);
-                        else
+                        if (streq(l->network, name) && streq(l->project, project)) {
+                                _cleanup_free_ char *owner = xstrdup(l->owner); /* freed by the release */
+                                ipam_address_release(ipam, name, owner);
+                        } else
                                 i++;
                 }
                 return ipam_save(ipam, err);
@@ -644,9 +645,12 @@ int network_project_teardown(struct network_ctx *ctx, const char *project, struc
                         return r;
                 for (size_t i = 0; i < ipam->n_leases;) {
                         const struct ipam_lease *l = &ipam->leases[i];
-                        if (streq(l->project, project))
-                                ipam_address_release(ipam, NULL, l->owner);
-                        else
+                        if (streq(l->project, project)) {
+                                /* A copy: the release frees the lease, and with it the owner string, while
+                                 * it still compares the owner's other leases (IPv4 and IPv6) against it. */
+                                _cleanup_free_ char *owner = xstrdup(l->owner);
+                                ipam_address_release(ipam, NULL, owner);
+                        } else
                                 i++;
                 }
                 r = ipam_save(ipam, err);
