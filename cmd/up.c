@@ -285,18 +285,30 @@ static void log_set_update(struct log_set *set, const cJSON *list, char **servic
         }
 }
 
-static void log_set_print(struct log_set *set)
+static int log_set_width(const struct log_set *set)
 {
         int width = 0;
         for (size_t i = 0; i < set->n; i++)
                 if ((int) strlen(set->fs[i].label) > width)
                         width = (int) strlen(set->fs[i].label);
+        return width;
+}
+
+static void log_set_print(struct log_set *set)
+{
+        int width = log_set_width(set);
         for (size_t i = 0; i < set->n; i++)
                 follower_read(&set->fs[i], width, set->prefix, set->color, (int) i, &set->filter);
 }
 
 static void log_set_done(struct log_set *set)
 {
+        /* A last line without its newline is still output, as compose shows it: end it here. */
+        int width = log_set_width(set);
+        for (size_t i = 0; i < set->n; i++)
+                if (set->fs[i].partial.len > 0)
+                        print_log_lines(&set->fs[i], "\n", 1, width, set->prefix, set->color, (int) i,
+                                        &set->filter);
         for (size_t i = 0; i < set->n; i++) {
                 free(set->fs[i].name);
                 free(set->fs[i].label);

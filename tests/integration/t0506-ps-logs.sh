@@ -21,7 +21,7 @@ services:
       WORKER_INTERVAL: "1"
   job:
     image: stack-example/worker
-    command: ["sh", "-c", "echo line1; echo line2; echo line3; exit 3"]
+    command: ["sh", "-c", "echo line1; echo line2; printf line3; exit 3"]
 YAML
 trap 'stack down -t 0 >/dev/null 2>&1; kill $follower 2>/dev/null' EXIT
 follower=
@@ -73,7 +73,7 @@ is "$(stack ls --format json | python3 -c "import json,sys; print([p['Name'] for
         "['obs']" "ls --format json"
 
 # logs
-is "$(stack logs --no-log-prefix job)" "$(printf 'line1\nline2\nline3')" "logs --no-log-prefix: the job's output as it was"
+is "$(stack logs --no-log-prefix job)" "$(printf 'line1\nline2\nline3')" "logs --no-log-prefix: the job's output as it was, its last line without a newline too"
 is "$(stack logs job | tr -s ' ')" "$(printf 'job-1 | line1\njob-1 | line2\njob-1 | line3')" "logs prefixes each line with the container"
 is "$(stack logs --tail 1 job | tr -s ' ')" "job-1 | line3" "logs --tail 1"
 is "$(stack logs --tail 0 job)" "" "logs --tail 0"
