@@ -342,6 +342,10 @@ int firewall_build(const struct fw_project *pr, struct fw_ruleset *ret, struct s
         struct fw_ruleset rs = {.project = xstrdup(pr->name)};
         for (size_t i = 0; i < pr->n_networks; i++) {
                 const struct fw_network *n = &pr->networks[i];
+                /* Without IPv4 there is nothing to guard here, and a /0 "subnet" would make the
+                 * anti-spoofing and NAT rules match every address on the host. */
+                if (n->prefixlen == 0)
+                        continue;
                 build_network(&b, n);
                 bool localnet = false;
                 for (size_t j = 0; j < pr->n_ports; j++)

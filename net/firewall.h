@@ -49,7 +49,7 @@ struct fw_network {
         const char *name;   /* compose network name, used in rule markers */
         const char *bridge; /* bridge interface name */
         struct in_addr subnet;
-        unsigned prefixlen;
+        unsigned prefixlen;     /* 0: the network has no IPv4 (enable_ipv4: false) and no IPv4 rules */
         struct in_addr gateway; /* the bridge's address */
         bool internal;          /* no way out: no MASQUERADE, nothing leaves the bridge */
         bool ipv6;              /* the bridge also has an IPv6 subnet: isolated by firewall6.h too */

@@ -409,12 +409,27 @@ static void test_backend_dispatch(void)
         is_int(firewall_remove_project(fw, "x", &err), -ENOENT, "errors come back as they are");
 }
 
+/* An IPv6-only network (enable_ipv4: false) reaches the builder with prefix length 0: it must get no IPv4
+ * rule at all, or a /0 would drop or masquerade every packet of the host. */
+static void test_ipv6_only(void)
+{
+        struct fw_network n[] = {net("v6only", "stk6", "0.0.0.0", 0, false),
+                                 net("front", "stk1", "10.88.1.0", 24, false)};
+        struct fw_project pr = {"shop", n, 2, NULL, 0};
+        _cleanup_ruleset_ struct fw_ruleset rs = {0};
+        _cleanup_free_ char *text = build_text(&pr, &rs);
+        is_int(count_lines(text, "stk6", NULL), 0, "IPv6-only network: no IPv4 rule names its bridge");
+        is_int(count_lines(text, "0.0.0.0/0", NULL), 0, "and none matches every address");
+        ok(count_lines(text, "stk1", NULL) > 0, "the IPv4 network beside it still has its rules");
+}
+
 int main(void)
 {
         test_one_port();
         test_udp_range_hostip();
         test_loopback_only();
         test_internal();
+        test_ipv6_only();
         test_errors();
         test_names();
         test_ports_pure();
