@@ -164,10 +164,8 @@ static void child_setup(const struct runtime *rt, int out_fd)
                 _exit(EXIT_SETUP);
 }
 
-/* Runs the runtime with args after its global options. With out_fd < 0 its output is captured into
- * *ret_output; otherwise it goes to out_fd. */
-static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_output, int *ret_status,
-               struct stack_error *err)
+/* Starts the runtime with args after its global options, its output going to out_fd. */
+static int spawn(struct runtime *rt, char *const *args, int out_fd, pid_t *ret_pid, struct stack_error *err)
 {
         char **argv = NULL;
         strv_push(&argv, rt->path);
@@ -176,24 +174,35 @@ static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_out
         STRV_FOREACH (a, args)
                 strv_push(&argv, *a);
         _cleanup_strv_free_ char **argv_owned = argv;
+        pid_t pid = fork();
+        if (pid < 0)
+                return stack_error_errno(err, errno, "fork %s", rt->path);
+        if (pid == 0) {
+                child_setup(rt, out_fd);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        *ret_pid = pid;
+        return 0;
+}
 
+/* Runs the runtime with args after its global options. With out_fd < 0 its output is captured into
+ * *ret_output; otherwise it goes to out_fd. */
+static int run(struct runtime *rt, char *const *args, int out_fd, char **ret_output, int *ret_status,
+               struct stack_error *err)
+{
         uint64_t t0 = now_usec();
         int pipefd[2] = {-1, -1};
         if (out_fd < 0 && pipe2(pipefd, O_CLOEXEC) < 0)
                 return stack_error_errno(err, errno, "pipe");
-        pid_t pid = fork();
-        if (pid < 0) {
-                int e = errno;
+        pid_t pid;
+        int r = spawn(rt, args, out_fd >= 0 ? out_fd : pipefd[1], &pid, err);
+        if (r < 0) {
                 if (pipefd[0] >= 0) {
                         close(pipefd[0]);
                         close(pipefd[1]);
                 }
-                return stack_error_errno(err, e, "fork %s", rt->path);
-        }
-        if (pid == 0) {
-                child_setup(rt, out_fd >= 0 ? out_fd : pipefd[1]);
-                execv(argv[0], argv);
-                _exit(127);
+                return r;
         }
         char *output = NULL;
         if (pipefd[0] >= 0) {
@@ -267,8 +276,8 @@ static char *read_json_log(const char *path)
         return strbuf_take(&b);
 }
 
-int runtime_create(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
-                   struct stack_error *err)
+int runtime_create_spawn(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
+                         pid_t *ret_pid, struct stack_error *err)
 {
         /* The runtime's own errors go to a log in the bundle: its stdout and stderr are the container's. */
         _cleanup_free_ char *logp = path_join(bundle, "runtime.log");
@@ -276,12 +285,32 @@ int runtime_create(struct runtime *rt, const char *id, const char *bundle, int s
         unlink(logp);
         char *args[] = {"--log",         logp,         "--log-format", "json",      "create", "--bundle",
                         (char *) bundle, "--pid-file", pidp,           (char *) id, NULL};
-        int status;
-        int r = run(rt, args, stdio_fd, NULL, &status, err);
+        return spawn(rt, args, stdio_fd, ret_pid, err);
+}
+
+int runtime_create(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
+                   struct stack_error *err)
+{
+        uint64_t t0 = now_usec();
+        pid_t pid;
+        int r = runtime_create_spawn(rt, id, bundle, stdio_fd, &pid, err);
         if (r < 0)
                 return r;
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return stack_error_errno(err, errno, "waitpid %s", rt->path);
+        __atomic_fetch_add(&rt->busy_usec, now_usec() - t0, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&rt->calls, 1, __ATOMIC_RELAXED);
+        return runtime_create_finish(rt, id, bundle, status, err);
+}
+
+int runtime_create_finish(struct runtime *rt, const char *id, const char *bundle, int status,
+                          struct stack_error *err)
+{
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
+        _cleanup_free_ char *logp = path_join(bundle, "runtime.log");
         _cleanup_free_ char *out = read_json_log(logp);
         if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP && isempty(out)) {
                 free(out);

@@ -36,6 +36,12 @@ bool runtime_hides_unified_cgroup(const struct runtime *rt);
 
 /* `create --bundle B --pid-file <B>/pid ID`: the container's stdin is /dev/null and its stdout and stderr
  * are stdio_fd (a log file), which it keeps for its whole life, independent of us. */
+/* The runtime's create without waiting for it: the caller reaps the pid (a subreaper's event loop) and hands
+ * the wait status to runtime_create_finish(), which turns a failure into the runtime's own message. */
+int runtime_create_spawn(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
+                         pid_t *ret_pid, struct stack_error *err);
+int runtime_create_finish(struct runtime *rt, const char *id, const char *bundle, int status,
+                          struct stack_error *err);
 int runtime_create(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
                    struct stack_error *err);
 int runtime_start(struct runtime *rt, const char *id, struct stack_error *err);

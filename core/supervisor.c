@@ -55,6 +55,8 @@ struct child {
         sd_event_source *out_source, *timeout;
         uint64_t start_usec;
         bool timed_out;
+        char *name; /* "create": the container, looked up again when the runtime is done */
+        bool start; /* "create": start it once created (op "run") */
         struct child *next;
 };
 
@@ -249,6 +251,7 @@ static void child_free(struct supervisor *s, struct child *ch)
         if (ch->out_fd >= 0)
                 close(ch->out_fd);
         strbuf_free(&ch->out);
+        free(ch->name);
         free(ch);
 }
 
@@ -413,6 +416,9 @@ static int container_start(struct supervisor *s, struct sup_container *c, struct
         return 0;
 }
 
+static int container_created(struct supervisor *s, struct sup_container *c, bool start,
+                             struct stack_error *err);
+
 /* Creates the container from its bundle (and starts it): the runtime's create forks the container's init,
  * which is reparented to us, the subreaper, so its exit status comes to us. */
 static int container_create(struct supervisor *s, struct sup_container *c, bool start,
@@ -429,6 +435,13 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
         int r = runtime_create(s->rt, c->name, c->bundle, logfd, err);
         if (r < 0)
                 return r;
+        return container_created(s, c, start, err);
+}
+
+/* The runtime's create has succeeded: note the init's pid and start time, and start it if asked. */
+static int container_created(struct supervisor *s, struct sup_container *c, bool start,
+                             struct stack_error *err)
+{
         c->pid = 0;
         container_read_pid(c);
         if (c->pid > 0) {
@@ -441,6 +454,49 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
         c->state = SUP_CREATED;
         container_save(s, c);
         return start ? container_start(s, c, err) : 0;
+}
+
+static void on_create_done(struct supervisor *s, struct child *ch, int status)
+{
+        struct sup_container *c = find_container(s, ch->name);
+        struct stack_error e = {0};
+        if (!c)
+                reply_error(ch->conn, "container %s was forgotten while it was created", ch->name);
+        else if (runtime_create_finish(s->rt, c->name, c->bundle, status, &e) < 0 ||
+                 container_created(s, c, ch->start, &e) < 0)
+                reply_error(ch->conn, "%s", e.msg);
+        else
+                reply_ok(ch->conn);
+        stack_error_clear(&e);
+}
+
+/* The `create` and `run` ops: the runtime's create runs while the loop goes on, so the containers of an `up`
+ * are created side by side (each create takes tens of milliseconds), and the reply comes when it is done. */
+static int container_create_async(struct supervisor *s, struct sup_container *c, bool start,
+                                  struct conn *conn, struct stack_error *err)
+{
+        if (!c->bundle)
+                return stack_error_set(err, EINVAL, "container %s has no bundle recorded", c->name);
+        _cleanup_close_ int logfd = log_open(c);
+        if (logfd < 0)
+                return stack_error_errno(err, errno, "open %s", c->log_path);
+        container_index_log(s, c);
+        pid_t pid;
+        int r = runtime_create_spawn(s->rt, c->name, c->bundle, logfd, &pid, err);
+        if (r < 0)
+                return r;
+        struct child *ch = xcalloc(1, sizeof(*ch));
+        *ch = (struct child){.pid = pid,
+                             .done = on_create_done,
+                             .conn = conn,
+                             .what = "create",
+                             .out_fd = -1,
+                             .start_usec = now_usec(),
+                             .name = xstrdup(c->name),
+                             .start = start,
+                             .next = s->children};
+        s->children = ch;
+        return 0;
 }
 
 /* ---- exits, restarts, stops ---- */
@@ -847,10 +903,8 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
         } else if (streq(op, "create") || streq(op, "run")) {
                 c->stopped_by_user = false;
                 c->restart_state = (struct restart_state){0};
-                if (container_create(s, c, streq(op, "run"), &e) < 0)
+                if (container_create_async(s, c, streq(op, "run"), conn, &e) < 0)
                         reply_error(conn, "%s", e.msg);
-                else
-                        reply_ok(conn);
         } else if (streq(op, "start")) {
                 c->stopped_by_user = false;
                 int k = 0;
