@@ -285,7 +285,11 @@ int runtime_create_spawn(struct runtime *rt, const char *id, const char *bundle,
         unlink(logp);
         char *args[] = {"--log",         logp,         "--log-format", "json",      "create", "--bundle",
                         (char *) bundle, "--pid-file", pidp,           (char *) id, NULL};
-        return spawn(rt, args, stdio_fd, ret_pid, err);
+        /* Without a stdio fd the output goes nowhere: the errors are in the log. */
+        _cleanup_close_ int null = stdio_fd < 0 ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+        if (stdio_fd < 0 && null < 0)
+                return stack_error_errno(err, errno, "open /dev/null");
+        return spawn(rt, args, stdio_fd >= 0 ? stdio_fd : null, ret_pid, err);
 }
 
 int runtime_create(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
@@ -337,6 +341,21 @@ int runtime_start(struct runtime *rt, const char *id, struct stack_error *err)
 {
         char *args[] = {"start", (char *) id, NULL};
         return simple(rt, "start", args, id, err);
+}
+
+int runtime_start_spawn(struct runtime *rt, const char *id, int out_fd, pid_t *ret_pid,
+                        struct stack_error *err)
+{
+        char *args[] = {"start", (char *) id, NULL};
+        return spawn(rt, args, out_fd, ret_pid, err);
+}
+
+int runtime_start_finish(struct runtime *rt, const char *id, int status, const char *output,
+                         struct stack_error *err)
+{
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        return runtime_failed(rt, "start", id, status, output, err);
 }
 
 int runtime_kill(struct runtime *rt, const char *id, int sig, struct stack_error *err)

@@ -45,6 +45,11 @@ int runtime_create_finish(struct runtime *rt, const char *id, const char *bundle
 int runtime_create(struct runtime *rt, const char *id, const char *bundle, int stdio_fd,
                    struct stack_error *err);
 int runtime_start(struct runtime *rt, const char *id, struct stack_error *err);
+/* The same without waiting, as runtime_create_spawn(): the output (for the error message) goes to out_fd. */
+int runtime_start_spawn(struct runtime *rt, const char *id, int out_fd, pid_t *ret_pid,
+                        struct stack_error *err);
+int runtime_start_finish(struct runtime *rt, const char *id, int status, const char *output,
+                         struct stack_error *err);
 /* Signals the container's init. */
 int runtime_kill(struct runtime *rt, const char *id, int sig, struct stack_error *err);
 /* Removes the container's runtime state and cgroup; a container that is already gone is success. */

@@ -64,6 +64,9 @@ struct sup_container {
         char *name;
         char *service;
         enum sup_state state;
+        /* The init exited while its start was still pending (a quick one-shot): applied once started. */
+        bool exited_early;
+        int early_exit_code;
         pid_t pid;
         uint64_t pid_start;
         int pidfd;
@@ -442,6 +445,7 @@ static int container_create(struct supervisor *s, struct sup_container *c, bool 
 static int container_created(struct supervisor *s, struct sup_container *c, bool start,
                              struct stack_error *err)
 {
+        c->exited_early = false;
         c->pid = 0;
         container_read_pid(c);
         if (c->pid > 0) {
@@ -494,6 +498,63 @@ static int container_create_async(struct supervisor *s, struct sup_container *c,
                              .start_usec = now_usec(),
                              .name = xstrdup(c->name),
                              .start = start,
+                             .next = s->children};
+        s->children = ch;
+        return 0;
+}
+
+static void on_start_done(struct supervisor *s, struct child *ch, int status)
+{
+        /* The runtime's few lines of output, if any, wait in the pipe. */
+        char buf[4096];
+        ssize_t n = ch->out_fd >= 0 ? read(ch->out_fd, buf, sizeof(buf) - 1) : -1;
+        buf[n > 0 ? n : 0] = 0;
+        struct sup_container *c = find_container(s, ch->name);
+        struct stack_error e = {0};
+        if (!c)
+                reply_error(ch->conn, "container %s was forgotten while it was started", ch->name);
+        else if (runtime_start_finish(s->rt, c->name, status, buf, &e) < 0)
+                reply_error(ch->conn, "%s", e.msg);
+        else if (c->exited_early) {
+                /* It ran and is already gone: record the run, then its exit (and the restart policy). */
+                c->exited_early = false;
+                c->state = SUP_RUNNING;
+                c->started_at = realtime_usec();
+                c->started_mono = now_usec();
+                container_exited(s, c, c->early_exit_code);
+                reply_ok(ch->conn);
+        } else {
+                container_running(s, c);
+                reply_ok(ch->conn);
+        }
+        stack_error_clear(&e);
+}
+
+/* The `start` op of a created container, without blocking the loop either. */
+static int container_start_async(struct supervisor *s, struct sup_container *c, struct conn *conn,
+                                 struct stack_error *err)
+{
+        if (c->pid <= 0)
+                container_read_pid(c);
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return stack_error_errno(err, errno, "pipe");
+        pid_t pid;
+        int r = runtime_start_spawn(s->rt, c->name, pipefd[1], &pid, err);
+        close(pipefd[1]);
+        if (r < 0) {
+                close(pipefd[0]);
+                return r;
+        }
+        fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+        struct child *ch = xcalloc(1, sizeof(*ch));
+        *ch = (struct child){.pid = pid,
+                             .done = on_start_done,
+                             .conn = conn,
+                             .what = "start",
+                             .out_fd = pipefd[0],
+                             .start_usec = now_usec(),
+                             .name = xstrdup(c->name),
                              .next = s->children};
         s->children = ch;
         return 0;
@@ -908,9 +969,11 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
         } else if (streq(op, "start")) {
                 c->stopped_by_user = false;
                 int k = 0;
-                if (c->state == SUP_CREATED)
-                        k = container_start(s, c, &e);
-                else if (c->state == SUP_EXITED) {
+                bool pending = false;
+                if (c->state == SUP_CREATED) {
+                        k = container_start_async(s, c, conn, &e);
+                        pending = k >= 0;
+                } else if (c->state == SUP_EXITED) {
                         /* The runtime cannot start an exited container again: it is made anew from its
                          * bundle, over the same writable layer. */
                         sd_event_source_disable_unref(c->restart_timer);
@@ -920,7 +983,7 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                 }
                 if (k < 0)
                         reply_error(conn, "%s", e.msg);
-                else
+                else if (!pending)
                         reply_ok(conn);
         } else if (streq(op, "stop")) {
                 uint64_t grace = (uint64_t) json_get_num(req, "timeout_usec", (double) c->stop_grace_usec);
@@ -1015,9 +1078,14 @@ static int on_sigchld(sd_event_source *src, const struct signalfd_siginfo *si, v
                 bool known = false;
                 for (size_t i = 0; i < s->n_containers; i++) {
                         struct sup_container *c = s->containers[i];
+                        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                         if (c->pid == pid && c->state == SUP_RUNNING) {
-                                container_exited(
-                                    s, c, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                                container_exited(s, c, code);
+                                known = true;
+                        } else if (c->pid == pid && c->state == SUP_CREATED) {
+                                /* Reaped before the runtime's start was: on_start_done applies it. */
+                                c->exited_early = true;
+                                c->early_exit_code = code;
                                 known = true;
                         }
                 }
