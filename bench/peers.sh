@@ -159,7 +159,9 @@ fi
 tmp=$(mktemp -d /tmp/stack-peers.XXXXXX)
 tag=stack-peers-${tmp##*.}
 project=bench
-export STACK_ROOT=$tmp/stack/root STACK_RUN_ROOT=$tmp/stack/run
+# Volatile state on the private tmpfs /run, for every tool, as installed (stack's /run/stack, dockerd's
+# /var/run/docker, podman's /run/containers); persistent state in the temporary directory.
+export STACK_ROOT=$tmp/stack/root STACK_RUN_ROOT=/run/$tag-stack
 mkdir -p "$STACK_ROOT" "$STACK_RUN_ROOT"
 log=$tmp/log
 mkdir -p "$log"
@@ -288,7 +290,7 @@ podman_setup() {
 [storage]
 driver = "overlay"
 graphroot = "$tmp/podman/root"
-runroot = "$tmp/podman/run"
+runroot = "/run/$tag-podman"
 EOF
         # podman asks for 1048576 open files and the host's process limit in a root container, while the
         # conmon it starts has at most 32768 processes; where the hard limits cannot be raised (a sandbox
@@ -326,7 +328,7 @@ docker_setup() {
         local t0
         t0=$(ms)
         dockerd --config-file "$tmp/docker/daemon.json" --data-root "$tmp/docker/data" \
-                --exec-root "$tmp/docker/exec" --pidfile "$tmp/docker/dockerd.pid" -H "unix://$tmp/docker/docker.sock" \
+                --exec-root "/run/$tag-docker" --pidfile "$tmp/docker/dockerd.pid" -H "unix://$tmp/docker/docker.sock" \
                 --add-runtime crun="$(command -v crun)" --default-runtime crun \
                 --cgroup-parent "/$tag-docker" </dev/null >"$log/dockerd" 2>&1 &
         dockerd_pid=$!
