@@ -88,6 +88,12 @@ struct sup_container {
         struct logindex_watch *log_watch; /* stamps the log's growth, for `stack logs -t/--since` */
         char *bundle;
         sd_event_source *health_timer, *restart_timer, *kill_timer;
+        /* The runtime's create or start in flight: other requests for the container wait for it, as they
+         * did when the runtime ran inside the loop, so a `down` right after a killed `up` cannot slip in
+         * between a create and its completion. */
+        struct child *inflight;
+        struct pending_req *pending;
+        size_t n_pending;
         struct conn **stop_waiters;
         size_t n_stop_waiters;
 };
@@ -119,6 +125,12 @@ static struct supervisor *sup_current;
 
 static void container_schedule_health(struct supervisor *s, struct sup_container *c, uint64_t delay);
 static void container_exited(struct supervisor *s, struct sup_container *c, int exit_code);
+static void handle(struct supervisor *s, struct conn *conn, const cJSON *req);
+
+struct pending_req {
+        struct conn *conn; /* NULL once the client has gone: the request is dropped */
+        cJSON *req;
+};
 
 static void reply(struct conn *conn, cJSON *j)
 {
@@ -460,9 +472,30 @@ static int container_created(struct supervisor *s, struct sup_container *c, bool
         return start ? container_start(s, c, err) : 0;
 }
 
+/* Handles the requests that waited for the container's create or start. One of them may start another
+ * (a `start` after the create): those behind it wait again. */
+static void run_pending(struct supervisor *s, const char *name)
+{
+        struct sup_container *c = find_container(s, name);
+        if (!c || c->inflight || c->n_pending == 0)
+                return;
+        struct pending_req *list = c->pending;
+        size_t n = c->n_pending;
+        c->pending = NULL;
+        c->n_pending = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (list[i].conn)
+                        handle(s, list[i].conn, list[i].req);
+                cJSON_Delete(list[i].req);
+        }
+        free(list);
+}
+
 static void on_create_done(struct supervisor *s, struct child *ch, int status)
 {
         struct sup_container *c = find_container(s, ch->name);
+        if (c)
+                c->inflight = NULL;
         struct stack_error e = {0};
         if (!c)
                 reply_error(ch->conn, "container %s was forgotten while it was created", ch->name);
@@ -472,6 +505,7 @@ static void on_create_done(struct supervisor *s, struct child *ch, int status)
         else
                 reply_ok(ch->conn);
         stack_error_clear(&e);
+        run_pending(s, ch->name);
 }
 
 /* The `create` and `run` ops: the runtime's create runs while the loop goes on, so the containers of an `up`
@@ -500,6 +534,7 @@ static int container_create_async(struct supervisor *s, struct sup_container *c,
                              .start = start,
                              .next = s->children};
         s->children = ch;
+        c->inflight = ch;
         return 0;
 }
 
@@ -510,6 +545,8 @@ static void on_start_done(struct supervisor *s, struct child *ch, int status)
         ssize_t n = ch->out_fd >= 0 ? read(ch->out_fd, buf, sizeof(buf) - 1) : -1;
         buf[n > 0 ? n : 0] = 0;
         struct sup_container *c = find_container(s, ch->name);
+        if (c)
+                c->inflight = NULL;
         struct stack_error e = {0};
         if (!c)
                 reply_error(ch->conn, "container %s was forgotten while it was started", ch->name);
@@ -528,6 +565,7 @@ static void on_start_done(struct supervisor *s, struct child *ch, int status)
                 reply_ok(ch->conn);
         }
         stack_error_clear(&e);
+        run_pending(s, ch->name);
 }
 
 /* The `start` op of a created container, without blocking the loop either. */
@@ -557,6 +595,7 @@ static int container_start_async(struct supervisor *s, struct sup_container *c, 
                              .name = xstrdup(c->name),
                              .next = s->children};
         s->children = ch;
+        c->inflight = ch;
         return 0;
 }
 
@@ -746,6 +785,9 @@ static void container_free(struct sup_container *c)
         health_state_clear(&c->health_state);
         strv_free(c->health_test);
         free(c->stop_waiters);
+        for (size_t i = 0; i < c->n_pending; i++)
+                cJSON_Delete(c->pending[i].req);
+        free(c->pending);
         free(c->name);
         free(c->service);
         logindex_watch_free(c->log_watch);
@@ -930,6 +972,11 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
         struct sup_container *c = name ? find_container(s, name) : NULL;
         struct stack_error e = {0};
         conn->busy = true;
+        if (c && c->inflight) {
+                c->pending = xrealloc(c->pending, (c->n_pending + 1) * sizeof(*c->pending));
+                c->pending[c->n_pending++] = (struct pending_req){conn, cJSON_Duplicate(req, true)};
+                return;
+        }
 
         if (!op) {
                 reply_error(conn, "request without op");
@@ -1017,6 +1064,10 @@ static int on_conn(sd_event_source *src, int fd, uint32_t revents, void *userdat
                         for (size_t k = 0; k < s->containers[i]->n_stop_waiters; k++)
                                 if (s->containers[i]->stop_waiters[k] == conn)
                                         s->containers[i]->stop_waiters[k] = NULL;
+                for (size_t i = 0; i < s->n_containers; i++)
+                        for (size_t k = 0; k < s->containers[i]->n_pending; k++)
+                                if (s->containers[i]->pending[k].conn == conn)
+                                        s->containers[i]->pending[k].conn = NULL;
                 conn_free(conn);
                 return 0;
         }
