@@ -609,6 +609,14 @@ static int run_stop_container(struct reconciler *r, const char *name, struct sta
 
 static int run_remove_container(struct reconciler *r, const char *name, struct stack_error *err)
 {
+        /* Through the supervisor first, even for a container that is not running: it answers only once a
+         * create or start of the container it may still be running (an `up` killed mid-way) is done, so
+         * the removal below cannot pass it. For a container already stopped this is one round trip. */
+        if (supervisor_running(r->cfg->run_root, r->name)) {
+                int s = run_stop_container(r, name, err);
+                if (s < 0)
+                        return s;
+        }
         int k = container_remove(r->host, name, err);
         if (k < 0)
                 return k;

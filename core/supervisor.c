@@ -932,6 +932,13 @@ static void forget(struct supervisor *s, const char *name)
 {
         for (size_t i = 0; i < s->n_containers; i++)
                 if (streq(s->containers[i]->name, name)) {
+                        struct sup_container *c = s->containers[i];
+                        /* Forgotten means removed: an init still alive here was made by a create that
+                         * finished after the CLI had removed the container (a `down` racing a killed
+                         * `up`), and nobody else would ever end it. */
+                        if ((c->state == SUP_CREATED || c->state == SUP_RUNNING) && c->pid > 0 &&
+                            proc_alive(c->pid, c->pid_start))
+                                runtime_delete(s->rt, c->name, true, NULL);
                         container_free(s->containers[i]);
                         s->containers[i] = s->containers[--s->n_containers];
                         break;
