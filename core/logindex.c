@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/logindex.h"
 #include "core/util.h"
+#include "spec/units.h"
 
 #define NSEC_PER_SEC 1000000000LL
 #define NSEC_PER_USEC 1000LL
@@ -372,66 +373,14 @@ static bool mul_add(int64_t *acc, int64_t v, int64_t mul)
         return !__builtin_mul_overflow(v, mul, &p) && !__builtin_add_overflow(*acc, p, acc);
 }
 
-/* Go's time.ParseDuration, which docker applies first: [-+]? then one or more <decimal><unit>. */
+/* Go's time.ParseDuration, which docker applies first; the compose file's duration grammar is the same. */
 static int parse_duration(const char *s, int64_t *ret)
 {
-        static const struct {
-                const char *name;
-                int64_t ns;
-        } units[] = {
-            {"ns", 1},
-            {"us", NSEC_PER_USEC},
-            {"\xc2\xb5s", NSEC_PER_USEC}, /* µs, micro sign */
-            {"\xce\xbcs", NSEC_PER_USEC}, /* μs, Greek mu */
-            {"ms", 1000 * NSEC_PER_USEC},
-            {"s", NSEC_PER_SEC},
-            {"m", 60 * NSEC_PER_SEC},
-            {"h", 3600 * NSEC_PER_SEC},
-        };
-        bool neg = false;
-        if (*s == '-' || *s == '+')
-                neg = *s++ == '-';
-        if (streq(s, "0")) {
-                *ret = 0;
-                return 0;
-        }
-        if (!*s)
-                return -EINVAL;
-        int64_t total = 0;
-        while (*s) {
-                int64_t whole = 0, frac = 0, scale = 1;
-                bool digits = false;
-                for (; isdigit((unsigned char) *s); s++, digits = true)
-                        if (__builtin_mul_overflow(whole, 10, &whole) ||
-                            __builtin_add_overflow(whole, *s - '0', &whole))
-                                return -EINVAL;
-                if (*s == '.')
-                        for (s++; isdigit((unsigned char) *s); s++, digits = true)
-                                if (scale <
-                                    NSEC_PER_SEC) { /* nine digits: the products below stay in range */
-                                        frac = frac * 10 + (*s - '0');
-                                        scale *= 10;
-                                }
-                if (!digits)
-                        return -EINVAL;
-                size_t len = 0;
-                while (s[len] && s[len] != '.' && !isdigit((unsigned char) s[len]))
-                        len++;
-                int64_t unit = 0;
-                for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                        if (strlen(units[i].name) == len && strncmp(s, units[i].name, len) == 0)
-                                unit = units[i].ns;
-                if (!unit)
-                        return -EINVAL;
-                s += len;
-                /* frac/scale of a unit, rounded down to the nanosecond: unit <= 3.6e12 and scale <= 1e10
-                 * could overflow as one product, so split the unit first. */
-                int64_t part = (unit / scale) * frac + ((unit % scale) * frac) / scale;
-                if (!mul_add(&total, whole, unit) || __builtin_add_overflow(total, part, &total))
-                        return -EINVAL;
-        }
-        *ret = neg ? -total : total;
-        return 0;
+        int64_t usec;
+        int r = units_parse_duration(s, &usec);
+        if (r < 0)
+                return r;
+        return __builtin_mul_overflow(usec, NSEC_PER_USEC, ret) ? -EINVAL : 0;
 }
 
 static bool take_digits(const char **p, int n, int *ret)
