@@ -491,6 +491,25 @@ static void run_pending(struct supervisor *s, const char *name)
         free(list);
 }
 
+/* A runtime command for c running beside the loop: its exit calls done, which replies to conn. */
+static void runtime_child_add(struct supervisor *s, struct sup_container *c, pid_t pid, const char *what,
+                              void (*done)(struct supervisor *s, struct child *ch, int status), int out_fd,
+                              bool start, struct conn *conn)
+{
+        struct child *ch = xcalloc(1, sizeof(*ch));
+        *ch = (struct child){.pid = pid,
+                             .done = done,
+                             .conn = conn,
+                             .what = what,
+                             .out_fd = out_fd,
+                             .start_usec = now_usec(),
+                             .name = xstrdup(c->name),
+                             .start = start,
+                             .next = s->children};
+        s->children = ch;
+        c->inflight = ch;
+}
+
 static void on_create_done(struct supervisor *s, struct child *ch, int status)
 {
         struct sup_container *c = find_container(s, ch->name);
@@ -523,18 +542,7 @@ static int container_create_async(struct supervisor *s, struct sup_container *c,
         int r = runtime_create_spawn(s->rt, c->name, c->bundle, logfd, &pid, err);
         if (r < 0)
                 return r;
-        struct child *ch = xcalloc(1, sizeof(*ch));
-        *ch = (struct child){.pid = pid,
-                             .done = on_create_done,
-                             .conn = conn,
-                             .what = "create",
-                             .out_fd = -1,
-                             .start_usec = now_usec(),
-                             .name = xstrdup(c->name),
-                             .start = start,
-                             .next = s->children};
-        s->children = ch;
-        c->inflight = ch;
+        runtime_child_add(s, c, pid, "create", on_create_done, -1, start, conn);
         return 0;
 }
 
@@ -585,17 +593,7 @@ static int container_start_async(struct supervisor *s, struct sup_container *c, 
                 return r;
         }
         fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-        struct child *ch = xcalloc(1, sizeof(*ch));
-        *ch = (struct child){.pid = pid,
-                             .done = on_start_done,
-                             .conn = conn,
-                             .what = "start",
-                             .out_fd = pipefd[0],
-                             .start_usec = now_usec(),
-                             .name = xstrdup(c->name),
-                             .next = s->children};
-        s->children = ch;
-        c->inflight = ch;
+        runtime_child_add(s, c, pid, "start", on_start_done, pipefd[0], false, conn);
         return 0;
 }
 
