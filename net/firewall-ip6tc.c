@@ -19,9 +19,9 @@
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "net/firewall6.h"
+#include "net/xtables-lock.h"
 
 #define COMMIT_ATTEMPTS 5
-#define LOCK_TIMEOUT_USEC (30ULL * 1000000)
 
 /* xt_chainlabel size: libip6tc reads the whole label. */
 static const char BASE_CHAIN[FW_CHAIN_MAX] = "STACK-FORWARD";
@@ -394,25 +394,6 @@ static int install_chain(struct xtc_handle *h, const char *project, const struct
 
 /* ---- lock and transaction ---- */
 
-static int xtables_lock(struct stack_error *err)
-{
-        const char *path = getenv("XTABLES_LOCKFILE");
-        if (isempty(path))
-                path = "/run/xtables.lock";
-        _cleanup_close_ int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "firewall6: open %s", path);
-        uint64_t deadline = now_usec() + LOCK_TIMEOUT_USEC;
-        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return stack_error_errno(err, errno, "firewall6: lock %s", path);
-                if (now_usec() >= deadline)
-                        return stack_error_set(err, EBUSY, "firewall6: %s is held by another process", path);
-                usleep(20000);
-        }
-        return TAKE_FD(fd);
-}
-
 /* Is there an ip6tables filter table in this network namespace? Reading it would create one. */
 static bool filter_table_exists(void)
 {
@@ -435,7 +416,7 @@ static int transaction(const char *project, const struct fw_ruleset *rs, unsigne
                         *ret_commits = 0;
                 return 0;
         }
-        _cleanup_close_ int lock = xtables_lock(err);
+        _cleanup_close_ int lock = xtables_lock("firewall6", err);
         if (lock < 0)
                 return lock;
         char prefix[FW_CHAIN_MAX];

@@ -28,9 +28,9 @@
 #include "core/util.h"
 #include "net/conntrack.h"
 #include "net/firewall.h"
+#include "net/xtables-lock.h"
 
 #define COMMIT_ATTEMPTS 5
-#define LOCK_TIMEOUT_USEC (30ULL * 1000000)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct xtc_handle *, iptc_free)
 #define _cleanup_iptc_ _cleanup_(iptc_freep)
@@ -407,28 +407,6 @@ static int install_chain(struct xtc_handle *h, const char *project, const struct
 
 /* ---- locking and the per-table transaction ---- */
 
-static int xtables_lock(struct stack_error *err)
-{
-        const char *path = getenv("XTABLES_LOCKFILE");
-        if (isempty(path))
-                path = "/run/xtables.lock";
-        _cleanup_close_ int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "firewall: open %s", path);
-        /* Bounded, as `iptables -w` can be: a stuck holder must not hang `stack up` forever. */
-        uint64_t deadline = now_usec() + LOCK_TIMEOUT_USEC;
-        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return stack_error_errno(err, errno, "firewall: lock %s", path);
-                if (now_usec() >= deadline)
-                        return stack_error_set(err, EBUSY,
-                                               "firewall: %s is held by another process (waited %llu s)",
-                                               path, (unsigned long long) (LOCK_TIMEOUT_USEC / 1000000));
-                usleep(20000);
-        }
-        return TAKE_FD(fd);
-}
-
 /* Runs `fn` on a fresh snapshot of the table and commits it when it changed anything; a commit that
  * lost a race against a writer that ignores the lock (EAGAIN) is redone from a new snapshot. */
 typedef int (*table_fn)(struct xtc_handle *h, enum fw_table t, void *data, bool *changed,
@@ -644,7 +622,7 @@ static void flush_stale_udp(const struct fw_ruleset *rs)
 
 static int iptc_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
-        _cleanup_close_ int lock = xtables_lock(err);
+        _cleanup_close_ int lock = xtables_lock("firewall", err);
         if (lock < 0)
                 return lock;
         int r = check_clashes(rs, err);
@@ -672,7 +650,7 @@ static int iptc_apply(struct firewall *fw, const struct fw_ruleset *rs, struct s
 
 static int iptc_remove_project(struct firewall *fw, const char *project, struct stack_error *err)
 {
-        _cleanup_close_ int lock = xtables_lock(err);
+        _cleanup_close_ int lock = xtables_lock("firewall", err);
         if (lock < 0)
                 return lock;
         /* nat first: stop forwarding into the containers before their accepts go. */
