@@ -2,12 +2,12 @@
 # The cost of stack's container lifecycle over the bare OCI runtime, measured in one run.
 #
 # Each container goes through create + start + stop (SIGKILL, waited for) + delete twice, interleaved:
-# once through core/container.c (overlay mount of the layer, user resolution, /etc files, config.json
+# once through core/runtime/container.c (overlay mount of the layer, user resolution, /etc files, config.json
 # generation with the default seccomp policy, the runtime calls, the pidfd-based stop, unmount and
 # removal) and once through the same runtime calls on a prepared bundle with the same config.json. The
 # difference is stack's own overhead per container; the target is under 2 ms. Both run in a throwaway
 # mount namespace with their own roots, the runtime the same way stack runs it (on a hybrid cgroup host,
-# crun in a private mount namespace without the cgroup v2 hierarchy: see core/runtime.c).
+# crun in a private mount namespace without the cgroup v2 hierarchy: see core/runtime/runtime.c).
 #
 #   bench/container-overhead.sh [N]   (root; STACK_BUILDDIR defaults to the current directory;
 #                                      STACK_RUNTIME selects the runtime, crun by default)

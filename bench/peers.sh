@@ -238,7 +238,7 @@ cleanup() {
                 sleep 0.5
         fi
         # Cgroups created under this run's parents, deepest first (the private unified tmpfs goes with us),
-        # and those of stack's containers, tagged with a hash of its run root (see core/container.c).
+        # and those of stack's containers, tagged with a hash of its run root (see core/runtime/container.c).
         [ -z "$acct" ] || echo $$ >"/sys/fs/cgroup/cpuacct${acct_home:-/}/cgroup.procs"
         local c
         for c in /sys/fs/cgroup/*/"$tag"-* /sys/fs/cgroup/*/stack/"$project"-*-"$(fnv1a32 "$STACK_RUN_ROOT")"; do

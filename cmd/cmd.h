@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/model.h"
 
 /* Exit codes, as docker compose. */

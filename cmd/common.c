@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "core/util.h"
+#include "core/base/util.h"
 #include "spec/load.h"
 
 int cmd_fail(const struct stack_error *err)

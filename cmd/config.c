@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/hash.h"
 #include "spec/load.h"
 #include "spec/print.h"

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
-#include "core/cleanup.h"
-#include "core/image.h"
-#include "core/reference.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/image/image.h"
+#include "core/image/reference.h"
+#include "core/base/util.h"
 
 static void human_size(uint64_t n, char *buf, size_t len)
 {

@@ -13,17 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/json.h"
+#include "core/base/json.h"
 #include "cmd/cmd.h"
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/image.h"
-#include "core/log.h"
-#include "core/logindex.h"
-#include "core/reconcile.h"
-#include "core/state.h"
-#include "core/supervisor.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/image/image.h"
+#include "core/base/log.h"
+#include "core/runtime/logindex.h"
+#include "core/engine/reconcile.h"
+#include "core/engine/state.h"
+#include "core/engine/supervisor.h"
+#include "core/base/util.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -63,7 +63,7 @@ struct log_follower {
         char *path;
         off_t offset;          /* the next byte to read */
         struct strbuf partial; /* an unfinished line: it starts at offset - partial.len */
-        struct logindex ix;    /* when each byte was written (core/logindex.h) */
+        struct logindex ix;    /* when each byte was written (core/runtime/logindex.h) */
 };
 
 /* -t, --since and --until: each line's time is that of its first byte in the log's time index. */

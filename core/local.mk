@@ -1,42 +1,42 @@
 libstack_core_la_SOURCES += \
-	core/cleanup.h \
-	core/json.h \
-	core/error.h core/error.c \
-	core/util.h core/util.c \
-	core/fileio.h core/fileio.c \
-	core/log.h core/log.c
+	core/base/cleanup.h \
+	core/base/json.h \
+	core/base/error.h core/base/error.c \
+	core/base/util.h core/base/util.c \
+	core/base/fileio.h core/base/fileio.c \
+	core/base/log.h core/base/log.c
 
 check_PROGRAMS += tests/unit/test-util
 TESTS += tests/unit/test-util
 tests_unit_test_util_LDADD = $(STACK_LIBS)
 
-libstack_core_la_SOURCES += core/plan.h core/plan.c
+libstack_core_la_SOURCES += core/engine/plan.h core/engine/plan.c
 check_PROGRAMS += tests/unit/test-plan
 TESTS += tests/unit/test-plan
 tests_unit_test_plan_LDADD = $(STACK_LIBS)
 
-libstack_core_la_SOURCES += core/health.h core/health.c core/restart.h core/restart.c
+libstack_core_la_SOURCES += core/engine/health.h core/engine/health.c core/engine/restart.h core/engine/restart.c
 check_PROGRAMS += tests/unit/test-health
 TESTS += tests/unit/test-health
 tests_unit_test_health_LDADD = $(STACK_LIBS)
 
-libstack_core_la_SOURCES += core/state.h core/state.c
+libstack_core_la_SOURCES += core/engine/state.h core/engine/state.c
 check_PROGRAMS += tests/unit/test-state
 TESTS += tests/unit/test-state
 tests_unit_test_state_LDADD = $(STACK_LIBS)
 
-libstack_core_la_SOURCES += core/apply.h core/apply.c
+libstack_core_la_SOURCES += core/engine/apply.h core/engine/apply.c
 check_PROGRAMS += tests/unit/test-apply
 TESTS += tests/unit/test-apply
 tests_unit_test_apply_LDADD = $(STACK_LIBS) -lpthread
 
 # Image store: digests (on our own SHA-256), references, the tar unpacker, the store itself.
 libstack_core_la_SOURCES += \
-	core/sha256.h core/sha256.c \
-	core/digest.h core/digest.c \
-	core/reference.h core/reference.c \
-	core/layer.h core/layer.c \
-	core/image.h core/image.c
+	core/base/sha256.h core/base/sha256.c \
+	core/base/digest.h core/base/digest.c \
+	core/image/reference.h core/image/reference.c \
+	core/image/layer.h core/image/layer.c \
+	core/image/image.h core/image/image.c
 check_PROGRAMS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 tests_unit_test_digest_LDADD = $(STACK_LIBS)
@@ -47,22 +47,22 @@ TESTS += tests/unit/test-sha256
 tests_unit_test_sha256_LDADD = $(STACK_LIBS)
 
 # Dropping the clean file pages a long-running process touched only while starting (the supervisor).
-libstack_core_la_SOURCES += core/memtrim.h core/memtrim.c
+libstack_core_la_SOURCES += core/base/memtrim.h core/base/memtrim.c
 check_PROGRAMS += tests/unit/test-memtrim
 TESTS += tests/unit/test-memtrim
 tests_unit_test_memtrim_LDADD = $(STACK_LIBS)
 
 # Containers: OCI config, seccomp policy, runtime driver, lifecycle, volumes, users.
 libstack_core_la_SOURCES += \
-	core/user.h core/user.c \
-	core/seccomp.h core/seccomp.c \
-	core/oci.h core/oci.c \
-	core/runtime.h core/runtime.c \
-	core/volume.h core/volume.c \
-	core/container.h core/container.c
+	core/runtime/user.h core/runtime/user.c \
+	core/runtime/seccomp.h core/runtime/seccomp.c \
+	core/runtime/oci.h core/runtime/oci.c \
+	core/runtime/runtime.h core/runtime/runtime.c \
+	core/runtime/volume.h core/runtime/volume.c \
+	core/runtime/container.h core/runtime/container.c
 
-libstack_core_la_SOURCES += core/supervisor.h core/supervisor.c core/supervisor-client.c \
-	core/reconcile.h core/reconcile.c
+libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c core/engine/supervisor-client.c \
+	core/engine/reconcile.h core/engine/reconcile.c
 check_PROGRAMS += tests/integration/ctr-tool
 tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
@@ -70,7 +70,7 @@ TESTS += tests/integration/t0250-ctr-basics.sh
 TESTS += tests/integration/t0251-ctr-security.sh
 
 # The desired-state graph: nodes, edges, start levels.
-libstack_core_la_SOURCES += core/graph.h core/graph.c
+libstack_core_la_SOURCES += core/engine/graph.h core/engine/graph.c
 check_PROGRAMS += tests/unit/test-graph
 TESTS += tests/unit/test-graph
 tests_unit_test_graph_LDADD = $(STACK_LIBS)
@@ -90,7 +90,7 @@ TESTS += tests/unit/test-runtime
 tests_unit_test_runtime_LDADD = $(STACK_LIBS)
 
 # The time index of container logs (written by the supervisor, read by `stack logs -t/--since/--until`).
-libstack_core_la_SOURCES += core/logindex.h core/logindex.c
+libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)

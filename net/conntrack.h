@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 struct conntrack_udp_target {
         struct in_addr host_ip; /* INADDR_ANY: every local address */

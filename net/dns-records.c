@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
-#include "core/cleanup.h"
-#include "core/error.h"
-#include "core/fileio.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/json.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "net/dns-records.h"
 
 #define DNS_RECORDS_VERSION 1

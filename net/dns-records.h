@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/cleanup.h"
-#include "core/error.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
 
 /* Longest dotted name (RFC 1035: 255 bytes on the wire). */
 #define DNS_NAME_MAX 253

@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/error.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "net/dns.h"
 
 /* Answers carry TTL 0: a recreated container comes back with another address and we have no way to

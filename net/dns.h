@@ -24,8 +24,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "core/cleanup.h"
-#include "core/error.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
 #include "net/dns-records.h"
 
 #define DNS_PORT 53

@@ -22,10 +22,10 @@
 #include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_tcpudp.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "net/conntrack.h"
 #include "net/firewall.h"
 #include "net/xtables-lock.h"

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
-#include "core/error.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
+#include "core/base/util.h"
 #include "net/firewall.h"
 #include "net/firewall6.h"
 #include "net/ports.h"

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #define FW_CHAIN_MAX 32    /* xt_chainlabel; our names stay within the 28 characters iptables allows */
 #define FW_COMMENT_MAX 256 /* xt_comment: 255 characters */

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "net/firewall.h"
 
 /* The IPv6 rules for the networks with ipv6 set (pure). Fails (-EINVAL) on a bridge name that does not

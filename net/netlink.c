@@ -19,9 +19,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 

@@ -14,10 +14,10 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "net/netns.h"
 
 #ifndef NSFS_MAGIC

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 char *netns_path(const char *run_root, const char *project, const char *name);
 /* True when path is a mounted network namespace. */

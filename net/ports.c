@@ -9,9 +9,9 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "net/ports.h"
 #include "spec/model.h"
 

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "net/firewall.h"
 
 /* Who holds host port `port`: fills "process NAME (pid N)" into ret when a local socket bound to the port

@@ -2,7 +2,7 @@
  * commit can replace another tool's rules changed in between. Both libiptc backends take it. */
 #pragma once
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 /* Takes /run/xtables.lock ($XTABLES_LOCKFILE if set), waiting at most 30 s; returns the fd holding it.
  * `who` prefixes the messages ("firewall", "firewall6"). */

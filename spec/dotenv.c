@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/dotenv.h"
 #include "spec/interpolate.h"
 

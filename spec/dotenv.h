@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/model.h"
 
 int dotenv_parse(const char *data, size_t len, const char *filename, const struct stack_kvlist *env,

@@ -1,9 +1,9 @@
 #include <string.h>
 
-#include "core/json.h"
-#include "core/sha256.h"
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/json.h"
+#include "core/base/sha256.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/hash.h"
 #include "spec/print.h"
 

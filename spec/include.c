@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/discover.h"
 #include "spec/loader.h"
 #include "spec/merge.h"

@@ -2,7 +2,7 @@
  * nesting, and $$ for a literal dollar. An unset variable warns once and becomes empty. */
 #pragma once
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/model.h"
 #include "spec/node.h"
 

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/discover.h"
 #include "spec/interpolate.h"
 #include "spec/load.h"

@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/model.h"
 
 struct spec_options {

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/model.h"
 #include "spec/node.h"
 

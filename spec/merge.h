@@ -10,7 +10,7 @@
  * `!override` replaces it wholesale. */
 #pragma once
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/node.h"
 
 /* Merges `over` into *base (which may be NULL: then it becomes a copy of over). `path` is where base sits

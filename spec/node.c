@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/node.h"
 
 /* Interned file names: few, small, and referenced from every mark, so they are kept for the process's

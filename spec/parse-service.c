@@ -6,10 +6,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/dotenv.h"
 #include "spec/parse-internal.h"
 #include "spec/units.h"

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/json.h"
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/json.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/print.h"
 #include "spec/units.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "core/base/util.h"
 
 struct strset {
         const char **keys; /* borrowed: they must outlive the set */

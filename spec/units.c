@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/units.h"
 
 #define NSEC_PER_USEC 1000ULL

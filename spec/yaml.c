@@ -2,9 +2,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/strset.h"
 #include "spec/yaml.h"
 

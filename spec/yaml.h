@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "spec/node.h"
 
 /* A document may expand (through aliases) to at most this many nodes: a guard against alias bombs. Real

@@ -2,8 +2,8 @@
  * leak or a read out of bounds. */
 #include <stdlib.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/dotenv.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/interpolate.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/layer.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/image/layer.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "tests/fuzz/fuzz.h"
 
 /* Caps what a small compressed input may expand to, so a decompression bomb costs the fuzzer nothing. */

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
-#include "core/graph.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/engine/graph.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
 #include "spec/interpolate.h"
 #include "spec/parse.h"
 #include "spec/yaml.h"

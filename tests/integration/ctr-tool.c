@@ -1,4 +1,4 @@
-/* A test-only driver for core/container.c until `stack up` exists: it builds a service from a JSON
+/* A test-only driver for core/runtime/container.c until `stack up` exists: it builds a service from a JSON
  * description of compose keys and runs one lifecycle step per invocation.
  *
  *   ctr-tool create NAME --rootfs DIR [--service JSON] [--image JSON] [--project JSON] [--netns PATH]
@@ -12,7 +12,7 @@
  *   ctr-tool exec NAME CMD...
  *   ctr-tool config NAME ...     prints the config.json that create would write (no runtime call)
  *   ctr-tool prepare NAME ...    the bundle without the runtime's create (as the supervisor gets it)
- *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/container.c and N
+ *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/runtime/container.c and N
  *                                through the bare runtime (same config, same runtime calls), interleaved
  *
  * STACK_ROOT, STACK_RUN_ROOT and STACK_RUNTIME say where and with what; CTR_TOOL_BLOCK_SIGNALS=1 makes
@@ -30,13 +30,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/cleanup.h"
-#include "core/container.h"
-#include "core/fileio.h"
-#include "core/image.h"
-#include "core/oci.h"
-#include "core/util.h"
-#include "core/volume.h"
+#include "core/base/cleanup.h"
+#include "core/runtime/container.h"
+#include "core/base/fileio.h"
+#include "core/image/image.h"
+#include "core/runtime/oci.h"
+#include "core/base/util.h"
+#include "core/runtime/volume.h"
 
 static char *jstr(const cJSON *o, const char *key)
 {

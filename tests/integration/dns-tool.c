@@ -23,10 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/error.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "net/dns.h"
 
 static const char *records_path;

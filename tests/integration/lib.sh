@@ -98,7 +98,7 @@ residue() {
         if command -v ip6tables-legacy-save >/dev/null; then
                 ip6tables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule6 /'
         fi
-        # Cgroups are host-wide: containers of a non-default run root carry its FNV-1a hash (core/container.c),
+        # Cgroups are host-wide: containers of a non-default run root carry its FNV-1a hash (core/runtime/container.c),
         # which tells this test's cgroups from those of tests running beside it.
         local tag
         tag=$(python3 -c 'import sys

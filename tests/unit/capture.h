@@ -1,4 +1,4 @@
-/* Captures what the code under test writes to stderr (warnings go there through core/log.h), so tests can
+/* Captures what the code under test writes to stderr (warnings go there through core/base/log.h), so tests can
  * assert on the exact warnings a user would see. */
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
+#include "core/base/fileio.h"
 
 struct capture {
         FILE *file;

@@ -3,9 +3,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "core/apply.h"
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/engine/apply.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 struct fake {

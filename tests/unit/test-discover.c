@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/discover.h"
 #include "tests/unit/tap.h"
 

@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "net/firewall.h"
 #include "net/ports.h"
 #include "spec/model.h"

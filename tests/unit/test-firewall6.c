@@ -2,8 +2,8 @@
  * libip6tc backend is tested for real by tests/integration/t0356-fw-ipv6.sh. */
 #include <errno.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "net/firewall6.h"
 #include "tests/unit/tap.h"
 

@@ -1,9 +1,9 @@
 /* The graph is tested on hand-built models, so these tests do not depend on the YAML loader. */
 #include <stdlib.h>
 
-#include "core/cleanup.h"
-#include "core/graph.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/engine/graph.h"
+#include "core/base/util.h"
 #include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 

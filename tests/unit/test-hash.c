@@ -1,7 +1,7 @@
 /* The config hash: stable for the same service, blind to what must not recreate a container (scale,
  * depends_on, profiles, build, pull_policy), sensitive to what must. */
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/hash.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"

@@ -1,7 +1,7 @@
 /* The health state machine and the restart policy, without containers. */
-#include "core/health.h"
-#include "core/restart.h"
-#include "core/util.h"
+#include "core/engine/health.h"
+#include "core/engine/restart.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 #define SEC 1000000ULL

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/digest.h"
-#include "core/fileio.h"
-#include "core/image.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/digest.h"
+#include "core/base/fileio.h"
+#include "core/image/image.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 static void tar_file(struct strbuf *b, const char *name, const char *content)

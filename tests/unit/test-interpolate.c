@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/interpolate.h"
 #include "tests/unit/capture.h"
 #include "tests/unit/tap.h"

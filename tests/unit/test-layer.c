@@ -11,11 +11,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "core/cleanup.h"
-#include "core/digest.h"
-#include "core/fileio.h"
-#include "core/layer.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/digest.h"
+#include "core/base/fileio.h"
+#include "core/image/layer.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 /* ---- a tiny tar writer for crafted archives ---- */

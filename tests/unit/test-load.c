@@ -1,9 +1,9 @@
 /* The loading pipeline: extends, include, interpolation per file, profiles, and spec_load() end to end. */
 #include <stdlib.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/discover.h"
 #include "spec/load.h"
 #include "spec/loader.h"

@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/logindex.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/runtime/logindex.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 #define SEC 1000000000LL

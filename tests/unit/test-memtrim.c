@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/memtrim.h"
+#include "core/base/cleanup.h"
+#include "core/base/memtrim.h"
 #include "tests/unit/tap.h"
 
 #define SIZE (256 * 1024)

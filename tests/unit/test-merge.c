@@ -1,6 +1,6 @@
 /* Merging compose trees: the rules of 13-merge.md, tags, and the de-duplication of set-like sequences. */
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/merge.h"
 #include "spec/yaml.h"
 #include "tests/unit/tap.h"

@@ -2,8 +2,8 @@
  * names of kernel objects. */
 #include <stdlib.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "net/netlink.h"
 #include "net/network.h"
 #include "tests/unit/tap.h"

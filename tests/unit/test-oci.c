@@ -7,10 +7,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/cleanup.h"
-#include "core/oci.h"
-#include "core/seccomp.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/runtime/oci.h"
+#include "core/runtime/seccomp.h"
+#include "core/base/util.h"
 #include "tap.h"
 
 static void svc_init(struct stack_service *s)

@@ -1,9 +1,9 @@
 /* Every service key in its short and long syntax, normalized to one form, and its errors. */
 #include <sys/stat.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/util.h"
 #include "spec/model.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"

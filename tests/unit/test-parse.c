@@ -1,7 +1,7 @@
 /* The project level of the model: top-level resources, names, cross-references, x-stack, validation and
  * the location of errors. Service keys are in test-parse-service.c. */
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/model.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"

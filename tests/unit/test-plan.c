@@ -1,9 +1,9 @@
 /* The planner over a table of (desired, observed) cases. */
 #include <stdarg.h>
 
-#include "core/cleanup.h"
-#include "core/plan.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/engine/plan.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 static struct plan_desired *desired_new(void)

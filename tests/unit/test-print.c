@@ -2,9 +2,9 @@
  * reader to prove the quoting), and JSON. */
 #include <math.h>
 
-#include "core/json.h"
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/json.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/print.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"

@@ -1,9 +1,9 @@
 /* Reference normalization, as docker's distribution/reference does it. */
 #include <stdlib.h>
 
-#include "core/cleanup.h"
-#include "core/reference.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/image/reference.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 #define HEX "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -9,10 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/runtime.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/runtime/runtime.h"
+#include "core/base/util.h"
 #include "tap.h"
 
 /* Records its arguments in $dir/args, and behaves by subcommand. */

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/sha256.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/sha256.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 static const char *hex_of(const void *data, size_t n)

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cleanup.h"
-#include "core/fileio.h"
-#include "core/state.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/engine/state.h"
+#include "core/base/util.h"
 #include "tests/unit/tap.h"
 
 int main(void)

@@ -1,7 +1,7 @@
 #include <errno.h>
 
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/units.h"
 #include "tests/unit/tap.h"
 

@@ -1,6 +1,6 @@
 /* The YAML loader: marks, anchors and aliases, merge keys, tags, quoting, and the errors. */
-#include "core/cleanup.h"
-#include "core/util.h"
+#include "core/base/cleanup.h"
+#include "core/base/util.h"
 #include "spec/yaml.h"
 #include "tests/unit/tap.h"
 

@@ -1,0 +1,117 @@
+/* The image store: content-addressed blobs and unpacked layers under <root>/images.
+ *
+ * Other layers only need this view of an image: its identity, its config (the defaults compose keys
+ * override) and its unpacked layer directories, lowest first, ready to be an overlay's lowerdirs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/error.h"
+#include "spec/model.h"
+
+struct image_config {
+        char **env;        /* "KEY=VALUE" */
+        char **entrypoint; /* NULL: none */
+        char **cmd;        /* NULL: none */
+        char *working_dir;
+        char *user;
+        char **exposed_ports;                 /* "80/tcp" */
+        struct stack_healthcheck healthcheck; /* present=false when the image has none */
+        char *stop_signal;
+        struct stack_kvlist labels;
+};
+
+struct image {
+        char *reference; /* normalized: docker.io/library/busybox:latest */
+        char *id;        /* sha256:<hex> of the config blob (what docker calls the image ID) */
+        char *digest;    /* sha256:<hex> of the manifest, when known */
+        struct image_config config;
+        char **layers; /* absolute paths of unpacked layer directories, lowest first */
+        uint64_t size;
+        /* Added by the image store: */
+        char **references;   /* every normalized reference that names this image, sorted */
+        char **repo_digests; /* "docker.io/library/busybox@sha256:<manifest>" (OCI imports) */
+        char **diff_ids;     /* uncompressed layer digests, lowest first (parallel to layers) */
+        char *created;       /* the config's "created", RFC 3339, or NULL */
+        char *architecture;
+        char *os;
+};
+
+struct image_store;
+
+int image_store_open(const char *root, struct image_store **ret, struct stack_error *err);
+void image_store_free(struct image_store *s);
+/* Finds an image by reference, by ID or by a unique ID prefix. -ENOENT when absent. */
+int image_lookup(struct image_store *s, const char *ref, struct image **ret, struct stack_error *err);
+void image_free(struct image *img);
+void image_config_free(struct image_config *c);
+
+/* Store layout, under <root>/images:
+ *   blobs/sha256/<hex>      manifests, configs and layer blobs as imported, content-addressed
+ *   layers/<diffid-hex>/    one unpacked layer (overlayfs whiteouts), shared by every image using it;
+ *                           keyed by the uncompressed digest because with one overlay lowerdir per layer
+ *                           the directory's content depends on that layer alone
+ *   images/<config-hex>.json  one record per image: manifest digest, layers, sizes
+ *   refs.json               normalized reference -> image id
+ *   lock                    flock()ed exclusively by writers (import, tag, rm); readers need no lock
+ *                           because every file is replaced atomically
+ *   tmp/                    staging for imports; emptied by the next writer after a crash
+ * An import stages every blob and layer under tmp/ and renames them into place only once all of them
+ * are verified, then writes the record and finally the reference: a failed or interrupted import leaves
+ * no record and no reference behind. */
+
+/* Imports an OCI image layout directory, an OCI archive (tar of a layout), a `docker save` archive (or
+ * its unpacked directory) or a plain rootfs tarball (gzip, zstd or uncompressed). ref (may be NULL)
+ * names the image; it is required for a rootfs tarball and, for a layout or archive holding several
+ * images, selects the one whose annotated name matches. Returns the imported images (NULL-terminated)
+ * with their references filled. */
+int image_import(struct image_store *s, const char *path, const char *ref, struct image ***ret,
+                 struct stack_error *err);
+/* Points ref at the image with this id (the reference moves if it named another image). */
+int image_tag(struct image_store *s, const char *id, const char *ref, struct stack_error *err);
+/* Every image in the store, sorted by first reference (untagged images last), NULL-terminated. */
+int image_list(struct image_store *s, struct image ***ret, struct stack_error *err);
+void image_list_free(struct image **l);
+
+/* Who uses an image: returns 1 and the user's name (e.g. a container) in *ret_user when image_id is in
+ * use, 0 when not, negative errno on failure. */
+typedef int (*image_in_use_fn)(const char *image_id, char **ret_user, void *userdata);
+
+struct image_remove_options {
+        bool force; /* remove every reference of an image named by id; untag even when in use */
+        /* Built-in check: the image is in use while a container record names it, i.e. a file
+         * <run_root>/containers/<name>/image-id holding the id, or a record
+         * <root>/projects/<p>/containers/<name>.json whose "image_id" is the id. NULL run_root: only
+         * the project records are consulted. */
+        const char *run_root;
+        /* Optional extra check (the reconciler may install one that asks the supervisor). */
+        image_in_use_fn in_use;
+        void *userdata;
+};
+
+/* `image rm`: a reference is untagged; the image itself is deleted (record, then blobs and layers no
+ * other image uses) once no reference is left, or at once when named by id. Refuses with -EBUSY while
+ * the image is in use. Returns the untagged references and the deleted id (NULL when only untagged). */
+int image_remove(struct image_store *s, const char *ref, const struct image_remove_options *o,
+                 char ***ret_untagged, char **ret_deleted, struct stack_error *err);
+
+/* The `image inspect` document for an image (a JSON object, docker's field names), pretty-printed. */
+char *image_inspect_json(struct image_store *s, const struct image *img);
+
+/* The directory of the store (<root>/images). */
+const char *image_store_path(const struct image_store *s);
+
+static inline void image_freep(struct image **i)
+{
+        if (*i)
+                image_free(*i);
+}
+static inline void image_store_freep(struct image_store **s)
+{
+        if (*s)
+                image_store_free(*s);
+}
+#define _cleanup_image_ __attribute__((cleanup(image_freep)))
+#define _cleanup_image_store_ __attribute__((cleanup(image_store_freep)))

@@ -1,0 +1,1212 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/base/json.h"
+#include "core/base/cleanup.h"
+#include "core/runtime/container.h"
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/runtime/oci.h"
+#include "core/runtime/user.h"
+#include "core/base/util.h"
+#include "core/runtime/volume.h"
+
+#define KILL_WAIT_USEC (10 * 1000000LL)
+
+/* ---- the host ---- */
+
+static const char *find_init(void)
+{
+        /* A static init works in any image (docker bind-mounts its own static tini the same way). */
+        static const char *const candidates[] = {
+            "/usr/bin/tini-static", "/usr/libexec/docker/docker-init", "/usr/bin/docker-init",
+            "/usr/bin/catatonit",   "/usr/libexec/podman/catatonit",
+        };
+        const char *env = getenv("STACK_INIT");
+        if (!isempty(env))
+                return env;
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++)
+                if (access(candidates[i], X_OK) == 0)
+                        return candidates[i];
+        return NULL;
+}
+
+int container_host_new(const char *root, const char *run_root, const char *runtime,
+                       struct container_host **ret, struct stack_error *err)
+{
+        _cleanup_free_ char *state_root = path_join(run_root, "runtime");
+        struct runtime *rt;
+        int r = runtime_new(runtime, state_root, &rt, err);
+        if (r < 0)
+                return r;
+        struct container_host *h = xcalloc(1, sizeof(*h));
+        h->root = xstrdup(root);
+        h->run_root = xstrdup(run_root);
+        h->runtime = rt;
+        struct statfs s;
+        h->cgroup_v2 = statfs("/sys/fs/cgroup", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
+        h->swap_limit = h->cgroup_v2
+                            ? access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+                            : access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
+        const char *init = find_init();
+        h->init_path = init ? xstrdup(init) : NULL;
+        _cleanup_free_ char *status = NULL;
+        if (read_full_file("/proc/self/status", &status, NULL, NULL) >= 0) {
+                const char *b = strstr(status, "\nCapBnd:");
+                if (b)
+                        h->cap_bounding = strtoull(b + 9, NULL, 16);
+        }
+        char hn[256] = "";
+        gethostname(hn, sizeof(hn) - 1);
+        h->hostname = xstrdup(hn);
+        *ret = h;
+        return 0;
+}
+
+void container_host_free(struct container_host *h)
+{
+        if (!h)
+                return;
+        runtime_free(h->runtime);
+        free(h->root);
+        free(h->run_root);
+        free(h->init_path);
+        free(h->hostname);
+        free(h);
+}
+
+char *container_bundle_path(const struct container_host *h, const char *name)
+{
+        return xasprintf("%s/containers/%s", h->run_root, name);
+}
+
+static char *storage_path(const struct container_host *h, const char *name)
+{
+        return xasprintf("%s/containers/%s", h->root, name);
+}
+
+char *container_log_path(const struct container_host *h, const char *name)
+{
+        return xasprintf("%s/containers/%s/container.log", h->root, name);
+}
+
+char *container_anonymous_volume_name(const char *name, const char *target)
+{
+        /* FNV-1a: stable and short; the name is what makes it unique, the hash only tells targets apart. */
+        uint64_t hash = 1469598103934665603ULL;
+        for (const char *p = target; *p; p++)
+                hash = (hash ^ (unsigned char) *p) * 1099511628211ULL;
+        return xasprintf("%s-anon-%016" PRIx64, name, hash);
+}
+
+/* Cgroups are one tree for the whole host, unlike the roots: two stack instances (a test's temporary roots
+ * beside the system's) may run containers of the same name, so a non-default run root tags the leaf. */
+static char *cgroup_path(const struct container_host *h, const char *name)
+{
+        if (streq(h->run_root, "/run/stack"))
+                return xasprintf("/stack/%s", name);
+        uint32_t hash = 2166136261u;
+        for (const char *p = h->run_root; *p; p++)
+                hash = (hash ^ (unsigned char) *p) * 16777619u;
+        return xasprintf("/stack/%s-%08" PRIx32, name, hash);
+}
+
+static int check_name(const char *name, struct stack_error *err)
+{
+        if (!volume_name_is_valid(name))
+                return stack_error_set(
+                    err, EINVAL, "container name '%s' is invalid (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                    name);
+        return 0;
+}
+
+/* ---- small file helpers ---- */
+
+static int write_text(const char *dir, const char *file, const char *text, mode_t mode,
+                      struct stack_error *err)
+{
+        _cleanup_free_ char *p = path_join(dir, file);
+        return write_file_atomic(p, text, strlen(text), mode, err);
+}
+
+static bool is_mountpoint(const char *path)
+{
+        struct stat a, b;
+        _cleanup_free_ char *parent = path_dirname(path);
+        if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+                return false;
+        return a.st_dev != b.st_dev;
+}
+
+/* /proc/<pid>/stat field 22: start time in clock ticks since boot; 0 when the process is gone. */
+static uint64_t pid_starttime(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *s = NULL;
+        if (read_full_file(path, &s, NULL, NULL) < 0)
+                return 0;
+        const char *p = strrchr(s, ')');
+        if (!p)
+                return 0;
+        /* After ") " come fields 3.. ; the start time is field 22, the 20th after the name. */
+        unsigned long long v = 0;
+        int field = 2;
+        for (p++; *p && field < 22; p++)
+                if (*p == ' ') {
+                        field++;
+                        if (field == 22)
+                                v = strtoull(p + 1, NULL, 10);
+                }
+        return v;
+}
+
+/* ---- mounts of the bundle ---- */
+
+/* The new mount API takes the layers one by one ("lowerdir+", Linux 6.8), so an image with more layers
+ * than fit in one page of mount options still mounts. */
+static int mount_rootfs_fsconfig(const struct container_spec *spec, const char *storage, const char *rootfs,
+                                 struct stack_error *err)
+{
+        _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return stack_error_errno(err, errno, "overlay: fsopen");
+        for (size_t i = strv_length(spec->layers); i > 0; i--)
+                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", spec->layers[i - 1], 0) < 0)
+                        return stack_error_errno(
+                            err, errno,
+                            "too many image layers (%zu) for one overlay mount, and this "
+                            "kernel cannot add them one by one",
+                            strv_length(spec->layers));
+        _cleanup_free_ char *upper = path_join(storage, "upper");
+        _cleanup_free_ char *work = path_join(storage, "work");
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return stack_error_errno(err, errno, "overlay: configure the root file system");
+        _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return stack_error_errno(err, errno, "mount the overlay root file system at %s", rootfs);
+        return 0;
+}
+
+static int mount_rootfs(const struct container_spec *spec, const char *storage, const char *rootfs,
+                        struct stack_error *err)
+{
+        if (is_mountpoint(rootfs))
+                return 0;
+        if (strv_length(spec->layers) == 0)
+                return stack_error_set(err, EINVAL, "no image layers to mount");
+        struct strbuf o = {0};
+        strbuf_puts(&o, "lowerdir=");
+        /* overlayfs lists the top layer first. */
+        for (size_t i = strv_length(spec->layers); i > 0; i--) {
+                const char *l = spec->layers[i - 1];
+                if (strpbrk(l, ":,")) {
+                        strbuf_free(&o);
+                        return stack_error_set(err, EINVAL, "layer directory '%s' contains ':' or ','", l);
+                }
+                strbuf_printf(&o, "%s%s", l, i > 1 ? ":" : "");
+        }
+        strbuf_printf(&o, ",upperdir=%s/upper,workdir=%s/work", storage, storage);
+        _cleanup_free_ char *opts = strbuf_take(&o);
+        if (strlen(opts) >= (size_t) sysconf(_SC_PAGESIZE) - 1)
+                return mount_rootfs_fsconfig(spec, storage, rootfs, err);
+        if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+                return stack_error_errno(err, errno, "mount the overlay root file system at %s", rootfs);
+        return 0;
+}
+
+/* Unmounts everything at or below path (deepest first). */
+static int umount_below(const char *path, struct stack_error *err)
+{
+        for (int round = 0; round < 16; round++) {
+                _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+                if (!f)
+                        return stack_error_errno(err, errno, "open /proc/self/mountinfo");
+                char *line = NULL;
+                size_t cap = 0;
+                _cleanup_free_ char *deepest = NULL;
+                size_t plen = strlen(path);
+                while (getline(&line, &cap, f) > 0) {
+                        char mp[4096];
+                        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                                continue;
+                        if (strncmp(mp, path, plen) != 0 || (mp[plen] != 0 && mp[plen] != '/'))
+                                continue;
+                        if (!deepest || strlen(mp) > strlen(deepest)) {
+                                free(deepest);
+                                deepest = xstrdup(mp);
+                        }
+                }
+                free(line);
+                if (!deepest)
+                        return 0;
+                if (umount2(deepest, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        return stack_error_errno(err, errno, "unmount %s", deepest);
+        }
+        return stack_error_set(err, EBUSY, "%s: mounts keep coming back", path);
+}
+
+/* Creates path and its missing parents inside the root directory rootfd (symlinks resolved inside it). */
+static int mkdir_in_root(int rootfd, const char *path, struct stack_error *err)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                int fd = user_open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY);
+                if (fd == -ENOENT) {
+                        char *slash = strrchr(p, '/');
+                        *slash = 0;
+                        _cleanup_close_ int parent =
+                            user_open_in_root(rootfd, *p ? p : "/", O_RDONLY | O_DIRECTORY);
+                        *slash = '/';
+                        if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
+                                return stack_error_errno(err, parent < 0 ? -parent : errno,
+                                                         "create %s in the container", p);
+                } else if (fd < 0)
+                        return stack_error_errno(err, -fd, "open %s in the container", p);
+                else
+                        close(fd);
+                *s = saved;
+                if (!saved)
+                        return 0;
+        }
+}
+
+/* ---- the generated /etc files ---- */
+
+static char *hosts_file(const struct container_host *h, const struct container_spec *spec, bool host_net,
+                        struct stack_error *err)
+{
+        struct strbuf b = {0};
+        _cleanup_free_ char *host_hosts = NULL;
+        if (host_net && read_full_file("/etc/hosts", &host_hosts, NULL, NULL) >= 0)
+                strbuf_puts(&b, host_hosts);
+        else
+                strbuf_puts(&b, "127.0.0.1\tlocalhost\n"
+                                "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                "fe00::\tip6-localnet\n"
+                                "ff00::\tip6-mcastprefix\n"
+                                "ff02::1\tip6-allnodes\n"
+                                "ff02::2\tip6-allrouters\n");
+        if (b.len > 0 && b.buf[b.len - 1] != '\n')
+                strbuf_putc(&b, '\n');
+        STRV_FOREACH (l, spec->hosts_entries)
+                strbuf_printf(&b, "%s\n", *l);
+        const struct stack_kvlist *xh = &spec->service->extra_hosts;
+        for (size_t i = 0; i < xh->n; i++) {
+                const char *addr = xh->items[i].value ? xh->items[i].value : "";
+                if (streq(addr, "host-gateway")) {
+                        if (!spec->host_gateway) {
+                                strbuf_free(&b);
+                                stack_error_set(
+                                    err, EINVAL,
+                                    "extra_hosts '%s': host-gateway needs a network with a gateway",
+                                    xh->items[i].key);
+                                return NULL;
+                        }
+                        addr = spec->host_gateway;
+                }
+                strbuf_printf(&b, "%s\t%s\n", addr, xh->items[i].key);
+        }
+        (void) h;
+        return strbuf_take(&b);
+}
+
+static bool is_loopback_ns(const char *a)
+{
+        return startswith(a, "127.") || streq(a, "::1");
+}
+
+/* Splits at runs of blanks; a '#' or ';' starts a comment (resolv.conf's rules). */
+static char **split_words(const char *line)
+{
+        char **words = NULL;
+        const char *p = line;
+        for (;;) {
+                p += strspn(p, " \t\r");
+                if (!*p || *p == '#' || *p == ';')
+                        return words;
+                size_t n = strcspn(p, " \t\r");
+                strv_consume(&words, xstrndup(p, n));
+                p += n;
+        }
+}
+
+static char *resolv_conf(const struct container_spec *spec, bool host_net)
+{
+        const struct stack_service *s = spec->service;
+        _cleanup_free_ char *host = NULL;
+        if (read_full_file("/etc/resolv.conf", &host, NULL, NULL) >= 0 && strstr(host, "127.0.0.53")) {
+                /* systemd-resolved's stub is not reachable from another network namespace; its upstream
+                 * list is (docker does the same). */
+                _cleanup_free_ char *up = NULL;
+                if (read_full_file("/run/systemd/resolve/resolv.conf", &up, NULL, NULL) >= 0) {
+                        free(host);
+                        host = TAKE_PTR(up);
+                }
+        }
+        _cleanup_strv_free_ char **ns = NULL, **search = NULL, **opts = NULL;
+        _cleanup_strv_free_ char **lines = strv_split(host ? host : "", "\n");
+        STRV_FOREACH (l, lines) {
+                _cleanup_strv_free_ char **words = split_words(*l);
+                if (!words || !words[1])
+                        continue;
+                if (streq(words[0], "nameserver") && (host_net || !is_loopback_ns(words[1])))
+                        strv_push(&ns, words[1]);
+                else if (streq(words[0], "search") || streq(words[0], "domain")) {
+                        strv_free(search);
+                        search = strv_copy(words + 1);
+                } else if (streq(words[0], "options"))
+                        for (char **o = words + 1; *o; o++)
+                                strv_push(&opts, *o);
+        }
+        if (spec->dns_servers) {
+                strv_free(ns);
+                ns = strv_copy(spec->dns_servers);
+        }
+        if (s->dns) {
+                strv_free(ns);
+                ns = strv_copy(s->dns);
+        }
+        if (!ns) {
+                /* Nothing usable from the host (only a loopback resolver): docker's public fallback. */
+                strv_push(&ns, "8.8.8.8");
+                strv_push(&ns, "8.8.4.4");
+        }
+        if (s->dns_search) {
+                strv_free(search);
+                search = strv_copy(s->dns_search);
+        }
+        if (s->dns_opt) {
+                strv_free(opts);
+                opts = strv_copy(s->dns_opt);
+        }
+        struct strbuf b = {0};
+        STRV_FOREACH (n, ns)
+                strbuf_printf(&b, "nameserver %s\n", *n);
+        if (search) {
+                _cleanup_free_ char *j = strv_join(search, " ");
+                strbuf_printf(&b, "search %s\n", j);
+        }
+        if (opts) {
+                _cleanup_free_ char *j = strv_join(opts, " ");
+                strbuf_printf(&b, "options %s\n", j);
+        }
+        return strbuf_take(&b);
+}
+
+/* ---- building the mount list ---- */
+
+struct mounts {
+        struct oci_mount *m;
+        size_t n, cap;
+};
+
+static void mounts_add(struct mounts *ms, const char *dest, const char *type, const char *source,
+                       char **options)
+{
+        GROW(ms->m, ms->cap, ms->n + 1);
+        ms->m[ms->n++] = (struct oci_mount){.destination = xstrdup(dest),
+                                            .type = xstrdup(type),
+                                            .source = xstrdup(source),
+                                            .options = options};
+}
+
+static void mounts_done(struct mounts *ms)
+{
+        for (size_t i = 0; i < ms->n; i++) {
+                free(ms->m[i].destination);
+                free(ms->m[i].type);
+                free(ms->m[i].source);
+                strv_free(ms->m[i].options);
+        }
+        free(ms->m);
+}
+
+static char **bind_options(bool recursive, const char *propagation, bool ro)
+{
+        char **o = NULL;
+        strv_push(&o, recursive ? "rbind" : "bind");
+        strv_push(&o, propagation ? propagation : "rprivate");
+        if (ro)
+                strv_push(&o, "ro");
+        return o;
+}
+
+static bool service_mounts_at(const struct stack_service *s, const char *dest)
+{
+        for (size_t i = 0; i < s->n_volumes; i++)
+                if (s->volumes[i].target && streq(s->volumes[i].target, dest))
+                        return true;
+        return false;
+}
+
+static int volume_mounts(const struct container_host *h, const struct container_spec *spec,
+                         const char *rootfs, struct mounts *ms, struct stack_error *err)
+{
+        const struct stack_service *s = spec->service;
+        for (size_t i = 0; i < s->n_volumes; i++) {
+                const struct stack_mount *m = &s->volumes[i];
+                if (m->type == STACK_MOUNT_TMPFS)
+                        continue; /* oci_config_build makes those */
+                if (!m->target || m->target[0] != '/')
+                        return stack_error_set(err, EINVAL,
+                                               "volumes[%zu]: the target must be an absolute path", i);
+                if (m->type == STACK_MOUNT_BIND) {
+                        if (!m->source || m->source[0] != '/')
+                                return stack_error_set(err, EINVAL,
+                                                       "volumes[%zu]: bind source must be absolute", i);
+                        if (!path_exists(m->source)) {
+                                if (!m->bind_create_host_path)
+                                        return stack_error_set(
+                                            err, ENOENT, "volumes[%zu]: bind source path does not exist: %s",
+                                            i, m->source);
+                                int r = mkdir_p(m->source, 0755, err);
+                                if (r < 0)
+                                        return stack_error_prefix(err, "volumes[%zu]", i);
+                        }
+                        bool recursive = !m->bind_recursive || !streq(m->bind_recursive, "disabled");
+                        mounts_add(ms, m->target, "bind", m->source,
+                                   bind_options(recursive, m->bind_propagation, m->read_only));
+                        continue;
+                }
+                if (m->type != STACK_MOUNT_VOLUME)
+                        return stack_error_set(err, ENOTSUP,
+                                               "volumes[%zu]: this mount type is not supported", i);
+
+                _cleanup_free_ char *name = NULL;
+                bool external = false;
+                const struct stack_kvlist *labels = NULL;
+                if (!m->source)
+                        name = container_anonymous_volume_name(spec->name, m->target);
+                else {
+                        const struct stack_volume *v =
+                            spec->project ? stack_project_volume(spec->project, m->source) : NULL;
+                        name = xstrdup(v && v->name ? v->name : m->source);
+                        external = v && v->external;
+                        labels = v ? &v->labels : NULL;
+                        if (v && v->driver && !streq(v->driver, "local"))
+                                return stack_error_set(err, ENOTSUP,
+                                                       "volume '%s': driver '%s' is not supported",
+                                                       m->source, v->driver);
+                }
+                if (external && !volume_exists(h->root, name))
+                        return stack_error_set(
+                            err, ENOENT, "volume '%s' is declared external, but could not be found", name);
+                int r = volume_create(h->root, name, labels, NULL, err);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *data = volume_data_path(h->root, name);
+                if (!m->volume_nocopy) {
+                        r = volume_fill_from_image(data, rootfs, m->target, err);
+                        if (r < 0)
+                                return stack_error_prefix(err, "volume '%s'", name);
+                }
+                _cleanup_free_ char *source = NULL;
+                if (m->volume_subpath) {
+                        if (m->volume_subpath[0] == '/' || strstr(m->volume_subpath, ".."))
+                                return stack_error_set(err, EINVAL, "volumes[%zu]: invalid subpath '%s'", i,
+                                                       m->volume_subpath);
+                        source = path_join(data, m->volume_subpath);
+                        if (!path_exists(source))
+                                return stack_error_set(err, ENOENT,
+                                                       "volume '%s': subpath '%s' does not exist", name,
+                                                       m->volume_subpath);
+                } else
+                        source = TAKE_PTR(data);
+                mounts_add(ms, m->target, "bind", source, bind_options(true, NULL, m->read_only));
+        }
+        return 0;
+}
+
+static int parse_owner(const char *s, uint32_t *ret, const char *what, struct stack_error *err)
+{
+        if (isempty(s)) {
+                *ret = 0;
+                return 0;
+        }
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (*end || v > UINT32_MAX)
+                return stack_error_set(err, EINVAL, "%s '%s': must be a number", what, s);
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+/* Secrets and configs are copied into the bundle (a tmpfs under /run normally, so secrets stay off disk)
+ * with the requested owner and mode, and bind-mounted read-only. */
+static int file_mounts(const struct container_spec *spec, const char *bundle, bool secrets,
+                       struct mounts *ms, struct stack_error *err)
+{
+        const struct stack_service *s = spec->service;
+        const struct stack_file_ref *refs = secrets ? s->secrets : s->configs;
+        size_t n = secrets ? s->n_secrets : s->n_configs;
+        const char *kind = secrets ? "secret" : "config";
+        if (n == 0)
+                return 0;
+        _cleanup_free_ char *dir = path_join(bundle, secrets ? "secrets" : "configs");
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return stack_error_errno(err, errno, "mkdir %s", dir);
+        for (size_t i = 0; i < n; i++) {
+                const struct stack_file_ref *ref = &refs[i];
+                const struct stack_file_def *def = NULL;
+                const struct stack_file_def *defs =
+                    spec->project ? (secrets ? spec->project->secrets : spec->project->configs) : NULL;
+                size_t nd =
+                    spec->project ? (secrets ? spec->project->n_secrets : spec->project->n_configs) : 0;
+                for (size_t k = 0; k < nd; k++)
+                        if (streq(defs[k].key, ref->source))
+                                def = &defs[k];
+                if (!def)
+                        return stack_error_set(err, ENOENT, "%s '%s' is not defined", kind, ref->source);
+                if (def->external)
+                        return stack_error_set(err, ENOTSUP, "%s '%s': external %ss need swarm", kind,
+                                               ref->source, kind);
+                _cleanup_free_ char *content = NULL;
+                size_t len = 0;
+                if (def->file) {
+                        int r = read_full_file(def->file, &content, &len, err);
+                        if (r < 0)
+                                return stack_error_prefix(err, "%s '%s'", kind, ref->source);
+                } else if (def->environment) {
+                        const struct stack_kv *kv =
+                            spec->project ? stack_kvlist_get(&spec->project->environment, def->environment)
+                                          : NULL;
+                        const char *v = kv && kv->value ? kv->value : getenv(def->environment);
+                        if (!v)
+                                return stack_error_set(err, ENOENT,
+                                                       "%s '%s': environment variable %s is not set", kind,
+                                                       ref->source, def->environment);
+                        content = xstrdup(v);
+                        len = strlen(v);
+                } else {
+                        content = xstrdup(def->content ? def->content : "");
+                        len = strlen(content);
+                }
+                uint32_t uid, gid;
+                int r = parse_owner(ref->uid, &uid, "uid", err);
+                if (r >= 0)
+                        r = parse_owner(ref->gid, &gid, "gid", err);
+                if (r < 0)
+                        return stack_error_prefix(err, "%s '%s'", kind, ref->source);
+                _cleanup_free_ char *file = xasprintf("%s/%zu", dir, i);
+                mode_t mode = ref->mode >= 0 ? (mode_t) ref->mode : 0444;
+                r = write_file_atomic(file, content, len, mode, err);
+                if (r < 0)
+                        return r;
+                if (chown(file, uid, gid) < 0)
+                        return stack_error_errno(err, errno, "chown %s", file);
+                _cleanup_free_ char *target = NULL;
+                if (ref->target && ref->target[0] == '/')
+                        target = xstrdup(ref->target);
+                else if (secrets)
+                        target = xasprintf("/run/secrets/%s", ref->target ? ref->target : ref->source);
+                else
+                        target = xasprintf("/%s", ref->target ? ref->target : ref->source);
+                mounts_add(ms, target, "bind", file, bind_options(false, NULL, true));
+        }
+        return 0;
+}
+
+/* ---- devices ---- */
+
+struct devices {
+        struct oci_device *d;
+        size_t n, cap;
+};
+
+static void devices_done(struct devices *ds)
+{
+        for (size_t i = 0; i < ds->n; i++) {
+                free(ds->d[i].path);
+                free(ds->d[i].access);
+        }
+        free(ds->d);
+}
+
+static int device_add(struct devices *ds, const char *host, const char *ctr, const char *perms,
+                      struct stack_error *err)
+{
+        struct stat st;
+        if (stat(host, &st) < 0)
+                return stack_error_errno(err, errno, "device %s", host);
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return stack_error_set(err, EINVAL, "device %s: not a character or block device", host);
+        GROW(ds->d, ds->cap, ds->n + 1);
+        ds->d[ds->n++] = (struct oci_device){
+            .path = xstrdup(ctr),
+            .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+            .major = major(st.st_rdev),
+            .minor = minor(st.st_rdev),
+            .file_mode = st.st_mode & 07777,
+            .uid = st.st_uid,
+            .gid = st.st_gid,
+            .access = xstrdup(perms),
+        };
+        return 0;
+}
+
+static int service_devices(const struct stack_service *s, struct devices *ds, struct stack_error *err)
+{
+        STRV_FOREACH (d, s->devices) {
+                _cleanup_strv_free_ char **parts = strv_split(*d, ":");
+                size_t n = strv_length(parts);
+                if (n == 0 || n > 3)
+                        return stack_error_set(err, EINVAL,
+                                               "devices '%s': expected HOST[:CONTAINER[:PERMS]]", *d);
+                const char *perms = n == 3 ? parts[2] : "rwm";
+                if (n == 2 && strspn(parts[1], "rwm") == strlen(parts[1]) && parts[1][0] != '/')
+                        perms = parts[1];
+                const char *ctr = n >= 2 && parts[1][0] == '/' ? parts[1] : parts[0];
+                int r = device_add(ds, parts[0], ctr, perms, err);
+                if (r < 0)
+                        return stack_error_prefix(err, "devices '%s'", *d);
+        }
+        return 0;
+}
+
+/* privileged: every device node of the host, as docker gives them. */
+static void host_devices(const char *dir, struct devices *ds)
+{
+        static const char *const skip[] = {"pts",  "shm",  "mqueue", "fd",     "console", "ptmx", "tty",
+                                           "null", "zero", "full",   "random", "urandom", ".lxc", ".udev"};
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
+                        continue;
+                bool skipped = false;
+                for (size_t i = 0; streq(dir, "/dev") && i < ELEMENTSOF(skip); i++)
+                        skipped |= streq(de->d_name, skip[i]);
+                if (skipped)
+                        continue;
+                _cleanup_free_ char *p = path_join(dir, de->d_name);
+                struct stat st;
+                if (lstat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        host_devices(p, ds);
+                else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+                        _cleanup_error_ struct stack_error e = {0};
+                        (void) device_add(ds, p, p, "rwm", &e);
+                }
+        }
+}
+
+/* ---- create ---- */
+
+static void kvlist_merge(struct stack_kvlist *out, const struct stack_kvlist *in)
+{
+        for (size_t i = 0; in && i < in->n; i++)
+                stack_kvlist_set(out, in->items[i].key, in->items[i].value);
+}
+
+static int teardown(struct container_host *h, const char *name, bool remove_storage,
+                    struct stack_error *err);
+
+static int create_bundle(struct container_host *h, const struct container_spec *spec, const char *bundle,
+                         const char *storage, struct stack_error *err)
+{
+        const struct stack_service *s = spec->service;
+        _cleanup_free_ char *rootfs = path_join(bundle, "rootfs");
+        _cleanup_free_ char *upper = path_join(storage, "upper");
+        _cleanup_free_ char *work = path_join(storage, "work");
+        int r;
+        if ((r = mkdir_p(upper, 0755, err)) < 0 || (r = mkdir_p(work, 0700, err)) < 0 ||
+            (r = mkdir_p(rootfs, 0755, err)) < 0)
+                return r;
+        r = mount_rootfs(spec, storage, rootfs, err);
+        if (r < 0)
+                return r;
+
+        if (s->tty || s->stdin_open)
+                /* Output goes to the log file, which must outlive every stack process: no terminal. */
+                log_warning("service '%s': tty and stdin_open are not supported; the container runs without "
+                            "a terminal",
+                            s->name ? s->name : spec->name);
+        bool host_net = s->network_mode && streq(s->network_mode, "host");
+        if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
+                return stack_error_set(err, ENOTSUP,
+                                       "network_mode '%s' needs a network namespace from the network layer",
+                                       s->network_mode);
+
+        _cleanup_(user_ids_done) struct user_ids user = {0};
+        /* The service's user, else the image's USER, resolved in the image's own files. */
+        const char *user_spec = !isempty(s->user) ? s->user : spec->image ? spec->image->user : NULL;
+        r = user_resolve(rootfs, user_spec, s->group_add, &user, err);
+        if (r < 0)
+                return r;
+
+        const char *cwd = !isempty(s->working_dir)                            ? s->working_dir
+                          : spec->image && !isempty(spec->image->working_dir) ? spec->image->working_dir
+                                                                              : "/";
+        if (cwd[0] == '/' && !streq(cwd, "/")) {
+                /* docker creates a missing working directory; the runtime would fail to chdir. */
+                _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (rootfd < 0)
+                        return stack_error_errno(err, errno, "open %s", rootfs);
+                r = mkdir_in_root(rootfd, cwd, err);
+                if (r < 0)
+                        return stack_error_prefix(err, "working_dir");
+        }
+
+        _cleanup_(mounts_done) struct mounts ms = {0};
+        r = volume_mounts(h, spec, rootfs, &ms, err);
+        if (r < 0)
+                return r;
+
+        const char *hostname = !isempty(s->hostname) ? s->hostname : host_net ? h->hostname : spec->name;
+        _cleanup_free_ char *hosts = hosts_file(h, spec, host_net, err);
+        if (!hosts)
+                return err ? -err->code : -EINVAL;
+        _cleanup_free_ char *resolv = resolv_conf(spec, host_net);
+        _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
+        static const char *const etc[] = {"hosts", "hostname", "resolv.conf"};
+        const char *contents[] = {hosts, hn, resolv};
+        for (size_t i = 0; i < ELEMENTSOF(etc); i++) {
+                r = write_text(bundle, etc[i], contents[i], 0644, err);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *dest = xasprintf("/etc/%s", etc[i]);
+                if (service_mounts_at(s, dest))
+                        continue;
+                _cleanup_free_ char *src = path_join(bundle, etc[i]);
+                mounts_add(&ms, dest, "bind", src, bind_options(false, NULL, s->read_only));
+        }
+        r = file_mounts(spec, bundle, true, &ms, err);
+        if (r < 0)
+                return r;
+        r = file_mounts(spec, bundle, false, &ms, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_(devices_done) struct devices ds = {0};
+        r = service_devices(s, &ds, err);
+        if (r < 0)
+                return r;
+        if (s->privileged)
+                host_devices("/dev", &ds);
+
+        struct oci_security sec;
+        r = oci_security_parse(s, &sec, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *profile = NULL;
+        if (sec.seccomp_profile && !sec.seccomp_unconfined && !s->privileged) {
+                _cleanup_free_ char *p =
+                    path_absolute(spec->project ? spec->project->working_dir : ".", sec.seccomp_profile);
+                r = read_full_file(p, &profile, NULL, err);
+                if (r < 0) {
+                        oci_security_done(&sec);
+                        return stack_error_prefix(err, "security_opt seccomp");
+                }
+        }
+        oci_security_done(&sec);
+
+        _cleanup_(stack_kvlist_free) struct stack_kvlist ann = {0};
+        kvlist_merge(&ann, &s->labels);
+        kvlist_merge(&ann, spec->labels);
+        _cleanup_free_ char *cgpath = cgroup_path(h, spec->name);
+        struct oci_input in = {
+            .name = spec->name,
+            .service = s,
+            .image = spec->image,
+            .rootfs = rootfs,
+            .user = &user,
+            .mounts = ms.m,
+            .n_mounts = ms.n,
+            .devices = ds.d,
+            .n_devices = ds.n,
+            .netns_path = spec->netns_path,
+            .host_network = host_net,
+            .host_hostname = h->hostname,
+            .cgroups_path = cgpath,
+            .init_path = h->init_path,
+            .seccomp_profile_text = profile,
+            .cgroup_v2 = h->cgroup_v2,
+            .swap_limit = h->swap_limit,
+            .cap_available = h->cap_bounding,
+            .annotations = &ann,
+        };
+        _cleanup_(cJSON_Deletep) cJSON *config = NULL;
+        r = oci_config_build(&in, &config, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *text = cJSON_Print(config);
+        r = write_text(bundle, "config.json", text, 0600, err);
+        if (r < 0)
+                return r;
+
+        /* How to stop it, for whichever process stops it later (without parsing config.json). */
+        int sig = oci_stop_signal(s, spec->image, err);
+        if (sig < 0)
+                return sig;
+        _cleanup_free_ char *stop =
+            xasprintf("%d %" PRId64 "\n", sig,
+                      s->stop_grace_period_usec >= 0 ? s->stop_grace_period_usec : (int64_t) 10000000);
+        return write_text(bundle, "stop", stop, 0644, err);
+}
+
+/* Whether an existing runtime record of the container is live (then there is nothing to make), or gone
+ * after an exit (then it is deleted so the container can be made anew over the same writable layer). */
+static int prepare_runtime_slot(struct container_host *h, const char *name, bool *ret_live,
+                                struct stack_error *err)
+{
+        *ret_live = false;
+        if (!runtime_exists(h->runtime, name))
+                return 0;
+        struct runtime_state st;
+        int r = runtime_state(h->runtime, name, &st, err);
+        if (r < 0)
+                return stack_error_prefix(err, "container %s", name);
+        if (st.status != RUNTIME_STOPPED && st.status != RUNTIME_ABSENT) {
+                *ret_live = true;
+                return 0;
+        }
+        r = runtime_delete(h->runtime, name, true, err);
+        return r < 0 ? stack_error_prefix(err, "container %s", name) : 0;
+}
+
+int container_prepare(struct container_host *h, const struct container_spec *spec, struct stack_error *err)
+{
+        int r = check_name(spec->name, err);
+        if (r < 0)
+                return r;
+        bool live;
+        r = prepare_runtime_slot(h, spec->name, &live, err);
+        if (r < 0 || live)
+                return r;
+        _cleanup_free_ char *bundle = container_bundle_path(h, spec->name);
+        _cleanup_free_ char *storage = storage_path(h, spec->name);
+        bool new_storage = !path_exists(storage);
+        r = mkdir_p(bundle, 0700, err);
+        if (r >= 0)
+                r = create_bundle(h, spec, bundle, storage, err);
+        if (r < 0) {
+                _cleanup_error_ struct stack_error e2 = {0};
+                (void) teardown(h, spec->name, new_storage, &e2);
+                return stack_error_prefix(err, "create container %s", spec->name);
+        }
+        return 0;
+}
+
+int container_create(struct container_host *h, const struct container_spec *spec, struct stack_error *err)
+{
+        bool live;
+        int r = check_name(spec->name, err);
+        if (r >= 0)
+                r = prepare_runtime_slot(h, spec->name, &live, err);
+        if (r < 0 || live)
+                return r;
+        _cleanup_free_ char *storage = storage_path(h, spec->name);
+        bool new_storage = !path_exists(storage);
+        r = container_prepare(h, spec, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *bundle = container_bundle_path(h, spec->name);
+        _cleanup_close_ int log_fd = -1;
+        _cleanup_free_ char *logp = container_log_path(h, spec->name);
+        log_fd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (log_fd < 0)
+                r = stack_error_errno(err, errno, "open %s", logp);
+        if (r >= 0)
+                r = runtime_create(h->runtime, spec->name, bundle, log_fd, err);
+        if (r >= 0) {
+                /* Record the init's pid with its start time, so a recycled pid is never signalled. */
+                _cleanup_free_ char *pidp = path_join(bundle, "pid");
+                _cleanup_free_ char *pidtext = NULL;
+                long pid = 0;
+                if (read_full_file(pidp, &pidtext, NULL, NULL) >= 0)
+                        pid = strtol(pidtext, NULL, 10);
+                if (pid > 0) {
+                        _cleanup_free_ char *init =
+                            xasprintf("%ld %" PRIu64 "\n", pid, pid_starttime((pid_t) pid));
+                        r = write_text(bundle, "init", init, 0644, err);
+                }
+        }
+        if (r < 0) {
+                _cleanup_error_ struct stack_error e2 = {0};
+                (void) teardown(h, spec->name, new_storage, &e2);
+                return stack_error_prefix(err, "create container %s", spec->name);
+        }
+        return 0;
+}
+
+/* ---- the rest of the lifecycle ---- */
+
+int container_start(struct container_host *h, const char *name, struct stack_error *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        /* Start first and ask questions after: the common case costs one runtime call, not two. */
+        _cleanup_error_ struct stack_error start_err = {0};
+        r = runtime_start(h->runtime, name, &start_err);
+        if (r >= 0)
+                return 0;
+        struct runtime_state st;
+        int q = runtime_state(h->runtime, name, &st, err);
+        if (q < 0)
+                return q;
+        switch (st.status) {
+        case RUNTIME_RUNNING:
+        case RUNTIME_PAUSED:
+                return 0; /* already started */
+        case RUNTIME_ABSENT:
+                return stack_error_set(err, ENOENT, "container %s does not exist", name);
+        case RUNTIME_STOPPED:
+                return stack_error_set(err, ESRCH, "container %s has exited; it must be created again",
+                                       name);
+        default:
+                return stack_error_set(err, start_err.code, "%s", start_err.msg);
+        }
+}
+
+static enum container_status status_from_runtime(enum runtime_status s)
+{
+        switch (s) {
+        case RUNTIME_ABSENT:
+                return CONTAINER_ABSENT;
+        case RUNTIME_CREATING:
+        case RUNTIME_CREATED:
+                return CONTAINER_CREATED;
+        case RUNTIME_RUNNING:
+                return CONTAINER_RUNNING;
+        case RUNTIME_PAUSED:
+                return CONTAINER_PAUSED;
+        default:
+                return CONTAINER_STOPPED;
+        }
+}
+
+int container_state(struct container_host *h, const char *name, struct container_state *ret,
+                    struct stack_error *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        struct runtime_state st;
+        r = runtime_state(h->runtime, name, &st, err);
+        if (r < 0)
+                return r;
+        *ret = (struct container_state){.status = status_from_runtime(st.status), .pid = st.pid};
+        return 0;
+}
+
+/* A pidfd for the container's init as recorded at create; -ESRCH when it has exited. */
+static int open_init(struct container_host *h, const char *name)
+{
+        _cleanup_free_ char *bundle = container_bundle_path(h, name);
+        _cleanup_free_ char *p = path_join(bundle, "init");
+        _cleanup_free_ char *text = NULL;
+        long pid = 0;
+        unsigned long long start = 0;
+        if (read_full_file(p, &text, NULL, NULL) >= 0) {
+                if (sscanf(text, "%ld %llu", &pid, &start) != 2 || pid <= 0)
+                        return -ESRCH;
+        } else {
+                /* No record (a crash right after create): the runtime knows the pid; checking it
+                 * against the runtime's state is then the best we can do. */
+                struct runtime_state st;
+                _cleanup_error_ struct stack_error e = {0};
+                if (!runtime_exists(h->runtime, name) || runtime_state(h->runtime, name, &st, &e) < 0 ||
+                    st.pid <= 0)
+                        return -ESRCH;
+                pid = st.pid;
+                start = pid_starttime(st.pid);
+        }
+        int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        if (fd < 0)
+                return -errno;
+        /* The pidfd pins the process; if its start time differs, the pid was reused by someone else. */
+        if (pid_starttime((pid_t) pid) != start) {
+                close(fd);
+                return -ESRCH;
+        }
+        return fd;
+}
+
+static int pidfd_signal(int fd, int sig)
+{
+        if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+                return errno == ESRCH ? 0 : -errno;
+        return 0;
+}
+
+/* Waits for the process behind fd to exit; true when it did within timeout_usec. */
+static bool wait_exit(int fd, int64_t timeout_usec)
+{
+        uint64_t deadline = now_usec() + (uint64_t) (timeout_usec > 0 ? timeout_usec : 0);
+        for (;;) {
+                uint64_t now = now_usec();
+                int ms = now >= deadline ? 0 : (int) ((deadline - now + 999) / 1000);
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int n = poll(&p, 1, ms);
+                if (n > 0)
+                        return true;
+                if (n == 0)
+                        return false;
+                if (errno != EINTR)
+                        return false;
+        }
+}
+
+int container_kill(struct container_host *h, const char *name, int sig, struct stack_error *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open_init(h, name);
+        if (fd == -ESRCH)
+                return 0; /* nothing runs: already dead */
+        if (fd < 0)
+                return runtime_kill(h->runtime, name, sig, err);
+        r = pidfd_signal(fd, sig);
+        if (r < 0)
+                return stack_error_errno(err, -r, "kill container %s", name);
+        return 0;
+}
+
+int container_stop(struct container_host *h, const char *name, int sig, int64_t timeout_usec,
+                   bool *ret_killed, struct stack_error *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        if (ret_killed)
+                *ret_killed = false;
+        if (sig <= 0 || timeout_usec < 0) {
+                _cleanup_free_ char *bundle = container_bundle_path(h, name);
+                _cleanup_free_ char *p = path_join(bundle, "stop");
+                _cleanup_free_ char *text = NULL;
+                int csig = SIGTERM;
+                long long ctimeout = 10000000;
+                if (read_full_file(p, &text, NULL, NULL) >= 0)
+                        sscanf(text, "%d %lld", &csig, &ctimeout);
+                if (sig <= 0)
+                        sig = csig;
+                if (timeout_usec < 0)
+                        timeout_usec = ctimeout;
+        }
+        _cleanup_close_ int fd = open_init(h, name);
+        if (fd == -ESRCH)
+                return 0;
+        if (fd < 0)
+                return stack_error_errno(err, -fd, "stop container %s", name);
+        /* Never started: only the runtime's own init waits there, nothing that would handle a signal. */
+        if (runtime_awaiting_start(h->runtime, name)) {
+                sig = SIGKILL;
+                timeout_usec = KILL_WAIT_USEC;
+        }
+        r = pidfd_signal(fd, sig);
+        if (r < 0)
+                return stack_error_errno(err, -r, "stop container %s: signal %d", name, sig);
+        if (wait_exit(fd, timeout_usec))
+                return 0;
+        if (ret_killed)
+                *ret_killed = true;
+        r = pidfd_signal(fd, SIGKILL);
+        if (r < 0)
+                return stack_error_errno(err, -r, "stop container %s: SIGKILL", name);
+        if (!wait_exit(fd, KILL_WAIT_USEC))
+                return stack_error_set(err, ETIMEDOUT, "stop container %s: still alive 10s after SIGKILL",
+                                       name);
+        return 0;
+}
+
+static int teardown(struct container_host *h, const char *name, bool remove_storage, struct stack_error *err)
+{
+        int r = runtime_delete(h->runtime, name, true, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *bundle = container_bundle_path(h, name);
+        _cleanup_free_ char *rootfs = path_join(bundle, "rootfs");
+        /* The root file system is the only mount we make: unmount it directly, and scan the mount table
+         * only when something else is left under the bundle (a crash between mounts, say). */
+        if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                return stack_error_errno(err, errno, "unmount %s", rootfs);
+        _cleanup_error_ struct stack_error rm_err = {0};
+        r = rm_rf(bundle, &rm_err);
+        if (r == -EBUSY) {
+                r = umount_below(bundle, err);
+                if (r >= 0)
+                        r = rm_rf(bundle, err);
+        } else if (r < 0)
+                r = stack_error_set(err, rm_err.code, "%s", rm_err.msg);
+        if (r < 0)
+                return r;
+        if (remove_storage) {
+                _cleanup_free_ char *storage = storage_path(h, name);
+                r = rm_rf(storage, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int list_dir(const char *dir, char ***l, struct stack_error *err)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : stack_error_errno(err, errno, "open %s", dir);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (volume_name_is_valid(de->d_name) && !strv_contains(*l, de->d_name))
+                        strv_push(l, de->d_name);
+        return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int container_list(struct container_host *h, char ***ret, struct stack_error *err)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *state = path_join(h->run_root, "runtime");
+        _cleanup_free_ char *bundles = path_join(h->run_root, "containers");
+        _cleanup_free_ char *storage = path_join(h->root, "containers");
+        int r;
+        if ((r = list_dir(state, &names, err)) < 0 || (r = list_dir(bundles, &names, err)) < 0 ||
+            (r = list_dir(storage, &names, err)) < 0)
+                return r;
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), cmp_names);
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+int container_remove(struct container_host *h, const char *name, struct stack_error *err)
+{
+        int r = check_name(name, err);
+        if (r < 0)
+                return r;
+        r = teardown(h, name, true, err);
+        if (r < 0)
+                return stack_error_prefix(err, "remove container %s", name);
+        return 0;
+}
