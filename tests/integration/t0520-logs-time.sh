@@ -10,7 +10,8 @@ command -v crun >/dev/null || skip_all "crun not installed"
 
 mkdir -p "$STACK_TEST_TMP/logt" && cd "$STACK_TEST_TMP/logt" || exit 1
 # one, two, three 2 s apart; four and five a second apart once the test opens the gate (after it has killed
-# the supervisor and checked the filters, however long that takes on a busy machine); then a tick a second.
+# the supervisor and checked the filters, however long that takes on a busy machine); then a tick a second
+# from when the test opens the second gate, after the next supervisor has adopted the container.
 mkdir -p gate
 cat >compose.yaml <<'YAML'
 name: logt
@@ -26,6 +27,7 @@ services:
         echo one; sleep 2; echo two; sleep 2; echo three
         while [ ! -e /gate/open ]; do sleep 0.1; done
         echo four; sleep 1; echo five
+        while [ ! -e /gate/tick ]; do sleep 0.1; done
         while :; do sleep 1 & wait $$!; echo tick; done
 YAML
 follower=
@@ -125,6 +127,7 @@ is "$(ts_of three <<<"$st")" "$t3" "the times indexed before the supervisor died
 ok "five gets the time of the last write before the adoption, not the adoption's" \
         bash -c "[ -n '$t5' ] && [ $((t_gate + 900000000)) -le $t5 ] && [ $t5 -le $t_adopt ]"
 is "$t4" "$t5" "four, written in the same gap, gets that time too (an upper bound)"
+touch gate/tick
 ok "after adoption, new lines are indexed again: two ticks about a second apart" wait_until 50 bash -c \
         "'$STACK_BIN' logs -t --no-log-prefix --since $(form utc $((t_adopt + 1))) talker | grep -c tick | grep -qx 2"
 ticks=$(stack logs -t --no-log-prefix --since "$(form utc $((t_adopt + 1)))" talker | stamps | awk '$1 == "tick" { print $2 }')
