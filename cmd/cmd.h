@@ -55,4 +55,5 @@ int cmd_image(struct cmd_global *g, int argc, char **argv);
 int cmd_images(struct cmd_global *g, int argc, char **argv);
 int cmd_network(struct cmd_global *g, int argc, char **argv);
 int cmd_port(struct cmd_global *g, int argc, char **argv);
+int cmd_systemd(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);

@@ -21,6 +21,7 @@ static const struct cmd commands[] = {
     {"network", cmd_network, "List and inspect the project's networks"},
     {"image", cmd_image, "Import, list, inspect and remove stored images"},
     {"images", cmd_images, "List images used by the project's services"},
+    {"systemd", cmd_systemd, "Generate or install a systemd unit that runs the project at boot"},
     {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true},
 };
 

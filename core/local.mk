@@ -94,3 +94,9 @@ libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
+
+# systemd units for a project (stack systemd generate|install).
+libstack_core_la_SOURCES += core/engine/unit.h core/engine/unit.c
+check_PROGRAMS += tests/unit/test-unit
+TESTS += tests/unit/test-unit
+tests_unit_test_unit_LDADD = $(STACK_LIBS)

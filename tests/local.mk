@@ -22,3 +22,4 @@ TESTS += \
 
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
+TESTS += tests/integration/t0600-systemd-generate.sh
