@@ -130,7 +130,7 @@ int spec_env_fill_from_files(char *const *files, struct stack_kvlist *env, char 
                 for (size_t i = 0; i < merged.n; i++)
                         if (!stack_kvlist_get(&lookup, merged.items[i].key))
                                 stack_kvlist_set(&lookup, merged.items[i].key, merged.items[i].value);
-                int r = dotenv_read_file(*f, &lookup, &vals, err);
+                int r = dotenv_read_file(*f, READ_PIPE_OK, &lookup, &vals, err);
                 stack_kvlist_free(&lookup);
                 if (r < 0) {
                         stack_kvlist_free(&vals);

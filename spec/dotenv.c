@@ -357,12 +357,12 @@ int dotenv_parse(const char *data, size_t len, const char *filename, const struc
         return 0;
 }
 
-int dotenv_read_file(const char *path, const struct stack_kvlist *env, struct stack_kvlist *ret,
-                     struct stack_error *err)
+int dotenv_read_file(const char *path, unsigned flags, const struct stack_kvlist *env,
+                     struct stack_kvlist *ret, struct stack_error *err)
 {
         _cleanup_free_ char *data = NULL;
         size_t len;
-        int r = read_full_file(path, &data, &len, err);
+        int r = read_named_file(path, flags, &data, &len, err);
         if (r < 0)
                 return r;
         return dotenv_parse(data, len, path, env, ret, err);

@@ -9,5 +9,5 @@
 
 int dotenv_parse(const char *data, size_t len, const char *filename, const struct stack_kvlist *env,
                  struct stack_kvlist *ret, struct stack_error *err);
-int dotenv_read_file(const char *path, const struct stack_kvlist *env, struct stack_kvlist *ret,
-                     struct stack_error *err);
+int dotenv_read_file(const char *path, unsigned flags, const struct stack_kvlist *env,
+                     struct stack_kvlist *ret, struct stack_error *err);

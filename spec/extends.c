@@ -133,7 +133,7 @@ static int cached_file(struct load_ctx *ctx, const char *path, const struct stac
                 }
         _cleanup_free_ char *name = spec_display_path(path, ctx->cwd);
         _cleanup_node_ struct node *root = NULL;
-        int r = load_parse_file(ctx, path, name, &root, err);
+        int r = load_parse_file(ctx, path, name, 0, &root, err);
         if (r < 0)
                 return r;
         r = load_interpolate(ctx, root, env, err);

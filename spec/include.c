@@ -3,6 +3,7 @@
  * error, so an included file never silently changes a service of the including one. */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
@@ -176,12 +177,16 @@ static int include_one(struct load_ctx *ctx, struct node *root, const struct nod
                 return r;
         if (!e.project_dir)
                 e.project_dir = path_dirname(e.paths[0]);
-        STRV_FOREACH (f, e.paths)
-                if (!path_exists(*f) || path_is_dir(*f)) {
+        STRV_FOREACH (f, e.paths) {
+                struct stat st;
+                if (stat(*f, &st) < 0 || !S_ISREG(st.st_mode)) {
                         _cleanup_free_ char *shown = spec_display_path(*f, ctx->cwd);
                         return spec_error(err, item->mark, path, "%s: %s", shown,
-                                          path_exists(*f) ? "is a directory" : "no such file");
+                                          !path_exists(*f)  ? "no such file"
+                                          : path_is_dir(*f) ? "is a directory"
+                                                            : "not a regular file");
                 }
+        }
 
         if (strv_contains(ctx->include_chain, e.paths[0])) {
                 _cleanup_strv_free_ char **shown = NULL;

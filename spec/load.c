@@ -28,13 +28,17 @@ void load_ctx_done(struct load_ctx *ctx)
         *ctx = (struct load_ctx){0};
 }
 
-int load_parse_file(struct load_ctx *ctx, const char *path, const char *name, struct node **ret,
-                    struct stack_error *err)
+int load_parse_file(struct load_ctx *ctx, const char *path, const char *name, unsigned flags,
+                    struct node **ret, struct stack_error *err)
 {
         if (!streq(path, "-"))
-                return spec_yaml_read_file(path, name, ret, err);
+                return spec_yaml_read_file(path, name, flags, ret, err);
         if (!ctx->stdin_read) {
-                int r = read_full_fd(STDIN_FILENO, &ctx->stdin_data, &ctx->stdin_len);
+                int r = read_full_fd_max(STDIN_FILENO, NAMED_FILE_MAX, &ctx->stdin_data, &ctx->stdin_len);
+                if (r == -EFBIG)
+                        return stack_error_set(err, r,
+                                               "the compose file on stdin is larger than %s, the limit",
+                                               NAMED_FILE_MAX_TEXT);
                 if (r < 0)
                         return stack_error_errno(err, -r, "read the compose file from stdin");
                 ctx->stdin_read = true;
@@ -63,7 +67,7 @@ int load_files(struct load_ctx *ctx, char *const *files, char *const *names, str
                 _cleanup_node_ struct node *root = roots && roots[i] ? TAKE_PTR(roots[i]) : NULL;
                 int r = 0;
                 if (!root)
-                        r = load_parse_file(ctx, files[i], names[i], &root, err);
+                        r = load_parse_file(ctx, files[i], names[i], 0, &root, err);
                 if (r < 0)
                         return r;
                 if (root->kind == NODE_NULL)
@@ -220,7 +224,7 @@ int spec_load(const struct spec_options *o, struct stack_project **ret, struct s
         size_t n = strv_length(d.files);
         struct node **roots = xcalloc(n + 1, sizeof(struct node *));
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = load_parse_file(&ctx, d.files[i], d.names[i], &roots[i], err);
+                r = load_parse_file(&ctx, d.files[i], d.names[i], READ_PIPE_OK, &roots[i], err);
         _cleanup_free_ char *name = NULL;
         struct node_mark name_mark = {0};
         if (r >= 0)

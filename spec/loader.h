@@ -32,8 +32,8 @@ struct load_ctx {
 void load_ctx_done(struct load_ctx *ctx);
 
 /* Parses one file ("-" is stdin) into a tree, with `name` in its marks. No interpolation. */
-int load_parse_file(struct load_ctx *ctx, const char *path, const char *name, struct node **ret,
-                    struct stack_error *err);
+int load_parse_file(struct load_ctx *ctx, const char *path, const char *name, unsigned flags,
+                    struct node **ret, struct stack_error *err);
 /* Interpolates a tree unless the load says not to. */
 int load_interpolate(struct load_ctx *ctx, struct node *root, const struct stack_kvlist *env,
                      struct stack_error *err);

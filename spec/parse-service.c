@@ -844,7 +844,7 @@ static int read_raw_env_file(const char *path, const struct stack_kvlist *env, s
 {
         _cleanup_free_ char *data = NULL;
         size_t len;
-        int r = read_full_file(path, &data, &len, err);
+        int r = read_named_file(path, 0, &data, &len, err);
         if (r < 0)
                 return r;
         char *p = data;
@@ -893,7 +893,7 @@ static int read_env_file(struct svc *c, const struct node *n, const char *path, 
         struct stack_kvlist kv = {0};
         _cleanup_error_ struct stack_error e = {0};
         int r = raw ? read_raw_env_file(abs, c->st->ctx->environment, &kv, &e)
-                    : dotenv_read_file(abs, c->st->ctx->environment, &kv, &e);
+                    : dotenv_read_file(abs, 0, c->st->ctx->environment, &kv, &e);
         if (r < 0) {
                 stack_kvlist_free(&kv);
                 return spec_error(err, n->mark, path, "%s", e.msg ? e.msg : "cannot read env file");

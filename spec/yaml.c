@@ -399,11 +399,12 @@ int spec_yaml_parse(const char *data, size_t len, const char *filename, struct n
         return 0;
 }
 
-int spec_yaml_read_file(const char *path, const char *display, struct node **ret, struct stack_error *err)
+int spec_yaml_read_file(const char *path, const char *display, unsigned flags, struct node **ret,
+                        struct stack_error *err)
 {
         _cleanup_free_ char *data = NULL;
         size_t len;
-        int r = read_full_file(path, &data, &len, err);
+        int r = read_named_file(path, flags, &data, &len, err);
         if (r < 0)
                 return r;
         return spec_yaml_parse(data, len, display ? display : path, ret, err);

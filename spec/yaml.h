@@ -21,4 +21,5 @@
 int spec_yaml_parse(const char *data, size_t len, const char *filename, struct node **ret,
                     struct stack_error *err);
 /* Reads path and parses it; `display` (or path when NULL) is the name used in marks. */
-int spec_yaml_read_file(const char *path, const char *display, struct node **ret, struct stack_error *err);
+int spec_yaml_read_file(const char *path, const char *display, unsigned flags, struct node **ret,
+                        struct stack_error *err);

@@ -14,9 +14,18 @@
 
 int read_full_fd(int fd, char **ret_data, size_t *ret_len)
 {
+        return read_full_fd_max(fd, SIZE_MAX, ret_data, ret_len);
+}
+
+int read_full_fd_max(int fd, size_t max, char **ret_data, size_t *ret_len)
+{
         struct strbuf b = {0};
         char chunk[65536];
         for (;;) {
+                if (b.len > max) {
+                        strbuf_free(&b);
+                        return -EFBIG;
+                }
                 ssize_t n = read(fd, chunk, sizeof(chunk));
                 if (n < 0) {
                         if (errno == EINTR)
@@ -41,6 +50,36 @@ int read_full_file(const char *path, char **ret_data, size_t *ret_len, struct st
         if (fd < 0)
                 return stack_error_errno(err, errno, "%s", path);
         int r = read_full_fd(fd, ret_data, ret_len);
+        if (r < 0)
+                return stack_error_errno(err, r, "read %s", path);
+        return 0;
+}
+
+int read_named_file(const char *path, unsigned flags, char **ret_data, size_t *ret_len,
+                    struct stack_error *err)
+{
+        /* O_NONBLOCK: opening a FIFO that no one writes must not block before it can be refused. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return stack_error_errno(err, errno, "%s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return stack_error_errno(err, errno, "%s", path);
+        bool pipe_ok = (flags & READ_PIPE_OK) && S_ISFIFO(st.st_mode);
+        if (S_ISDIR(st.st_mode))
+                return stack_error_set(err, -EISDIR, "%s: is a directory, not a file", path);
+        if (!S_ISREG(st.st_mode) && !pipe_ok)
+                return stack_error_set(err, -EINVAL, "%s: not a regular file", path);
+        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > NAMED_FILE_MAX)
+                return stack_error_set(err, -EFBIG, "%s: larger than %s, the limit for a file stack reads",
+                                       path, NAMED_FILE_MAX_TEXT);
+        if (pipe_ok && fcntl(fd, F_SETFL, 0) < 0)
+                return stack_error_errno(err, errno, "%s", path);
+        /* A regular file can still grow while it is read. */
+        int r = read_full_fd_max(fd, NAMED_FILE_MAX, ret_data, ret_len);
+        if (r == -EFBIG)
+                return stack_error_set(err, r, "%s: larger than %s, the limit for a file stack reads", path,
+                                       NAMED_FILE_MAX_TEXT);
         if (r < 0)
                 return stack_error_errno(err, r, "read %s", path);
         return 0;

@@ -10,6 +10,20 @@
 /* Reads a whole file; *ret_data is NUL-terminated. */
 int read_full_file(const char *path, char **ret_data, size_t *ret_len, struct stack_error *err);
 int read_full_fd(int fd, char **ret_data, size_t *ret_len);
+/* As read_full_fd, failing with -EFBIG past max bytes instead of reading on. */
+int read_full_fd_max(int fd, size_t max, char **ret_data, size_t *ret_len);
+
+/* The most stack reads of a file that a user or a compose file names (compose, .env, env_file, secret and
+ * config files, seccomp profiles). */
+#define NAMED_FILE_MAX ((size_t) 16 << 20)
+#define NAMED_FILE_MAX_TEXT "16 MiB"
+/* READ_PIPE_OK: a pipe is accepted too, for files named on the command line (`-f <(...)`). */
+#define READ_PIPE_OK 1u
+/* Reads a file that a user or a compose file names: only a regular file (or a pipe, with READ_PIPE_OK), at
+ * most NAMED_FILE_MAX bytes, so that /dev/zero cannot exhaust memory and a FIFO cannot hang the load; the
+ * errors name the file and the limit. */
+int read_named_file(const char *path, unsigned flags, char **ret_data, size_t *ret_len,
+                    struct stack_error *err);
 /* Writes data to path through a temporary file in the same directory, fsyncs and renames it in place. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err);
 int mkdir_p(const char *path, mode_t mode, struct stack_error *err);

@@ -586,7 +586,7 @@ static int file_mounts(const struct container_spec *spec, const char *bundle, bo
                 _cleanup_free_ char *content = NULL;
                 size_t len = 0;
                 if (def->file) {
-                        int r = read_full_file(def->file, &content, &len, err);
+                        int r = read_named_file(def->file, 0, &content, &len, err);
                         if (r < 0)
                                 return stack_error_prefix(err, "%s '%s'", kind, ref->source);
                 } else if (def->environment) {
@@ -818,7 +818,7 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         if (sec.seccomp_profile && !sec.seccomp_unconfined && !s->privileged) {
                 _cleanup_free_ char *p =
                     path_absolute(spec->project ? spec->project->working_dir : ".", sec.seccomp_profile);
-                r = read_full_file(p, &profile, NULL, err);
+                r = read_named_file(p, 0, &profile, NULL, err);
                 if (r < 0) {
                         oci_security_done(&sec);
                         return stack_error_prefix(err, "security_opt seccomp");

@@ -367,21 +367,21 @@ static void test_file(void)
         is_int(write_file_atomic(path, data, strlen(data), 0644, &err), 0, "write env file");
 
         struct stack_kvlist vars = {0};
-        is_int(dotenv_read_file(path, &shell, &vars, &err), 0, "read env file");
+        is_int(dotenv_read_file(path, 0, &shell, &vars, &err), 0, "read env file");
         const struct stack_kv *kv = stack_kvlist_get(&vars, "URL");
         is_str(kv ? kv->value : NULL, "http://localhost:8080/", "value from the file");
         stack_kvlist_free(&vars);
 
         static const char bad[] = "A=1\nB='x\n";
         is_int(write_file_atomic(path, bad, strlen(bad), 0644, &err), 0, "write bad env file");
-        ok(dotenv_read_file(path, &shell, &vars, &err) < 0, "bad file refused");
+        ok(dotenv_read_file(path, 0, &shell, &vars, &err) < 0, "bad file refused");
         _cleanup_free_ char *want = xasprintf("%s:2: unterminated quoted value", path);
         is_str(err.msg, want, "error names the file and line");
         ok(vars.n == 0 && vars.items == NULL, "nothing returned on error");
         stack_error_clear(&err);
 
         _cleanup_free_ char *missing = path_join(dir, "nope.env");
-        ok(dotenv_read_file(missing, &shell, &vars, &err) == -ENOENT, "missing file is ENOENT");
+        ok(dotenv_read_file(missing, 0, &shell, &vars, &err) == -ENOENT, "missing file is ENOENT");
         contains(err.msg, "nope.env", "error names the missing file");
         stack_error_clear(&err);
 

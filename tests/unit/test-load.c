@@ -1,5 +1,7 @@
 /* The loading pipeline: extends, include, interpolation per file, profiles, and spec_load() end to end. */
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
@@ -529,6 +531,43 @@ static void test_spec_load(void)
         }
 }
 
+/* Files a compose file names are read only when they are regular files, and at most NAMED_FILE_MAX bytes:
+ * a device would exhaust memory and a FIFO would hang the load. */
+static void test_named_files(void)
+{
+        static const char *const cases[][3] = {
+            {"env_file: /dev/zero", "compose.yaml:4:15: services.x.env_file: /dev/zero: not a regular file",
+             "env_file naming a device"},
+            {"env_file: ./fifo", "services.x.env_file: ", "env_file naming a FIFO"},
+            {"env_file: ./big.env", "big.env: larger than 16 MiB, the limit for a file stack reads",
+             "env_file over the limit"},
+        };
+        _cleanup_free_ char *fifo = at("named/fifo");
+        _cleanup_free_ char *big = at("named/big.env");
+        put("named/placeholder", "");
+        ok(mkfifo(fifo, 0600) == 0, "a FIFO to name");
+        _cleanup_free_ char *huge = xmalloc(NAMED_FILE_MAX + 2);
+        memset(huge, 'a', NAMED_FILE_MAX + 1);
+        huge[NAMED_FILE_MAX + 1] = '\0';
+        put("named/big.env", huge);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *yaml =
+                    xasprintf("services:\n  x:\n    image: x\n    %s\n", cases[i][0]);
+                put("named/compose.yaml", yaml);
+                _cleanup_error_ struct stack_error err = {0};
+                _cleanup_project_ struct stack_project *p = NULL;
+                ok(load("named", NULL, NULL, &p, &err) < 0, "%s fails the load", cases[i][2]);
+                contains(err.msg, cases[i][1], "%s: the error names the file", cases[i][2]);
+        }
+        put("named/compose.yaml", "include: [/dev/zero]\nservices:\n  x:\n    image: x\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = NULL;
+        ok(load("named", NULL, NULL, &p, &err) < 0, "include of a device fails");
+        is_str(err.msg, "compose.yaml:1:11: include[0]: /dev/zero: not a regular file",
+               "located at the entry");
+        unlink(big);
+}
+
 int main(void)
 {
         char tmpl[] = "/tmp/test-load-XXXXXX";
@@ -547,6 +586,7 @@ int main(void)
         test_interpolation_per_file();
         test_profiles();
         test_spec_load();
+        test_named_files();
         _cleanup_error_ struct stack_error err = {0};
         rm_rf(tmp, &err);
         return done_testing();

@@ -256,7 +256,7 @@ static void test_read_file(void)
 {
         _cleanup_error_ struct stack_error err = {0};
         struct node *n = NULL;
-        int r = spec_yaml_read_file("/nonexistent/compose.yaml", NULL, &n, &err);
+        int r = spec_yaml_read_file("/nonexistent/compose.yaml", NULL, 0, &n, &err);
         ok(r < 0, "a missing file is an error");
         contains(err.msg, "/nonexistent/compose.yaml", "naming the file");
 }
