@@ -147,6 +147,8 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
 
 void image_store_free(struct image_store *s)
 {
+        if (!s)
+                return;
         if (s->lock_fd >= 0)
                 close(s->lock_fd);
         free(s->dir);
