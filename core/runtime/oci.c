@@ -61,13 +61,22 @@ static const char *const all_caps[] = {
     "CAP_CHECKPOINT_RESTORE",
 };
 
-/* Docker's default set: what ordinary images need (chown, setuid to drop root, bind low ports, ...). */
+/* Docker's default set: what ordinary images need (chown, setuid to drop root, bind low ports, ...).
+ * CAP_NET_RAW stays, as in Docker: busybox's ping (alpine and busybox images) needs a raw socket, since it
+ * has no fallback to the ICMP datagram sockets that net.ipv4.ping_group_range opens. A raw socket also lets
+ * a container hand-build a packet to the host's 127.0.0.1 through a bridge with route_localnet (the
+ * CVE-2020-8558 class): the loopback guard rule stops that, and `cap_drop: [NET_RAW]` removes the means
+ * for a service that does not need it. */
 static const char *const default_caps[] = {
     "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
     "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
     "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
     "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
+
+/* The pids limit of a container that sets none (podman's default): a fork bomb in one service stops
+ * there instead of taking the host. `pids_limit: -1` lifts it. */
+#define DEFAULT_PIDS_LIMIT 2048
 
 static const char *const masked_paths[] = {
     "/proc/asound",      "/proc/acpi",          "/proc/interrupts", "/proc/kcore",
@@ -645,9 +654,11 @@ static int build_resources(const struct oci_input *in, cJSON *linux_, struct sta
                         cJSON_AddNumberToObject(c, "period", CPU_PERIOD);
                 }
         }
-        if (res->pids > 0 || res->pids == -1) {
+        /* -1 (unlimited) is no pids object at all: crun writes the number as it is, and the kernel refuses
+         * "-1" in pids.max. */
+        if (res->pids != -1) {
                 cJSON *p = cJSON_AddObjectToObject(r, "pids");
-                cJSON_AddNumberToObject(p, "limit", (double) res->pids);
+                cJSON_AddNumberToObject(p, "limit", (double) (res->pids == 0 ? DEFAULT_PIDS_LIMIT : res->pids));
         }
         return 0;
 }

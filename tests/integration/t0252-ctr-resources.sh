@@ -16,6 +16,19 @@ like "$out" "rc=0" "without the limit the same allocation succeeds"
 
 out=$(run_log t-res-3 '{"pids_limit":5,"command":["sh","-c","for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1; echo spawned; kill $(jobs -p) 2>/dev/null"]}')
 like "$out" "Resource temporarily unavailable" "pids_limit: fork fails past the limit"
+# Without pids_limit a container still stops at 2048 processes, so a fork bomb cannot take the host;
+# pids_limit: -1 lifts that (the kernel's "max").
+pids_max() { # pids_max NAME: the container's pids.max as the kernel has it
+        cat /sys/fs/cgroup/pids/stack/"$1"-*/pids.max 2>/dev/null || cat /sys/fs/cgroup/stack/"$1"-*/pids.max
+}
+ok "a container without pids_limit starts" ct_run t-res-3b '{"command":["sleep","600"]}'
+is "$(pids_max t-res-3b)" "2048" "its pids.max is the default 2048"
+ok "a container with pids_limit: -1 starts" ct_run t-res-3c '{"pids_limit":-1,"command":["sleep","600"]}'
+is "$(pids_max t-res-3c)" "max" "its pids.max is unlimited"
+for n in 3b 3c; do
+        ct stop t-res-$n KILL 1 >/dev/null
+        ct remove t-res-$n >/dev/null
+done
 
 if [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
         ct_run t-res-4 '{"cpus":0.5,"cpu_shares":512,"command":["sleep","100"]}' >/dev/null

@@ -140,8 +140,9 @@ static void test_minimal(void)
                "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":9,\"access\":\"rwm\"},"
                "{\"allow\":true,\"type\":\"c\",\"major\":136,\"access\":\"rwm\"},"
                "{\"allow\":true,\"type\":\"c\",\"major\":5,\"minor\":2,\"access\":\"rwm\"},"
-               "{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":200,\"access\":\"rwm\"}]}",
-               "minimal: device allowlist, no limits");
+               "{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":200,\"access\":\"rwm\"}],"
+               "\"pids\":{\"limit\":2048}}",
+               "minimal: device allowlist, and the default pids limit only");
         expect(&in, "linux.maskedPaths",
                "[\"/proc/asound\",\"/proc/acpi\",\"/proc/interrupts\",\"/proc/kcore\",\"/proc/keys\","
                "\"/proc/latency_stats\",\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\","
