@@ -251,6 +251,7 @@ int spec_load(const struct spec_options *o, struct stack_project **ret, struct s
             .project_name = d.project_name,
             .working_dir = d.project_dir,
             .environment = &d.environment,
+            .no_interpolate = o->no_interpolate,
         };
         _cleanup_project_ struct stack_project *p = NULL;
         r = spec_parse_project(tree, &pctx, &p, err);

@@ -315,6 +315,7 @@ struct stack_project {
         struct stack_settings settings;
         struct node *extensions;         /* top-level x-* keys */
         struct stack_kvlist environment; /* the interpolation environment (.env + shell) */
+        bool uninterpolated;             /* loaded with --no-interpolate: values are as written */
 };
 
 void stack_project_free(struct stack_project *p);

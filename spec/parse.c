@@ -706,6 +706,7 @@ int spec_parse_project(const struct node *root, const struct spec_parse_context 
                 return spec_error(err, root->mark, NULL, "project name is not set");
         p->name = xstrdup(name);
         p->working_dir = xstrdup(ctx->working_dir ? ctx->working_dir : "/");
+        p->uninterpolated = ctx->no_interpolate;
 
         for (size_t i = 0; i < root->n_pairs && r >= 0; i++) {
                 const char *k = root->pairs[i].key;

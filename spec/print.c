@@ -822,9 +822,28 @@ char *spec_json_pretty(const cJSON *j)
         return strbuf_take(&b);
 }
 
+/* Interpolated values are written with every `$` as `$$`, as docker compose writes them, so that the output
+ * loads back to the same model: a bcrypt hash or a `${VAR}` meant for the container's shell stays as it is.
+ */
+static void escape_dollars(cJSON *j)
+{
+        if (cJSON_IsString(j) && strchr(j->valuestring, '$')) {
+                struct strbuf b = {0};
+                for (const char *c = j->valuestring; *c; c++)
+                        strbuf_puts(&b, *c == '$' ? "$$" : (char[]){*c, '\0'});
+                _cleanup_free_ char *escaped = strbuf_take(&b);
+                cJSON_SetValuestring(j, escaped);
+                return;
+        }
+        cJSON *child;
+        cJSON_ArrayForEach(child, j) escape_dollars(child);
+}
+
 char *spec_project_format(const struct stack_project *p, enum spec_format format)
 {
         _cleanup_(cJSON_Deletep) cJSON *j = spec_project_to_json(p);
+        if (!p->uninterpolated)
+                escape_dollars(j);
         if (format == SPEC_FORMAT_JSON)
                 return spec_json_pretty(j);
         return spec_json_to_yaml(j);

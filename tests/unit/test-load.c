@@ -10,6 +10,7 @@
 #include "spec/load.h"
 #include "spec/loader.h"
 #include "spec/merge.h"
+#include "spec/print.h"
 #include "tests/unit/tap.h"
 
 static char *tmp;
@@ -531,6 +532,37 @@ static void test_spec_load(void)
         }
 }
 
+/* Interpolated values come out of `config` with `$` as `$$` (as docker compose writes them), so the output
+ * loads back to the same values: a bcrypt hash, a variable meant for the container's shell. */
+static void test_dollars_round_trip(void)
+{
+        put("dollars/compose.yaml",
+            "services:\n"
+            "  web:\n"
+            "    image: x\n"
+            "    environment: {HASH: \"$$2a$$12$$abc\"}\n"
+            "    healthcheck: {test: [CMD-SHELL, \"pg_isready -d $${POSTGRES_DB}\"]}\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = NULL;
+        if (!ok(load("dollars", NULL, NULL, &p, &err) == 0, "a file with escaped dollars loads"))
+                return diag("%s", err.msg);
+        is_str(stack_kvlist_get(&p->services[0].environment, "HASH")->value, "$2a$12$abc", "to the hash");
+        _cleanup_free_ char *out = spec_project_format(p, SPEC_FORMAT_YAML);
+        contains(out, "HASH: $$2a$$12$$abc\n", "config writes a literal $ as $$");
+        contains(out, "- pg_isready -d $${POSTGRES_DB}\n", "also inside a health check");
+        put("dollars/compose.yaml", out);
+        _cleanup_project_ struct stack_project *back = NULL;
+        if (!ok(load("dollars", NULL, NULL, &back, &err) == 0, "the output loads again"))
+                return diag("%s", err.msg);
+        _cleanup_free_ char *again = spec_project_format(back, SPEC_FORMAT_YAML);
+        is_str(again, out, "to the same model");
+        struct spec_options raw = {.no_interpolate = true};
+        _cleanup_project_ struct stack_project *as_written = NULL;
+        ok(load("dollars", NULL, &raw, &as_written, &err) == 0, "--no-interpolate loads it");
+        _cleanup_free_ char *shown = as_written ? spec_project_format(as_written, SPEC_FORMAT_YAML) : NULL;
+        contains(shown, "HASH: $$2a$$12$$abc\n", "and shows it as written, not escaped twice");
+}
+
 /* Files a compose file names are read only when they are regular files, and at most NAMED_FILE_MAX bytes:
  * a device would exhaust memory and a FIFO would hang the load. */
 static void test_named_files(void)
@@ -587,6 +619,7 @@ int main(void)
         test_profiles();
         test_spec_load();
         test_named_files();
+        test_dollars_round_trip();
         _cleanup_error_ struct stack_error err = {0};
         rm_rf(tmp, &err);
         return done_testing();
