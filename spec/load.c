@@ -186,6 +186,24 @@ static int apply_profiles(struct stack_project *p, char *const *profiles, char *
                 }
         }
 
+        /* A required dependency that the profiles leave out would never start, and its dependent would wait
+         * on it for ever: an error, as the specification says. */
+        for (size_t i = 0; i < p->n_services; i++) {
+                const struct stack_service *s = &p->services[i];
+                for (size_t d = 0; on[i] && d < s->n_depends_on; d++) {
+                        const struct stack_dependency *dep = &s->depends_on[d];
+                        ssize_t j = service_index(p, dep->service);
+                        if (j < 0 || on[j] || !dep->required)
+                                continue;
+                        _cleanup_free_ char *path = xasprintf("services.%s.depends_on", s->name);
+                        _cleanup_free_ char *needs = strv_join(p->services[j].profiles, ", ");
+                        return spec_error(err, dep->mark, path,
+                                          "service \"%s\" is disabled by the active profiles (it needs one of: "
+                                          "%s); enable one or set required: false",
+                                          dep->service, needs);
+                }
+        }
+
         size_t kept = 0;
         for (size_t i = 0; i < p->n_services; i++) {
                 if (on[i]) {

@@ -810,10 +810,11 @@ static int k_healthcheck(struct svc *c, const struct node *v, const char *path, 
                                           l[0]);
         } else if (t && t->kind != NODE_NULL)
                 return spec_error(err, t->mark, p_test, "must be a string or a list");
+        /* disable wins over a test, as in docker compose: `healthcheck: {disable: true}` in an override
+         * file is the usual way to turn off the base file's check. */
         if (h->disable) {
-                if (h->kind != STACK_HEALTH_UNSET && h->kind != STACK_HEALTH_NONE)
-                        return spec_error(err, v->mark, path,
-                                          "test and disable cannot be set at the same time");
+                strv_free(h->test);
+                h->test = NULL;
                 h->kind = STACK_HEALTH_NONE;
         }
         return 0;

@@ -211,6 +211,17 @@ int parse_kvlist(const struct node *n, const char *path, bool allow_unset, struc
                     eq ? xstrndup(it->scalar, (size_t) (eq - it->scalar)) : xstrdup(it->scalar);
                 if (isempty(key))
                         return spec_error(err, it->mark, p, "missing key in \"%s\"", it->scalar);
+                /* A key twice in one file's list is a mistake (which one was meant?); an override file's
+                 * list setting it again is how overrides work. */
+                for (size_t j = 0; j < i; j++) {
+                        const struct node *prev = n->items[j];
+                        size_t klen = strlen(key);
+                        if (prev->kind == NODE_SCALAR && streq_ptr(prev->mark.file, it->mark.file) &&
+                            strncmp(prev->scalar, key, klen) == 0 &&
+                            (prev->scalar[klen] == '=' || prev->scalar[klen] == '\0'))
+                                return spec_error(err, it->mark, p, "%s is already set by %s[%zu] (line %u)",
+                                                  key, path, j, prev->mark.line);
+                }
                 stack_kvlist_set(ret, key, eq ? eq + 1 : (allow_unset ? NULL : ""));
         }
         return 0;

@@ -73,20 +73,24 @@ out=$(stack --profile backend config --no-interpolate)
 like "$out" 'GREETING: ${GREETING:-hello}' "--no-interpolate keeps the expression"
 
 is "$(stack --profile backend config --services | tr '\n' ' ')" "db web " "--services, sorted"
-is "$(stack config --volumes | tr '\n' ' ')" "data " "--volumes"
-is "$(stack config --networks | tr '\n' ' ')" "default " "--networks"
+is "$(stack --profile backend config --volumes | tr '\n' ' ')" "data " "--volumes"
+is "$(stack --profile backend config --networks | tr '\n' ' ')" "default " "--networks"
+stack config --volumes >/dev/null 2>"$STACK_TEST_TMP/err"
+is "$?" 1 "web's dependency db left out by the profiles is an error"
+like "$(cat "$STACK_TEST_TMP/err")" 'compose.yaml:13:18: services.web.depends_on: service "db" is disabled by the active profiles' \
+        "located at the dependency"
 is "$(stack --profile backend config --images | tr '\n' ' ')" "postgres:16 nginx:1.25 " "--images"
 like "$(stack config --profiles)" "backend" "--profiles lists the profiles the file defines"
 is "$(stack --profile backend config --services db | tr '\n' ' ')" "db " "a named service alone"
 is "$(stack --profile backend config --services web | tr '\n' ' ')" "db web " "a named service with its dependencies"
 
-h1=$(stack config --hash web)
+h1=$(stack --profile backend config --hash web)
 like "$h1" "web " "--hash SERVICE prints SERVICE HASH"
 is "$(echo "$h1" | awk '{print length($2)}')" 64 "a sha256"
 is "$(stack --profile backend config --hash "*" | wc -l)" 2 "--hash '*' covers every service"
 sed -i 's/depends_on: \[db\]/depends_on: {db: {condition: service_healthy}}/' compose.yaml
-is "$(stack config --hash web)" "$h1" "changing depends_on does not change the hash"
-out=$(GREETING=other stack config --hash web)
+is "$(stack --profile backend config --hash web)" "$h1" "changing depends_on does not change the hash"
+out=$(GREETING=other stack --profile backend config --hash web)
 [ "$out" != "$h1" ]
 is "$?" 0 "changing the environment changes the hash"
 

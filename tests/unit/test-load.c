@@ -532,6 +532,36 @@ static void test_spec_load(void)
         }
 }
 
+/* A required dependency that the active profiles leave out is an error; an optional one is not. */
+static void test_profile_dependency(void)
+{
+        put("profdep/compose.yaml", "services:\n"
+                                    "  app:\n"
+                                    "    image: app\n"
+                                    "    depends_on:\n"
+                                    "      db: {condition: service_started}\n"
+                                    "      cache: {condition: service_started, required: false}\n"
+                                    "  db:\n"
+                                    "    image: db\n"
+                                    "    profiles: [backend, full]\n"
+                                    "  cache:\n"
+                                    "    image: cache\n"
+                                    "    profiles: [full]\n");
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = NULL;
+        ok(load("profdep", NULL, NULL, &p, &err) < 0,
+           "a required dependency disabled by the profiles fails");
+        is_str(err.msg,
+               "compose.yaml:5:7: services.app.depends_on: service \"db\" is disabled by the active "
+               "profiles (it "
+               "needs one of: backend, full); enable one or set required: false",
+               "located, with the profiles that would enable it");
+        stack_error_clear(&err);
+        struct spec_options o = {.profiles = (char *[]){(char *) "backend", NULL}};
+        _cleanup_project_ struct stack_project *p2 = NULL;
+        ok(load("profdep", NULL, &o, &p2, &err) == 0, "with the profile on, the optional one may stay off");
+}
+
 /* Interpolated values come out of `config` with `$` as `$$` (as docker compose writes them), so the output
  * loads back to the same values: a bcrypt hash, a variable meant for the container's shell. */
 static void test_dollars_round_trip(void)
@@ -620,6 +650,7 @@ int main(void)
         test_spec_load();
         test_named_files();
         test_dollars_round_trip();
+        test_profile_dependency();
         _cleanup_error_ struct stack_error err = {0};
         rm_rf(tmp, &err);
         return done_testing();

@@ -390,14 +390,30 @@ static void test_healthcheck(void)
             e2,
             "compose.yaml:5:17: services.web.healthcheck.interval: invalid duration \"10\": missing unit",
             "plain number duration");
-        _cleanup_free_ char *e3 = web_error("    healthcheck:\n      test: [CMD, x]\n      disable: true\n");
-        contains(e3, "test and disable cannot be set at the same time", "disable with test");
+        {
+                _cleanup_error_ struct stack_error e = {0};
+                _cleanup_project_ struct stack_project *d =
+                    load_web("    healthcheck:\n      test: [CMD, x]\n      disable: true\n", &e);
+                ok(d && d->services[0].healthcheck.kind == STACK_HEALTH_NONE &&
+                       !d->services[0].healthcheck.test,
+                   "disable with a test (an override over a base check): disabled, as docker compose");
+        }
         _cleanup_free_ char *e4 = web_error("    healthcheck:\n      retries: -1\n");
         contains(e4, "healthcheck.retries: -1 is out of range", "negative retries");
 }
 
 static void test_environment(void)
 {
+        {
+                _cleanup_free_ char *dup =
+                    web_error("    environment:\n      - A=1\n      - B=2\n      - A=3\n");
+                is_str(dup,
+                       "compose.yaml:7:9: services.web.environment[2]: A is already set by "
+                       "services.web.environment[0] (line 5)",
+                       "a key twice in one environment list is an error, located");
+                _cleanup_free_ char *bare = web_error("    environment: [A, A=1]\n");
+                contains(bare, "A is already set", "a bare key counts too");
+        }
         LOAD_WEB("    environment:\n"
                  "      PLAIN: value\n"
                  "      NUMBER: 8080\n"
