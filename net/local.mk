@@ -47,6 +47,13 @@ tests_unit_test_firewall_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/unit/test-firewall6
 TESTS += tests/unit/test-firewall6
 tests_unit_test_firewall6_LDADD = $(STACK_LIBS)
+# nftables backend (libnftables): rule text and listing (pure, unit-tested), the backend itself.
+libstack_core_la_SOURCES += \
+	net/nft-rules.h net/nft-rules.c \
+	net/nft-backend.h net/firewall-nft.c
+check_PROGRAMS += tests/unit/test-nft-rules
+TESTS += tests/unit/test-nft-rules
+tests_unit_test_nft_rules_LDADD = $(STACK_LIBS)
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \
