@@ -179,7 +179,7 @@ static int transaction(struct firewall *fw, const char *project, const struct fw
                 }
         }
         _cleanup_(desired_freep) struct nft_desired want = {0};
-        r = nft_desired_build(project, rs4, rs6, networks, n_networks, &have, &want, err);
+        r = nft_desired_build(project, rs4, rs6, &have, &want, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *batch = nft_batch(&have, &want);

@@ -282,43 +282,90 @@ static void add_accept(struct desired_builder *b, const struct nft_foreign *f, c
         };
 }
 
-/* Does a table of this family see the network's traffic? */
-static bool family_covers(const char *family, const struct fw_network *n)
+/* One of the project's bridges, as its rule set names it. */
+struct bridge {
+        char name[FW_IFNAME_MAX];
+        const char *network; /* in the rule's comment */
+        bool internal, v4, v6;
+};
+
+/* The bridges are those whose own traffic the isolation chains accept ("-i br -o br -j ACCEPT", one per
+ * network and family); an internal one also has "-i br ! -o br -j DROP". */
+static size_t collect_bridges(const struct fw_ruleset *rs, bool v6, struct bridge **list, size_t n,
+                              size_t *cap)
+{
+        for (size_t i = 0; rs && i < rs->n_chains; i++) {
+                const struct fw_chain *c = &rs->chains[i];
+                for (size_t k = 0; c->table == FW_TABLE_FILTER && k < c->n_rules; k++) {
+                        const struct fw_rule *r = &c->rules[k];
+                        if (!r->in_if[0] || r->in_if_not || !streq(r->in_if, r->out_if))
+                                continue;
+                        bool own = r->verdict == FW_ACCEPT && !r->out_if_not;
+                        bool internal = r->verdict == FW_DROP && r->out_if_not;
+                        if (!own && !internal)
+                                continue;
+                        struct bridge *b = NULL;
+                        for (size_t j = 0; j < n; j++)
+                                if (streq((*list)[j].name, r->in_if))
+                                        b = &(*list)[j];
+                        if (!b) {
+                                GROW(*list, *cap, n + 1);
+                                b = &(*list)[n++];
+                                *b = (struct bridge){0};
+                                snprintf(b->name, sizeof(b->name), "%s", r->in_if);
+                        }
+                        const char *tag = startswith(r->comment, "stack:");
+                        const char *net = tag ? strchr(tag, ':') : NULL;
+                        if (net)
+                                b->network = net + 1;
+                        b->internal = b->internal || internal;
+                        if (v6)
+                                b->v6 = true;
+                        else
+                                b->v4 = true;
+                }
+        }
+        return n;
+}
+
+/* Does a table of this family see the bridge's traffic? */
+static bool family_covers(const char *family, const struct bridge *b)
 {
         if (streq(family, "inet"))
                 return true;
         if (streq(family, "ip"))
-                return n->prefixlen > 0;
+                return b->v4;
         if (streq(family, "ip6"))
-                return n->ipv6;
+                return b->v6;
         return false; /* bridge, arp, netdev: not where routed traffic is dropped */
 }
 
-static void add_accepts(struct desired_builder *b, const char *project, const struct fw_network *networks,
-                        size_t n_networks, const struct nft_listing *have)
+static void add_accepts(struct desired_builder *b, const char *project, const struct bridge *bridges,
+                        size_t n_bridges, const struct nft_listing *have)
 {
         for (size_t i = 0; have && i < have->n_foreign; i++) {
                 const struct nft_foreign *f = &have->foreign[i];
                 if (!policy_drop(f->chain.type))
                         continue;
                 bool fwd = hook_is(f->chain.type, "forward"), in = hook_is(f->chain.type, "input");
-                for (size_t k = 0; k < n_networks; k++) {
-                        const struct fw_network *n = &networks[k];
+                for (size_t k = 0; k < n_bridges; k++) {
+                        const struct bridge *n = &bridges[k];
                         if (!family_covers(f->family, n))
                                 continue;
                         struct fw_rule r = {.verdict = FW_ACCEPT};
-                        snprintf(r.comment, sizeof(r.comment), "stack:%s:%s", project, n->name);
+                        snprintf(r.comment, sizeof(r.comment), "stack:%s:%s", project,
+                                 n->network ? n->network : "");
                         if (fwd) {
-                                snprintf(r.out_if, sizeof(r.out_if), "%s", n->bridge);
+                                snprintf(r.out_if, sizeof(r.out_if), "%s", n->name);
                                 add_accept(b, f, nft_rule_text(&r));
                                 r.out_if[0] = '\0';
-                                snprintf(r.in_if, sizeof(r.in_if), "%s", n->bridge);
+                                snprintf(r.in_if, sizeof(r.in_if), "%s", n->name);
                                 if (n->internal)
-                                        snprintf(r.out_if, sizeof(r.out_if), "%s", n->bridge);
+                                        snprintf(r.out_if, sizeof(r.out_if), "%s", n->name);
                                 add_accept(b, f, nft_rule_text(&r));
                         }
                         if (in) {
-                                snprintf(r.in_if, sizeof(r.in_if), "%s", n->bridge);
+                                snprintf(r.in_if, sizeof(r.in_if), "%s", n->name);
                                 r.dport = 53;
                                 r.proto = IPPROTO_UDP;
                                 add_accept(b, f, nft_rule_text(&r));
@@ -330,8 +377,7 @@ static void add_accepts(struct desired_builder *b, const char *project, const st
 }
 
 int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const struct fw_ruleset *rs6,
-                      const struct fw_network *networks, size_t n_networks, const struct nft_listing *have,
-                      struct nft_desired *ret, struct stack_error *err)
+                      const struct nft_listing *have, struct nft_desired *ret, struct stack_error *err)
 {
         _cleanup_free_ struct nft_desired *d = xcalloc(1, sizeof(*d));
         d->project = xstrdup(project);
@@ -349,8 +395,12 @@ int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const s
                 nft_desired_free(d);
                 return r;
         }
+        _cleanup_free_ struct bridge *bridges = NULL;
+        size_t n_bridges = 0, cap = 0;
+        n_bridges = collect_bridges(rs4, false, &bridges, n_bridges, &cap);
+        n_bridges = collect_bridges(rs6, true, &bridges, n_bridges, &cap);
         if (d->n_chains > 0)
-                add_accepts(&b, project, networks, n_networks, have);
+                add_accepts(&b, project, bridges, n_bridges, have);
         *ret = *d;
         return 0;
 }

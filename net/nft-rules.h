@@ -86,11 +86,10 @@ struct nft_desired {
 char *nft_rule_text(const struct fw_rule *r);
 
 /* The project's chains from the IPv4 and IPv6 rule sets (either may be NULL or empty) and the accepts
- * for `networks` in the base chains of `have` that would drop their traffic. Fails (-EINVAL) on a rule
- * nft cannot express (none of firewall_build's). */
+ * for its bridges (those the isolation rules name) in the base chains of `have` that would drop their
+ * traffic. Fails (-EINVAL) on a rule nft cannot express (none of firewall_build's). */
 int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const struct fw_ruleset *rs6,
-                      const struct fw_network *networks, size_t n_networks, const struct nft_listing *have,
-                      struct nft_desired *ret, struct stack_error *err);
+                      const struct nft_listing *have, struct nft_desired *ret, struct stack_error *err);
 void nft_desired_free(struct nft_desired *d);
 
 /* Parses `nft -a -s list ruleset` output. Fails (-EBADMSG, naming the line) on text it cannot follow. */

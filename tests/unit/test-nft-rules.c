@@ -141,7 +141,7 @@ static void layout(void)
         _cleanup_error_ struct stack_error err = {0};
         struct nft_desired d = {0};
         struct nft_listing empty = {0};
-        is_int(nft_desired_build("p1", &f.rs4, &f.rs6, f.n, 2, &empty, &d, &err), 0, "desired chains build");
+        is_int(nft_desired_build("p1", &f.rs4, &f.rs6, &empty, &d, &err), 0, "desired chains build");
 
         const struct nft_chain *fwd = chain_named(&d, prefix, "forward");
         ok(fwd && fwd->type && streq(fwd->type, "type filter hook forward priority filter; policy accept;"),
@@ -184,7 +184,7 @@ static void layout(void)
         struct fixture g;
         fixture_build(&g, "p2");
         struct nft_desired d2 = {0};
-        nft_desired_build("p2", &g.rs4, NULL, g.n, 2, &empty, &d2, &err);
+        nft_desired_build("p2", &g.rs4, NULL, &empty, &d2, &err);
         struct strbuf text = {0};
         unsigned handle = 1;
         strbuf_puts(&text,
@@ -292,7 +292,7 @@ static void coexistence(void)
         is_int(nft_listing_parse(foreign, &have, &err), 0, "a Docker and ufw-like ruleset parses");
         is_int(have.n_foreign, 5, "five foreign chains (DOCKER-USER has no hook)");
         struct nft_desired d = {0};
-        nft_desired_build("p1", &f.rs4, &f.rs6, f.n, 2, &have, &d, &err);
+        nft_desired_build("p1", &f.rs4, &f.rs6, &have, &d, &err);
         /* ip filter FORWARD: 2 per network; inet filter input: 2 per network; none in output or where the
          * policy is accept. */
         is_int(d.n_accepts, 8, "accepts only in chains whose policy drops");
@@ -335,7 +335,7 @@ static void coexistence(void)
         struct nft_listing have2 = {0};
         nft_listing_parse(text.buf, &have2, &err);
         struct nft_desired d2 = {0};
-        nft_desired_build("p1", &f.rs4, &f.rs6, f.n, 2, &have2, &d2, &err);
+        nft_desired_build("p1", &f.rs4, &f.rs6, &have2, &d2, &err);
         _cleanup_free_ char *none = nft_batch(&have2, &d2);
         is_str(none, NULL, "accepts in place: no transaction");
         struct nft_desired gone = {.project = xstrdup("p1")};
