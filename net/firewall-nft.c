@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <libiptc/libiptc.h>
 #include <nftables/libnftables.h>
 
 #include "core/base/cleanup.h"
@@ -28,6 +30,8 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free)
 #define _cleanup_nft_ctx_ _cleanup_(nft_ctx_freep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct xtc_handle *, iptc_free)
+#define _cleanup_iptc_ _cleanup_(iptc_freep)
 
 static void listing_freep(struct nft_listing *l)
 {
@@ -265,4 +269,58 @@ int firewall_nft_table_count(unsigned *ret, struct stack_error *err)
                         n++;
         *ret = n;
         return 0;
+}
+
+/* ---- which backend this host uses (net/firewall.h explains the choice) ---- */
+
+/* Does one legacy IPv4 table hold anything: a rule, a chain of its own, a policy other than ACCEPT? */
+static bool legacy_table_in_use(const char *table)
+{
+        _cleanup_iptc_ struct xtc_handle *h = iptc_init(table);
+        if (!h)
+                return false;
+        for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+                if (!iptc_builtin(c, h) || iptc_first_rule(c, h))
+                        return true;
+                struct xt_counters counters;
+                const char *policy = iptc_get_policy(c, &counters, h);
+                if (policy && !streq(policy, "ACCEPT"))
+                        return true;
+        }
+        return false;
+}
+
+bool firewall_legacy_in_use(void)
+{
+        /* Only tables the kernel lists: reading one that is not there would create it. */
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/ip_tables_names", "re");
+        char line[64];
+        while (f && fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (legacy_table_in_use(line))
+                        return true;
+        }
+        return false;
+}
+
+bool firewall_iptables_is_nft(void)
+{
+        static const char *const paths[] = {"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                _cleanup_free_ char *target = realpath(paths[i], NULL);
+                if (target)
+                        return endswith(target, "-nft-multi") || endswith(target, "-nft");
+        }
+        return false;
+}
+
+const char *firewall_nft_detect(void)
+{
+        if (firewall_legacy_in_use())
+                return "iptables";
+        unsigned tables = 0;
+        _cleanup_error_ struct stack_error e = {0};
+        if (firewall_iptables_is_nft() || (firewall_nft_table_count(&tables, &e) == 0 && tables > 0))
+                return firewall_nft_probe(&e) == 0 ? "nftables" : "iptables";
+        return "iptables";
 }
