@@ -24,8 +24,9 @@ TESTS += \
 EXTRA_DIST += bench/net-attach.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
-	net/firewall.h net/firewall.c net/firewall-iptc.c \
-	net/firewall6.h net/firewall-ip6tc.c net/xtables-lock.h net/xtables-lock.c \
+	net/firewall.h net/firewall.c net/firewall-host.c \
+	net/firewall-xt.h net/firewall-xt.c net/firewall-iptc.c net/firewall-ip6tc.c \
+	net/xtables-lock.h net/xtables-lock.c \
 	net/ports.h net/ports.c \
 	net/conntrack.h net/conntrack.c
 check_PROGRAMS += net/stack-fw

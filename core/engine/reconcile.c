@@ -24,7 +24,6 @@
 #include "core/base/util.h"
 #include "core/runtime/volume.h"
 #include "net/firewall.h"
-#include "net/firewall6.h"
 #include "net/network.h"
 #include "net/ports.h"
 #include "spec/hash.h"
@@ -718,6 +717,19 @@ static int run_wait(struct reconciler *r, const char *service, enum stack_dep_co
 
 /* ---- firewall and DNS ---- */
 
+static void firewall_warning(void *userdata, const char *msg)
+{
+        log_warning("%s", msg);
+}
+
+static int open_firewall(struct firewall **ret, struct stack_error *err)
+{
+        int k = firewall_open(NULL, ret, err);
+        if (k >= 0)
+                firewall_set_warn(*ret, firewall_warning, NULL);
+        return k;
+}
+
 struct fw_input {
         struct fw_network *networks;
         size_t n_networks;
@@ -873,7 +885,7 @@ static int run_publish(struct reconciler *r, struct stack_error *err)
                 k = dns_write(r, recs, n, err);
         pthread_mutex_unlock(&r->lock);
         if (k >= 0)
-                k = firewall_open_iptc(&fw, err);
+                k = open_firewall(&fw, err);
         if (k >= 0)
                 k = firewall_list_published(fw, &pub, &n_pub, err);
         if (k >= 0)
@@ -890,8 +902,6 @@ static int run_publish(struct reconciler *r, struct stack_error *err)
         }
         if (k >= 0)
                 k = firewall_apply(fw, &rs, err);
-        if (k >= 0)
-                k = firewall6_apply(r->name, in.networks, in.n_networks, NULL, err);
         /* Random host ports are recorded where `stack port` and `ps` read them. */
         for (size_t i = 0, pi = 0; k >= 0 && i < n; i++) {
                 cJSON *pt;
@@ -1098,7 +1108,7 @@ static int check_ports(struct reconciler *r, struct stack_error *err)
         _cleanup_(firewall_freep) struct firewall *fw = NULL;
         struct fw_published *pub = NULL;
         size_t n_pub = 0;
-        int k = firewall_open_iptc(&fw, err);
+        int k = open_firewall(&fw, err);
         if (k >= 0)
                 k = firewall_list_published(fw, &pub, &n_pub, err);
         /* ports_check skips, port by port, what this project already publishes; a port it does not
@@ -1221,11 +1231,9 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
         if (k >= 0 && !c->dry_run) {
                 /* What a crash may have left that no record names: rules, namespaces, bridges. */
                 _cleanup_(firewall_freep) struct firewall *fw = NULL;
-                k = firewall_open_iptc(&fw, err);
+                k = open_firewall(&fw, err);
                 if (k >= 0)
                         k = firewall_remove_project(fw, project, err);
-                if (k >= 0)
-                        k = firewall6_remove_project(project, NULL, err);
                 if (k >= 0)
                         k = network_project_teardown(r.net, project, err);
                 if (k >= 0 && supervisor_running(c->run_root, project))

@@ -277,13 +277,17 @@ static void test_names(void)
         _cleanup_free_ char *text = build_text(&pr, &rs);
         ok(rs.n_chains > 0 && strlen(rs.chains[0].rules[0].comment) < FW_COMMENT_MAX,
            "a very long project name is cut to fit the comment match");
-        const struct fw_base_chain *bc = firewall_base_chains();
+        const struct fw_base_chain *bc = firewall_base_chains(FW_IPV4);
         int hooks = 0;
         for (; bc->name; bc++)
                 hooks++;
         is_int(
             hooks, 6,
             "six hook jumps: raw PREROUTING, filter FORWARD and INPUT, nat PREROUTING, OUTPUT, POSTROUTING");
+        hooks = 0;
+        for (bc = firewall_base_chains(FW_IPV6); bc->name; bc++)
+                hooks++;
+        is_int(hooks, 1, "one in IPv6: filter FORWARD");
 }
 
 static void test_ports_pure(void)
@@ -385,12 +389,20 @@ static int fake_applied;
 static int fake_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
         fake_applied += (int) fw_ruleset_count(rs);
-        fw->commits += 3;
+        fw->commits[FW_IPV4] += 3;
+        firewall_warn(fw, "fake %s", "warning");
         return 0;
 }
 static int fake_remove(struct firewall *fw, const char *project, struct stack_error *err)
 {
         return stack_error_set(err, ENOENT, "no project %s", project);
+}
+
+static char *warned;
+static void on_warn(void *userdata, const char *msg)
+{
+        free(warned);
+        warned = xasprintf("%s:%s", (const char *) userdata, msg);
 }
 
 static void test_backend_dispatch(void)
@@ -403,10 +415,22 @@ static void test_backend_dispatch(void)
         _cleanup_ruleset_ struct fw_ruleset rs = {0};
         _cleanup_error_ struct stack_error err = {0};
         is_int(firewall_build(&pr, &rs, &err), 0, "build");
+        firewall_set_warn(fw, on_warn, (void *) "ud");
         is_int(firewall_apply(fw, &rs, &err), 0, "apply through the ops table");
         is_int(fake_applied, (int) fw_ruleset_count(&rs), "the backend got the rules");
-        is_int(firewall_commits(fw), 3, "commits are counted");
+        is_int(firewall_commits(fw, FW_IPV4), 3, "commits are counted");
+        is_int(firewall_commits(fw, FW_IPV6), 0, "per family");
+        is_str(warned, "ud:fake warning", "a backend's warning goes to the caller's handler");
+        is_str(firewall_name(fw), "fake", "the backend's name");
         is_int(firewall_remove_project(fw, "x", &err), -ENOENT, "errors come back as they are");
+        free(warned);
+        stack_error_clear(&err);
+
+        struct firewall *none = NULL;
+        is_int(firewall_open("no-such-backend", &none, &err), -EINVAL, "an unknown backend is refused");
+        contains(err.msg, "no-such-backend", "naming it");
+        contains(err.msg, "iptables", "and the choices");
+        ok(!none, "and nothing is opened");
 }
 
 /* An IPv6-only network (enable_ipv4: false) reaches the builder with prefix length 0: it must get no IPv4
