@@ -19,11 +19,8 @@
 #include <nftables/libnftables.h>
 
 #include "core/base/cleanup.h"
-#include "core/base/log.h"
 #include "core/base/util.h"
-#include "net/conntrack.h"
 #include "net/firewall.h"
-#include "net/firewall6.h"
 #include "net/nft-backend.h"
 #include "net/nft-rules.h"
 #include "net/xtables-lock.h"
@@ -79,85 +76,15 @@ static int read_ruleset(struct nft_ctx *ctx, struct nft_listing *ret, struct sta
 
 static int run_batch(struct firewall *fw, struct nft_ctx *ctx, const char *batch, struct stack_error *err)
 {
-        log_debug("firewall (nftables): transaction:\n%s", batch);
         if (nft_run_cmd_from_buffer(ctx, batch) != 0)
                 return nft_fail(err, ctx, "transaction");
-        fw->commits++;
+        /* One transaction covers both families; it is counted once, as IPv4's. */
+        fw->commits[FW_IPV4]++;
         return 0;
 }
 
-static int set_route_localnet(const char *bridge, struct stack_error *err)
-{
-        _cleanup_free_ char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "1", 1) != 1)
-                return stack_error_errno(err, errno, "firewall: bridge %s: route_localnet", bridge);
-        return 0;
-}
-
-/* ports_check() ran without the lock; checked again under it, before anything changes. */
-static int check_clashes(const struct nft_listing *have, const struct fw_ruleset *rs,
-                         struct stack_error *err)
-{
-        struct fw_published *pub = NULL;
-        size_t n_pub = 0;
-        nft_listing_published(have, &pub, &n_pub);
-        int r = 0;
-        for (size_t i = 0; i < rs->n_chains && r == 0; i++) {
-                const struct fw_chain *c = &rs->chains[i];
-                for (size_t k = 0; c->table == FW_TABLE_NAT && k < c->n_rules && r == 0; k++) {
-                        const struct fw_rule *rule = &c->rules[k];
-                        if (rule->verdict != FW_DNAT)
-                                continue;
-                        enum fw_proto proto = rule->proto == IPPROTO_UDP ? FW_PROTO_UDP : FW_PROTO_TCP;
-                        struct in_addr ip = rule->dst_len ? rule->dst : (struct in_addr){INADDR_ANY};
-                        for (size_t j = 0; j < n_pub && r == 0; j++) {
-                                const struct fw_published *p = &pub[j];
-                                if (streq_ptr(p->project, rs->project) || p->proto != proto ||
-                                    p->host_port != rule->dport ||
-                                    !(ip.s_addr == INADDR_ANY || p->host_ip.s_addr == INADDR_ANY ||
-                                      ip.s_addr == p->host_ip.s_addr))
-                                        continue;
-                                char a[INET_ADDRSTRLEN];
-                                inet_ntop(AF_INET, &ip, a, sizeof(a));
-                                r = stack_error_set(err, EADDRINUSE,
-                                                    "port %s:%u/%s is already published by project '%s' "
-                                                    "(network '%s')",
-                                                    a, rule->dport, fw_proto_name(proto), p->project,
-                                                    p->network ? p->network : "?");
-                        }
-                }
-        }
-        fw_published_free(pub, n_pub);
-        return r;
-}
-
-/* UDP clients that kept sending while the port led elsewhere must meet the new DNAT (net/conntrack.h). */
-static void flush_stale_udp(const struct fw_ruleset *rs)
-{
-        _cleanup_free_ struct conntrack_udp_target *t = NULL;
-        size_t n = 0, cap = 0;
-        for (size_t i = 0; i < rs->n_chains; i++)
-                for (size_t k = 0; rs->chains[i].table == FW_TABLE_NAT && k < rs->chains[i].n_rules; k++) {
-                        const struct fw_rule *r = &rs->chains[i].rules[k];
-                        if (r->verdict != FW_DNAT || r->proto != IPPROTO_UDP)
-                                continue;
-                        GROW(t, cap, n + 1);
-                        t[n++] = (struct conntrack_udp_target){
-                            .host_ip = r->dst_len ? r->dst : (struct in_addr){INADDR_ANY},
-                            .host_port = r->dport,
-                            .to_addr = r->to_addr,
-                            .to_port = r->to_port,
-                        };
-                }
-        _cleanup_error_ struct stack_error e = {0};
-        if (n > 0 && conntrack_flush_stale_udp(t, n, NULL, &e) < 0)
-                log_warning("project '%s': %s", rs->project, e.msg ? e.msg : "conntrack cleanup failed");
-}
-
-/* rs4 NULL: remove the project. */
-static int transaction(struct firewall *fw, const char *project, const struct fw_ruleset *rs4,
-                       const struct fw_ruleset *rs6, const struct fw_network *networks, size_t n_networks,
+/* rs NULL: remove the project. */
+static int transaction(struct firewall *fw, const char *project, const struct fw_ruleset *rs,
                        struct stack_error *err)
 {
         _cleanup_close_ int lock = xtables_lock("firewall (nftables)", err);
@@ -171,56 +98,43 @@ static int transaction(struct firewall *fw, const char *project, const struct fw
         r = read_ruleset(ctx, &have, err);
         if (r < 0)
                 return r;
-        if (rs4) {
-                r = check_clashes(&have, rs4, err);
+        if (rs) {
+                struct fw_published *pub = NULL;
+                size_t n_pub = 0;
+                nft_listing_published(&have, &pub, &n_pub);
+                r = firewall_check_clashes(rs, pub, n_pub, err);
+                fw_published_free(pub, n_pub);
+                if (r >= 0)
+                        r = firewall_route_localnet(rs, err);
                 if (r < 0)
                         return r;
-                /* route_localnet before the DNAT of 127.0.0.1 that needs it. */
-                STRV_FOREACH (br, rs4->localnet_bridges) {
-                        r = set_route_localnet(*br, err);
-                        if (r < 0)
-                                return r;
-                }
         }
         _cleanup_(desired_freep) struct nft_desired want = {0};
-        r = nft_desired_build(project, rs4, rs6, &have, &want, err);
+        r = nft_desired_build(project, rs, &have, &want, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *batch = nft_batch(&have, &want);
-        if (batch) {
-                r = run_batch(fw, ctx, batch, err);
-                if (r < 0)
-                        return r;
-        }
-        if (rs4)
-                flush_stale_udp(rs4);
-        return 0;
+        return batch ? run_batch(fw, ctx, batch, err) : 0;
 }
 
-int firewall_nft_apply(struct firewall *fw, const struct fw_project *project, struct stack_error *err)
+static int nft_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
-        _cleanup_ruleset_ struct fw_ruleset rs4 = {0};
-        _cleanup_ruleset_ struct fw_ruleset rs6 = {0};
-        int r = firewall_build(project, &rs4, err);
-        if (r >= 0)
-                r = firewall6_build(project->name, project->networks, project->n_networks, &rs6, err);
-        if (r >= 0)
-                r = transaction(fw, project->name, &rs4, &rs6, project->networks, project->n_networks, err);
+        int r = transaction(fw, rs->project, rs, err);
         if (r < 0)
-                return stack_error_prefix(err, "project '%s'", project->name);
+                return stack_error_prefix(err, "project '%s'", rs->project);
         return 0;
 }
 
-int firewall_nft_remove(struct firewall *fw, const char *project, struct stack_error *err)
+static int nft_remove_project(struct firewall *fw, const char *project, struct stack_error *err)
 {
-        int r = transaction(fw, project, NULL, NULL, NULL, 0, err);
+        int r = transaction(fw, project, NULL, err);
         if (r < 0)
                 return stack_error_prefix(err, "project '%s'", project);
         return 0;
 }
 
-int firewall_nft_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
-                                struct stack_error *err)
+static int nft_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
+                              struct stack_error *err)
 {
         _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
         int r = ctx_new(&ctx, err);
@@ -241,6 +155,23 @@ int firewall_nft_list_published(struct firewall *fw, struct fw_published **ret, 
         if (r < 0)
                 return r;
         return nft_listing_published(&have, ret, ret_n);
+}
+
+static const struct firewall_ops nft_ops_table = {
+    .name = "nftables (libnftables)",
+    .apply = nft_apply,
+    .remove_project = nft_remove_project,
+    .list_published = nft_list_published,
+    .free = NULL,
+};
+
+int firewall_open_nft(struct firewall **ret, struct stack_error *err)
+{
+        int r = firewall_nft_probe(err);
+        if (r < 0)
+                return r;
+        *ret = firewall_new(&nft_ops_table, NULL);
+        return 0;
 }
 
 int firewall_nft_probe(struct stack_error *err)

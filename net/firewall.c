@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
 #include "net/firewall.h"
+#include "net/nft-backend.h"
 
 static const struct fw_base_chain base_chains4[] = {
     {FW_IPV4, FW_TABLE_RAW, "STACK-PRE", "PREROUTING", false},
@@ -572,18 +574,22 @@ static const struct {
         int (*open)(struct firewall **ret, struct stack_error *err);
 } backends[] = {
     {"iptables", firewall_open_iptc},
+    {"nftables", firewall_open_nft},
 };
 
 int firewall_open(const char *backend, struct firewall **ret, struct stack_error *err)
 {
         if (!backend)
-                return backends[0].open(ret, err);
+                backend = getenv("STACK_FIREWALL_BACKEND");
+        if (isempty(backend) || streq(backend, "auto"))
+                backend = firewall_nft_detect();
         for (size_t i = 0; i < ELEMENTSOF(backends); i++)
                 if (streq(backends[i].name, backend))
                         return backends[i].open(ret, err);
         struct strbuf names = {0};
         for (size_t i = 0; i < ELEMENTSOF(backends); i++)
                 strbuf_printf(&names, "%s%s", i ? ", " : "", backends[i].name);
+        strbuf_puts(&names, ", auto");
         _cleanup_free_ char *list = strbuf_take(&names);
         return stack_error_set(err, EINVAL, "firewall: unknown backend '%s' (choose one of: %s)", backend,
                                list);

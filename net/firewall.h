@@ -262,8 +262,17 @@ struct firewall {
         void *warn_userdata;
 };
 
-/* Opens a backend by name: "iptables" (legacy x_tables through libiptc and libip6tc). NULL: the one this
- * host uses. An unknown name is -EINVAL naming the choices.
+/* Opens a backend by name: "iptables" (legacy x_tables through libiptc and libip6tc), "nftables"
+ * (libnftables, firewall-nft.c and nft-rules.h) or "auto". NULL: $STACK_FIREWALL_BACKEND, else "auto".
+ * An unknown name is -EINVAL naming the choices.
+ *
+ * "auto" picks libiptc when legacy IPv4 tables hold anything (a rule, a chain, a DROP policy: another
+ * tool, or stack itself, uses them; one host never gets stack's rules in both), else nftables when the
+ * host's iptables command is the nf_tables variant or nftables tables exist (Docker, ufw, firewalld on
+ * Debian 12), else libiptc. On an nftables host the legacy tables are invisible to `nft list ruleset`
+ * and cannot override a drop there, which is why legacy is not the default. `down` removes a project
+ * through whichever backend is chosen then; a project brought up with the other one is removed by
+ * running `down` with that one (--firewall-backend).
  *
  * Adding a backend: a file net/firewall-<name>.c with its `struct firewall_ops` (the contract above) and a
  * `firewall_open_<name>()` that fails early and clearly where the framework is missing, one line in
@@ -272,6 +281,8 @@ struct firewall {
 int firewall_open(const char *backend, struct firewall **ret, struct stack_error *err);
 /* The libiptc backend (legacy x_tables, IPv4 and IPv6). Takes /run/xtables.lock around every change. */
 int firewall_open_iptc(struct firewall **ret, struct stack_error *err);
+/* The nftables backend (table inet stack, both families, one transaction per apply). */
+int firewall_open_nft(struct firewall **ret, struct stack_error *err);
 /* A backend from a table of operations (tests use a fake one). */
 struct firewall *firewall_new(const struct firewall_ops *ops, void *userdata);
 void firewall_free(struct firewall *fw);

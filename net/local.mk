@@ -55,6 +55,12 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-nft-rules
 TESTS += tests/unit/test-nft-rules
 tests_unit_test_nft_rules_LDADD = $(STACK_LIBS)
+TESTS += \
+	tests/integration/t0360-fw-nft-publish.sh \
+	tests/integration/t0361-fw-nft-loopback-guard.sh \
+	tests/integration/t0362-fw-nft-ipv6.sh \
+	tests/integration/t0363-fw-nft-coexist.sh
+EXTRA_DIST += tests/integration/t0369-fw-nft-lib.inc
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \

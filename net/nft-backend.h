@@ -1,4 +1,5 @@
-/* The nftables backend's entry points (firewall-nft.c), below the firewall_ops table. */
+/* What the nftables backend (firewall-nft.c) offers besides its firewall_ops: the host checks behind the
+ * automatic choice of backend (net/firewall.h). firewall_open_nft() is declared in firewall.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -7,13 +8,6 @@
 #include "core/base/error.h"
 #include "net/firewall.h"
 
-/* Replaces everything the project had (both families, its accepts in other tables) with what `project`
- * wants: one transaction, none when the kernel already holds exactly that. */
-int firewall_nft_apply(struct firewall *fw, const struct fw_project *project, struct stack_error *err);
-/* Removes the project's chains and accepts, and table inet stack once empty; idempotent. */
-int firewall_nft_remove(struct firewall *fw, const char *project, struct stack_error *err);
-int firewall_nft_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
-                                struct stack_error *err);
 /* Can nftables be used here (nf_tables present, CAP_NET_ADMIN)? */
 int firewall_nft_probe(struct stack_error *err);
 /* Number of nftables tables other than stack's (Docker's, ufw's, iptables-nft's). */

@@ -215,14 +215,15 @@ static size_t base_chain(struct desired_builder *b, const char *prefix, const st
         return add_chain(b, name, h->type);
 }
 
-static int add_ruleset(struct desired_builder *b, const char *project, const struct fw_ruleset *rs, bool v6,
-                       enum fw_group g, struct stack_error *err)
+static int add_ruleset(struct desired_builder *b, const char *project, const struct fw_ruleset *rs,
+                       enum fw_family family, enum fw_group g, struct stack_error *err)
 {
         char prefix[FW_CHAIN_MAX];
         nft_chain_prefix(project, prefix);
         for (size_t i = 0; rs && i < rs->n_chains; i++) {
                 const struct fw_chain *c = &rs->chains[i];
-                if (c->group != g)
+                bool v6 = family == FW_IPV6;
+                if (c->group != g || c->family != family)
                         continue;
                 _cleanup_free_ char *name = xasprintf("%s%s", c->name, v6 ? "6" : "");
                 size_t k = add_chain(b, name, NULL);
@@ -234,7 +235,7 @@ static int add_ruleset(struct desired_builder *b, const char *project, const str
                         chain_push_rule(&b->d->chains[k], &b->cap_rules[k], nft_rule_text(&c->rules[j]));
                 }
                 bool hooked = false;
-                for (const struct fw_base_chain *bc = firewall_base_chains(); bc->name; bc++) {
+                for (const struct fw_base_chain *bc = firewall_base_chains(family); bc->name; bc++) {
                         if (bc->table != c->table || !streq(bc->name, c->parent))
                                 continue;
                         const struct hook_map *h = hook_of(bc->table, bc->hook);
@@ -291,11 +292,11 @@ struct bridge {
 
 /* The bridges are those whose own traffic the isolation chains accept ("-i br -o br -j ACCEPT", one per
  * network and family); an internal one also has "-i br ! -o br -j DROP". */
-static size_t collect_bridges(const struct fw_ruleset *rs, bool v6, struct bridge **list, size_t n,
-                              size_t *cap)
+static size_t collect_bridges(const struct fw_ruleset *rs, struct bridge **list, size_t n, size_t *cap)
 {
         for (size_t i = 0; rs && i < rs->n_chains; i++) {
                 const struct fw_chain *c = &rs->chains[i];
+                bool v6 = c->family == FW_IPV6;
                 for (size_t k = 0; c->table == FW_TABLE_FILTER && k < c->n_rules; k++) {
                         const struct fw_rule *r = &c->rules[k];
                         if (!r->in_if[0] || r->in_if_not || !streq(r->in_if, r->out_if))
@@ -376,8 +377,8 @@ static void add_accepts(struct desired_builder *b, const char *project, const st
         }
 }
 
-int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const struct fw_ruleset *rs6,
-                      const struct nft_listing *have, struct nft_desired *ret, struct stack_error *err)
+int nft_desired_build(const char *project, const struct fw_ruleset *rs, const struct nft_listing *have,
+                      struct nft_desired *ret, struct stack_error *err)
 {
         _cleanup_free_ struct nft_desired *d = xcalloc(1, sizeof(*d));
         d->project = xstrdup(project);
@@ -386,9 +387,9 @@ int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const s
         /* Base chains list their jumps in group order, IPv4 before IPv6 within a group. */
         static const enum fw_group groups[] = {FW_GROUP_INTERNAL, FW_GROUP_INTO, FW_GROUP_OUT};
         for (size_t g = 0; g < ELEMENTSOF(groups) && r == 0; g++) {
-                r = add_ruleset(&b, project, rs4, false, groups[g], err);
+                r = add_ruleset(&b, project, rs, FW_IPV4, groups[g], err);
                 if (r == 0)
-                        r = add_ruleset(&b, project, rs6, true, groups[g], err);
+                        r = add_ruleset(&b, project, rs, FW_IPV6, groups[g], err);
         }
         free(b.cap_rules);
         if (r < 0) {
@@ -397,8 +398,7 @@ int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const s
         }
         _cleanup_free_ struct bridge *bridges = NULL;
         size_t n_bridges = 0, cap = 0;
-        n_bridges = collect_bridges(rs4, false, &bridges, n_bridges, &cap);
-        n_bridges = collect_bridges(rs6, true, &bridges, n_bridges, &cap);
+        n_bridges = collect_bridges(rs, &bridges, n_bridges, &cap);
         if (d->n_chains > 0)
                 add_accepts(&b, project, bridges, n_bridges, have);
         *ret = *d;

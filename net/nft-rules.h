@@ -1,7 +1,7 @@
 /* stack's firewall as nftables text (pure: no I/O, unit-tested without root).
  *
- * The nftables backend (firewall-nft.c) installs the same rules as the libiptc backends, built by
- * firewall_build() and firewall6_build(), translated here into nft syntax. Layout, all in one table
+ * The nftables backend (firewall-nft.c) installs the same rules as the libiptc backend, built by
+ * firewall_build() for both families, translated here into nft syntax. Layout, all in one table
  * `inet stack`:
  *
  *   per project (prefix STACK-<hash>-, as the xtables chains), its own base chains
@@ -85,11 +85,11 @@ struct nft_desired {
 /* The rule in nft syntax, in the form `nft list` prints it back, so a listing compares as text. */
 char *nft_rule_text(const struct fw_rule *r);
 
-/* The project's chains from the IPv4 and IPv6 rule sets (either may be NULL or empty) and the accepts
+/* The project's chains from its rule set (both families; NULL or empty: none) and the accepts
  * for its bridges (those the isolation rules name) in the base chains of `have` that would drop their
  * traffic. Fails (-EINVAL) on a rule nft cannot express (none of firewall_build's). */
-int nft_desired_build(const char *project, const struct fw_ruleset *rs4, const struct fw_ruleset *rs6,
-                      const struct nft_listing *have, struct nft_desired *ret, struct stack_error *err);
+int nft_desired_build(const char *project, const struct fw_ruleset *rs, const struct nft_listing *have,
+                      struct nft_desired *ret, struct stack_error *err);
 void nft_desired_free(struct nft_desired *d);
 
 /* Parses `nft -a -s list ruleset` output. Fails (-EBADMSG, naming the line) on text it cannot follow. */

@@ -6,7 +6,6 @@
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
 #include "net/firewall.h"
-#include "net/firewall6.h"
 #include "net/nft-rules.h"
 #include "tests/unit/tap.h"
 
@@ -83,7 +82,7 @@ static void rule_texts(void)
 struct fixture {
         struct fw_network n[2];
         struct fw_port port;
-        struct fw_ruleset rs4, rs6;
+        struct fw_ruleset rs;
 };
 
 static void fixture_build(struct fixture *f, const char *project)
@@ -98,14 +97,13 @@ static void fixture_build(struct fixture *f, const char *project)
                                    .container_ip = ip("10.88.1.2")};
         struct fw_project p = {project, f->n, 2, &f->port, 1};
         _cleanup_error_ struct stack_error err = {0};
-        if (firewall_build(&p, &f->rs4, &err) < 0 || firewall6_build(project, f->n, 2, &f->rs6, &err) < 0)
+        if (firewall_build(&p, &f->rs, &err) < 0)
                 diag("build failed: %s", err.msg);
 }
 
 static void fixture_free(struct fixture *f)
 {
-        fw_ruleset_free(&f->rs4);
-        fw_ruleset_free(&f->rs6);
+        fw_ruleset_free(&f->rs);
 }
 
 static const struct nft_chain *chain_named(const struct nft_desired *d, const char *prefix,
@@ -141,7 +139,7 @@ static void layout(void)
         _cleanup_error_ struct stack_error err = {0};
         struct nft_desired d = {0};
         struct nft_listing empty = {0};
-        is_int(nft_desired_build("p1", &f.rs4, &f.rs6, &empty, &d, &err), 0, "desired chains build");
+        is_int(nft_desired_build("p1", &f.rs, &empty, &d, &err), 0, "desired chains build");
 
         const struct nft_chain *fwd = chain_named(&d, prefix, "forward");
         ok(fwd && fwd->type && streq(fwd->type, "type filter hook forward priority filter; policy accept;"),
@@ -184,7 +182,7 @@ static void layout(void)
         struct fixture g;
         fixture_build(&g, "p2");
         struct nft_desired d2 = {0};
-        nft_desired_build("p2", &g.rs4, NULL, &empty, &d2, &err);
+        nft_desired_build("p2", &g.rs, &empty, &d2, &err);
         struct strbuf text = {0};
         unsigned handle = 1;
         strbuf_puts(&text,
@@ -292,7 +290,7 @@ static void coexistence(void)
         is_int(nft_listing_parse(foreign, &have, &err), 0, "a Docker and ufw-like ruleset parses");
         is_int(have.n_foreign, 5, "five foreign chains (DOCKER-USER has no hook)");
         struct nft_desired d = {0};
-        nft_desired_build("p1", &f.rs4, &f.rs6, &have, &d, &err);
+        nft_desired_build("p1", &f.rs, &have, &d, &err);
         /* ip filter FORWARD: 2 per network; inet filter input: 2 per network; none in output or where the
          * policy is accept. */
         is_int(d.n_accepts, 8, "accepts only in chains whose policy drops");
@@ -335,7 +333,7 @@ static void coexistence(void)
         struct nft_listing have2 = {0};
         nft_listing_parse(text.buf, &have2, &err);
         struct nft_desired d2 = {0};
-        nft_desired_build("p1", &f.rs4, &f.rs6, &have2, &d2, &err);
+        nft_desired_build("p1", &f.rs, &have2, &d2, &err);
         _cleanup_free_ char *none = nft_batch(&have2, &d2);
         is_str(none, NULL, "accepts in place: no transaction");
         struct nft_desired gone = {.project = xstrdup("p1")};
