@@ -58,8 +58,8 @@ is "$(fw_tcp - 127.0.0.1 8080)" "a1 80 10.88.1.1" "the host reaches the port on 
 
 fwd=$(iptables-nft -S FORWARD 2>&1)
 is "$?" 0 "iptables-nft still reads Docker's FORWARD chain"
-like "$fwd" '-A FORWARD -o stkA -m comment --comment stack:p1:front -j ACCEPT' "with stack's accept into the bridge"
-like "$fwd" '-A FORWARD -i stkA -m comment --comment stack:p1:front -j ACCEPT' "and out of it"
+like "$fwd" '-A FORWARD -o stkA -m comment --comment "stack:p1:front" -j ACCEPT' "with stack's accept into the bridge"
+like "$fwd" '-A FORWARD -i stkA -m comment --comment "stack:p1:front" -j ACCEPT' "and out of it"
 ok "Docker can still check its own rules" iptables-nft -C FORWARD -j DOCKER-USER
 like "$(nft list chain inet filter input)" 'iifname "stkA" udp dport 53 accept comment "stack:p1:front"' \
         "ufw's input chain lets DNS to the gateway through"
