@@ -158,7 +158,7 @@ static int nft_list_published(struct firewall *fw, struct fw_published **ret, si
 }
 
 static const struct firewall_ops nft_ops_table = {
-    .name = "nftables (libnftables)",
+    .name = "nftables",
     .apply = nft_apply,
     .remove_project = nft_remove_project,
     .list_published = nft_list_published,
@@ -254,4 +254,42 @@ const char *firewall_nft_detect(void)
         if (firewall_iptables_is_nft() || (firewall_nft_table_count(&tables, &e) == 0 && tables > 0))
                 return firewall_nft_probe(&e) == 0 ? "nftables" : "iptables";
         return "iptables";
+}
+
+/* ---- a project brought up with the other backend ---- */
+
+static bool legacy_tables_exist(void)
+{
+        static const char *const lists[] = {"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"};
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                _cleanup_fclose_ FILE *f = fopen(lists[i], "re");
+                if (f && fgetc(f) != EOF)
+                        return true;
+        }
+        return false;
+}
+
+static bool stack_table_exists(void)
+{
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+        _cleanup_error_ struct stack_error e = {0};
+        if (ctx_new(&ctx, &e) < 0 || nft_run_cmd_from_buffer(ctx, "list tables " NFT_FAMILY) != 0)
+                return false;
+        const char *out = nft_ctx_get_output_buffer(ctx);
+        return out && strstr(out, "table " NFT_FAMILY " " NFT_TABLE "\n");
+}
+
+int firewall_remove_elsewhere(struct firewall *fw, const char *project, struct stack_error *err)
+{
+        _cleanup_firewall_ struct firewall *other = NULL;
+        int r = 0;
+        /* Only where the other backend can hold something: opening libiptc would create the legacy
+         * tables, and a host without nf_tables has no table of ours there. */
+        if (fw->ops == &nft_ops_table && legacy_tables_exist())
+                r = firewall_open_iptc(&other, err);
+        else if (streq_ptr(fw->ops->name, "iptables") && stack_table_exists())
+                r = firewall_open_nft(&other, err);
+        if (r >= 0 && other)
+                r = other->ops->remove_project(other, project, err);
+        return r;
 }

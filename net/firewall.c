@@ -606,7 +606,15 @@ int firewall_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stac
 
 int firewall_remove_project(struct firewall *fw, const char *project, struct stack_error *err)
 {
-        return fw->ops->remove_project(fw, project, err);
+        int r = fw->ops->remove_project(fw, project, err);
+        if (r < 0)
+                return r;
+        /* `down` removes the project whichever backend brought it up. */
+        _cleanup_error_ struct stack_error e = {0};
+        if (firewall_remove_elsewhere(fw, project, &e) < 0)
+                firewall_warn(fw, "project '%s': the other firewall backend: %s", project,
+                              e.msg ? e.msg : "cannot remove");
+        return 0;
 }
 
 int firewall_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,

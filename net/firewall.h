@@ -270,9 +270,9 @@ struct firewall {
  * tool, or stack itself, uses them; one host never gets stack's rules in both), else nftables when the
  * host's iptables command is the nf_tables variant or nftables tables exist (Docker, ufw, firewalld on
  * Debian 12), else libiptc. On an nftables host the legacy tables are invisible to `nft list ruleset`
- * and cannot override a drop there, which is why legacy is not the default. `down` removes a project
- * through whichever backend is chosen then; a project brought up with the other one is removed by
- * running `down` with that one (--firewall-backend).
+ * and cannot override a drop there, which is why legacy is not the default. firewall_remove_project()
+ * also removes the project through the other backend where that one holds anything, so `down` cleans up
+ * even when the choice changed since `up`.
  *
  * Adding a backend: a file net/firewall-<name>.c with its `struct firewall_ops` (the contract above) and a
  * `firewall_open_<name>()` that fails early and clearly where the framework is missing, one line in

@@ -19,3 +19,7 @@ bool firewall_legacy_in_use(void);
 bool firewall_iptables_is_nft(void);
 /* "nftables" or "iptables": the backend `auto` picks here (net/firewall.h). */
 const char *firewall_nft_detect(void);
+
+/* Removes the project through the backend fw is not (libiptc for nftables and back), where that one can
+ * hold anything: the automatic choice may have changed since the project came up. */
+int firewall_remove_elsewhere(struct firewall *fw, const char *project, struct stack_error *err);

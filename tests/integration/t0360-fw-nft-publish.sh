@@ -104,6 +104,14 @@ out=$(fwn remove p1)
 is "$out" "commits 0" "a second remove changes nothing"
 is "$(fw_tcp a1 10.88.2.2 80)" "b1 80 10.88.1.2" "after teardown the host routes as before"
 
+# The backend choice changed between up and down: removal through either takes what the other holds.
+ok "apply on nftables again" fwn apply p1 "${spec[@]}"
+ok "remove through libiptc" "$FW" --backend iptables remove p1
+is "$(nft_ours)" "" "what nftables held is gone too"
+ok "apply on libiptc" "$FW" --backend iptables apply p1 "${spec[@]}"
+ok "remove through nftables" fwn remove p1
+is "$(fw_ours)" "" "what the legacy tables held is gone too"
+
 fw_cleanup
 assert_no_residue p1
 done_testing
