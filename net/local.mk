@@ -60,7 +60,8 @@ TESTS += \
 	tests/integration/t0361-fw-nft-loopback-guard.sh \
 	tests/integration/t0362-fw-nft-ipv6.sh \
 	tests/integration/t0363-fw-nft-coexist.sh \
-	tests/integration/t0364-fw-nft-coexist-up.sh
+	tests/integration/t0364-fw-nft-coexist-up.sh \
+	tests/integration/t0365-fw-nft-auto.sh
 EXTRA_DIST += tests/integration/t0369-fw-nft-lib.inc
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
