@@ -90,12 +90,9 @@ static int transaction(struct firewall *fw, const char *project, const struct fw
         _cleanup_close_ int lock = xtables_lock("firewall (nftables)", err);
         if (lock < 0)
                 return lock;
-        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
-        int r = ctx_new(&ctx, err);
-        if (r < 0)
-                return r;
+        struct nft_ctx *ctx = fw->userdata;
         _cleanup_(listing_freep) struct nft_listing have = {0};
-        r = read_ruleset(ctx, &have, err);
+        int r = read_ruleset(ctx, &have, err);
         if (r < 0)
                 return r;
         if (rs) {
@@ -136,10 +133,7 @@ static int nft_remove_project(struct firewall *fw, const char *project, struct s
 static int nft_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
                               struct stack_error *err)
 {
-        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
-        int r = ctx_new(&ctx, err);
-        if (r < 0)
-                return r;
+        struct nft_ctx *ctx = fw->userdata;
         _cleanup_(listing_freep) struct nft_listing have = {0};
         /* Only our table: the rest of the ruleset can be large and has no published port of ours. */
         if (nft_run_cmd_from_buffer(ctx, "list table " NFT_FAMILY " " NFT_TABLE) != 0) {
@@ -151,10 +145,15 @@ static int nft_list_published(struct firewall *fw, struct fw_published **ret, si
                 }
                 return nft_fail(err, ctx, "list table " NFT_FAMILY " " NFT_TABLE);
         }
-        r = nft_listing_parse(nft_ctx_get_output_buffer(ctx), &have, err);
+        int r = nft_listing_parse(nft_ctx_get_output_buffer(ctx), &have, err);
         if (r < 0)
                 return r;
         return nft_listing_published(&have, ret, ret_n);
+}
+
+static void nft_free(struct firewall *fw)
+{
+        nft_ctx_free(fw->userdata);
 }
 
 static const struct firewall_ops nft_ops_table = {
@@ -162,15 +161,21 @@ static const struct firewall_ops nft_ops_table = {
     .apply = nft_apply,
     .remove_project = nft_remove_project,
     .list_published = nft_list_published,
-    .free = NULL,
+    .free = nft_free,
 };
 
 int firewall_open_nft(struct firewall **ret, struct stack_error *err)
 {
-        int r = firewall_nft_probe(err);
+        /* One context for the backend's life: setting one up costs more than a small transaction, and
+         * its cache follows the kernel's ruleset generation, so another writer's change is seen. */
+        _cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+        int r = ctx_new(&ctx, err);
         if (r < 0)
                 return r;
-        *ret = firewall_new(&nft_ops_table, NULL);
+        /* Fails clearly where nf_tables is missing or CAP_NET_ADMIN is not ours. */
+        if (nft_run_cmd_from_buffer(ctx, "list tables") != 0)
+                return nft_fail(err, ctx, "list tables");
+        *ret = firewall_new(&nft_ops_table, TAKE_PTR(ctx));
         return 0;
 }
 
