@@ -33,9 +33,9 @@ is "$(fw_tcp client $HOST_IP 8080)" "" "before apply: port 8080 is not reachable
 is "$(fw_tcp a1 10.88.2.2 80)" "b1 80 10.88.1.2" "baseline: without rules a1 reaches b1 directly"
 legacy_before=$(fw_all_rules)
 
-spec=(--net front,stkA,10.88.1.0/24,10.88.1.1
-        --net back,stkB,10.88.2.0/24,10.88.2.1
-        --net secret,stkC,10.88.3.0/24,10.88.3.1,internal
+spec=(--net "front,stkA,10.88.1.0/24,10.88.1.1"
+        --net "back,stkB,10.88.2.0/24,10.88.2.1"
+        --net "secret,stkC,10.88.3.0/24,10.88.3.1,internal"
         --port "front,8080,10.88.1.2:80"
         --port "front,8081,10.88.1.2:81/udp"
         --port "front,127.0.0.1:8082,10.88.1.2:82"
@@ -91,7 +91,7 @@ like "$out" "commits 1" "re-apply after the flush repairs it: one transaction"
 is "$(fw_tcp client $HOST_IP 8080)" "a1 80 $CLIENT_IP" "the port works again"
 
 # A second project beside it; removing the first leaves the second as it was.
-out=$(fwn apply p2 --net other,stkB,10.88.2.0/24,10.88.2.1 2>&1)
+out=$(fwn apply p2 --net "other,stkB,10.88.2.0/24,10.88.2.1" 2>&1)
 is "$?" 0 "a second project on its own"
 p2_before=$(nft -s list table inet stack | grep 'stack:p2')
 ok "remove p1" fwn remove p1

@@ -14,7 +14,7 @@ fw_serve_tcp_host 7777 127.0.0.1
 fw_wait_listen a1 82
 fw_wait_listen - 7777
 
-spec=(--net front,stkA,10.88.1.0/24,10.88.1.1 --port front,127.0.0.1:8082,10.88.1.2:82)
+spec=(--net "front,stkA,10.88.1.0/24,10.88.1.1" --port "front,127.0.0.1:8082,10.88.1.2:82")
 ok "apply" fwn apply p1 "${spec[@]}"
 is "$(fw_tcp - 127.0.0.1 8082)" "a1 82 10.88.1.1" "the host reaches the 127.0.0.1-published port"
 

@@ -37,14 +37,14 @@ wait_until 50 sh -c "ip netns exec a1 socat -T1 - 'TCP6:[fd00:88:2::2]:80,connec
 is "$(tcp6 a1 fd00:88:2::2 80)" "b1 80" "baseline: without rules a1 reaches b1 over IPv6"
 is "$(tcp6 client fd00:88:1::2 80)" "a1 80" "baseline: another host reaches a1 over IPv6"
 
-out=$(fwn apply p0 --net only4,stkB,10.88.2.0/24,10.88.2.1 2>&1)
+out=$(fwn apply p0 --net "only4,stkB,10.88.2.0/24,10.88.2.1" 2>&1)
 is "$?" 0 "apply a project with an IPv4-only network"
 is "$(nft list table inet stack | grep -c 'nfproto ipv6')" 0 "it has no IPv6 chain"
 ok "remove it" fwn remove p0
 
-spec=(--net front,stkA,10.88.1.0/24,10.88.1.1,ipv6
-        --net back,stkB,10.88.2.0/24,10.88.2.1,ipv6
-        --net secret,stkC,10.88.3.0/24,10.88.3.1,internal,ipv6)
+spec=(--net "front,stkA,10.88.1.0/24,10.88.1.1,ipv6"
+        --net "back,stkB,10.88.2.0/24,10.88.2.1,ipv6"
+        --net "secret,stkC,10.88.3.0/24,10.88.3.1,internal,ipv6")
 out=$(fwn apply p1 "${spec[@]}" 2>&1)
 is "$?" 0 "apply with three IPv6 networks, one internal"
 like "$out" "commits 1" "IPv4 and IPv6 in one transaction"

@@ -46,7 +46,7 @@ NFT
 foreign_before=$(nft_foreign)
 docker_before=$(iptables-nft -S)
 
-spec=(--net front,stkA,10.88.1.0/24,10.88.1.1 --port front,8080,10.88.1.2:80)
+spec=(--net "front,stkA,10.88.1.0/24,10.88.1.1" --port "front,8080,10.88.1.2:80")
 out=$(fwn apply p1 "${spec[@]}" 2>&1)
 is "$?" 0 "apply beside Docker's and ufw's tables"
 like "$out" "commits 1" "one transaction, the accepts in other tables included"

@@ -14,7 +14,7 @@ unset STACK_FIREWALL_BACKEND
 
 fw_host_setup
 fw_bridge stkA 10.88.1.1/24
-net=(--net front,stkA,10.88.1.0/24,10.88.1.1 --port front,8080,10.88.1.2:80)
+net=(--net "front,stkA,10.88.1.0/24,10.88.1.1" --port "front,8080,10.88.1.2:80")
 
 ok "apply with the backend left to the host" "$FW" apply p1 "${net[@]}"
 ok "the rules are in nftables" nft list table inet stack
