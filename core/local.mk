@@ -94,3 +94,9 @@ libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
+
+# The reconciler's parts beside reconcile.c, and the adapters from the compose model to net/'s terms.
+libstack_core_la_SOURCES += core/engine/netmodel.h core/engine/netmodel.c
+check_PROGRAMS += tests/unit/test-netmodel
+TESTS += tests/unit/test-netmodel
+tests_unit_test_netmodel_LDADD = $(STACK_LIBS)

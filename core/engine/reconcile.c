@@ -15,6 +15,7 @@
 #include "core/base/fileio.h"
 #include "core/engine/graph.h"
 #include "core/engine/health.h"
+#include "core/engine/netmodel.h"
 #include "core/image/image.h"
 #include "core/base/log.h"
 #include "core/runtime/oci.h"
@@ -287,11 +288,13 @@ static const struct network_info *network_get(struct reconciler *r, const char *
                 stack_error_set(err, ENOENT, "network %s is not defined", key);
                 return NULL;
         }
-        struct network_spec spec;
-        if (network_spec_from_model(r->name, n, &spec, err) < 0)
+        struct netmodel_network m;
+        if (netmodel_network(r->name, n, &m, err) < 0)
                 return NULL;
         struct network_info info = {0};
-        if (network_setup(r->net, &spec, &info, err) < 0) {
+        int k = network_setup(r->net, &m.spec, &info, err);
+        netmodel_network_done(&m);
+        if (k < 0) {
                 stack_error_prefix(err, "network %s", n->name);
                 return NULL;
         }
@@ -405,9 +408,9 @@ static int attach_networks(struct reconciler *r, const struct stack_service *s, 
         } else {
                 k = network_netns_create(r->net, r->name, name, &netns, err);
                 if (k >= 0 && !s->network_mode) {
-                        struct network_plan_entry *entries = NULL;
+                        struct netmodel_attachment *entries = NULL;
                         size_t n = 0;
-                        k = network_service_plan(r->project, s, &entries, &n, err);
+                        k = netmodel_service_plan(r->project, s, &entries, &n, err);
                         for (size_t i = 0; k >= 0 && i < n; i++) {
                                 const struct network_info *info = network_get(r, entries[i].sn->name, err);
                                 if (!info) {
