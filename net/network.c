@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
-#include "core/base/log.h"
 #include "core/base/util.h"
 #include "net/netlink.h"
 #include "net/netns.h"

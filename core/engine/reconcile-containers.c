@@ -187,7 +187,9 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
                 return stack_error_prefix(err, "container %s", a->target);
 
         char hash[65];
-        spec_service_hash(p, s, hash);
+        k = spec_service_hash(p, s, hash);
+        if (k < 0)
+                return stack_error_errno(err, k, "service %s: config hash", s->name);
         struct stack_kvlist labels = {0};
         for (size_t i = 0; i < s->labels.n; i++)
                 stack_kvlist_set(&labels, s->labels.items[i].key, s->labels.items[i].value);
@@ -247,6 +249,8 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
         cJSON_AddItemToObject(sp, "restart", restart_json(&s->restart));
         cJSON_AddItemToObject(sp, "health", health_json(s, &img->config));
         struct stack_error e = {0};
+        /* A stop_signal the runtime cannot name was refused when the bundle's config was validated;
+         * here a failure only means "the default", which the supervisor uses then. */
         int sig = oci_stop_signal(s, &img->config, &e);
         stack_error_clear(&e);
         cJSON_AddNumberToObject(sp, "stop_signal", sig > 0 ? sig : SIGTERM);
@@ -296,6 +300,7 @@ int reconcile_stop_container(struct reconciler *r, const char *name, struct stac
                 struct stack_error e = {0};
                 if (supervisor_call(r->cfg->run_root, r->name, req, NULL, &e) >= 0)
                         return 0;
+                /* Not an error: the runtime stops it instead, below (a trace for --log-level debug). */
                 log_debug("supervisor stop of %s failed (%s); stopping it directly", name, e.msg);
                 stack_error_clear(&e);
         }
@@ -325,6 +330,8 @@ int reconcile_remove_container(struct reconciler *r, const char *name, struct st
         k = state_container_remove(r->cfg->root, r->name, name, err);
         if (k < 0)
                 return k;
+        /* The supervisor drops the container from its status; one that does not answer has lost it anyway
+         * (its list is rebuilt from the records, which no longer name it). */
         if (supervisor_running(r->cfg->run_root, r->name))
                 (void) supervisor_op(r->cfg->run_root, r->name, "forget", name, NULL, NULL);
         return 0;

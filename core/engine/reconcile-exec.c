@@ -62,6 +62,8 @@ static int run_remove_network(struct reconciler *r, const char *key, struct stac
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         struct stack_error e = {0};
         const char *name = NULL;
+        /* Without its record the network's name is unknown here; the teardown of the whole project
+         * finds what is left of it by the bridge's alias and the IPAM records. */
         if (state_network_read(r->cfg->root, r->name, key, &j, &e) >= 0)
                 name = json_get_str(j, "name");
         stack_error_clear(&e);

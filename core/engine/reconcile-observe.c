@@ -46,6 +46,7 @@ int reconcile_publish_mark(const struct reconciler *r, struct stack_error *err)
 void reconcile_publish_unmark(const struct reconciler *r)
 {
         _cleanup_free_ char *path = publish_mark_path(r);
+        /* Gone already is fine; a mark that cannot go only makes the next plan publish once more. */
         (void) unlink(path);
 }
 
@@ -60,6 +61,7 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
         if (k < 0)
                 return k;
         _cleanup_(cJSON_Deletep) cJSON *status = NULL;
+        /* Without the supervisor's answer every container is asked of the runtime instead. */
         if (supervisor_running(r->cfg->run_root, r->name))
                 (void) supervisor_op(r->cfg->run_root, r->name, "status", NULL, &status, NULL);
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "containers");
@@ -89,7 +91,7 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
                 if (found && streq_ptr(json_get_str(found, "state"), "running"))
                         cs.status = CONTAINER_RUNNING;
                 else if (container_state(r->host, rec->name, &cs, &e) < 0)
-                        cs.status = CONTAINER_ABSENT;
+                        cs.status = CONTAINER_ABSENT; /* the runtime cannot show it: replace it */
                 stack_error_clear(&e);
                 _cleanup_(cJSON_Deletep) cJSON *saved =
                     found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
@@ -154,12 +156,15 @@ int reconcile_status(const struct reconcile_config *c, const char *project, cJSO
         if (k < 0)
                 return k;
         _cleanup_(cJSON_Deletep) cJSON *status = NULL;
+        /* Without the supervisor's answer the saved status and the runtime's word remain. */
         if (supervisor_running(c->run_root, project))
                 (void) supervisor_op(c->run_root, project, "status", NULL, &status, NULL);
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "containers");
         _cleanup_free_ char *rtroot = supervisor_runtime_root(c->run_root);
         struct runtime *rt = NULL;
-        runtime_new(c->runtime, rtroot, &rt, NULL);
+        /* No runtime (not installed): the states are the supervisor's and the saved ones alone. */
+        if (runtime_new(c->runtime, rtroot, &rt, NULL) < 0)
+                rt = NULL;
 
         cJSON *out = cJSON_CreateArray();
         for (size_t i = 0; i < n; i++) {

@@ -193,6 +193,8 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                         k = firewall_remove_project(fw, project, err);
                 if (k >= 0)
                         k = network_project_teardown(r.net, project, err);
+                /* The supervisor rereads the (now empty) name table; its own end comes with the project's
+                 * records, so a failed reload changes nothing that stays. */
                 if (k >= 0 && supervisor_running(c->run_root, project))
                         (void) supervisor_op(c->run_root, project, "reload", NULL, NULL, NULL);
                 if (k >= 0)
