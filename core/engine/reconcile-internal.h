@@ -85,8 +85,10 @@ int reconcile_publish(struct reconciler *r, struct stack_error *err);
  * networks `net_info` knows -> one firewall_apply for `project` (host ports picked where the records have
  * none, avoiding every other project's). Host ports picked are written into recs' "ports" and
  * ret_changed[i] set for each record changed (the caller saves those). Unit-tested with a fake firewall. */
-typedef const struct network_info *(*reconcile_net_lookup)(void *userdata, const char *key,
-                                                           struct stack_error *err);
+/* A network's info by compose key, copied into *ret (its strings stay the lookup's, valid for the
+ * reconcile). */
+typedef int (*reconcile_net_lookup)(void *userdata, const char *key, struct network_info *ret,
+                                    struct stack_error *err);
 int reconcile_publish_firewall(struct firewall *fw, const char *project, struct container_record **recs,
                                size_t n, reconcile_net_lookup net_info, void *userdata, bool *ret_changed,
                                struct stack_error *err);

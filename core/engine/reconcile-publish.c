@@ -134,10 +134,11 @@ static int fw_collect(struct container_record **recs, size_t n, reconcile_net_lo
                         const char *key = json_get_str(att, "network");
                         if (!key || fw_input_has_network(in, json_get_str(att, "network_name")))
                                 continue;
-                        const struct network_info *info = lookup(userdata, key, err);
-                        if (!info)
-                                return -err->code;
-                        add_network(in, info);
+                        struct network_info info;
+                        int k = lookup(userdata, key, &info, err);
+                        if (k < 0)
+                                return k;
+                        add_network(in, &info);
                 }
                 int k = add_ports(in, recs[i], err);
                 if (k < 0)
@@ -259,15 +260,17 @@ static int dns_write(struct reconciler *r, struct container_record **recs, size_
 
 /* ---- the publish action and the port check ---- */
 
-static const struct network_info *locked_lookup(void *userdata, const char *key, struct stack_error *err)
+/* A copy made under the lock: the cache's array moves when another action adds to it, the strings it
+ * points to stay until the reconcile ends. */
+static int locked_lookup(void *userdata, const char *key, struct network_info *ret, struct stack_error *err)
 {
         struct reconciler *r = userdata;
         pthread_mutex_lock(&r->lock);
-        /* The entry stays valid after the unlock: the cache only grows within a reconcile, and only this
-         * publish (one per plan) reads it now. */
         const struct network_info *info = reconcile_network_get(r, key, err);
+        if (info)
+                *ret = *info;
         pthread_mutex_unlock(&r->lock);
-        return info;
+        return info ? 0 : -err->code;
 }
 
 int reconcile_publish(struct reconciler *r, struct stack_error *err)

@@ -73,14 +73,14 @@ static struct in_addr ip(const char *s)
 
 static struct network_info front;
 
-static const struct network_info *lookup(void *userdata, const char *key, struct stack_error *err)
+static int lookup(void *userdata, const char *key, struct network_info *ret, struct stack_error *err)
 {
         unsigned *calls = userdata;
         (*calls)++;
-        if (streq(key, "front"))
-                return &front;
-        stack_error_set(err, ENOENT, "network %s is not defined", key);
-        return NULL;
+        if (!streq(key, "front"))
+                return stack_error_set(err, ENOENT, "network %s is not defined", key);
+        *ret = front;
+        return 0;
 }
 
 static struct container_record *record(const char *name, const char *spec)
