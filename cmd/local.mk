@@ -6,5 +6,6 @@ stack_SOURCES = \
 	cmd/config.c \
 	cmd/up.c \
 	cmd/image.c \
-	cmd/network.c
+	cmd/network.c \
+	cmd/progress.h cmd/progress.c
 stack_LDADD = $(STACK_LIBS)

@@ -26,7 +26,7 @@
  * A reconcile, once the bridges exist:
  *     firewall_open(NULL, &fw, err);                            the host's backend
  *     firewall_list_published(fw, &pub, &n_pub, err);          every project's ports, from the kernel
- *     ports_from_spec(...) per compose port, then ports_assign() and ports_check()    (net/ports.h)
+ *     one fw_port per compose port (the engine's adapter), then ports_assign() and ports_check() (ports.h)
  *     firewall_build(&project, &rs, err);                       pure, both families
  *     firewall_apply(fw, &rs, err);                             one commit per changed table, none if equal
  * and `stack down`: firewall_remove_project(fw, name, err). Hairpin mode on the bridge ports and
