@@ -28,7 +28,15 @@
  * and on the input hook, where the policy is drop, the DNS responder on the gateway:
  *     iifname "<bridge>" udp|tcp dport 53 accept
  * These use only what iptables-nft can read back, so `iptables -S` and Docker's own `iptables -D/-C`
- * keep working on that table. */
+ * keep working on that table (a native `ct state` match would make iptables-nft refuse the whole chain).
+ * Everything stack added to a table it does not own carries that comment: `nft list ruleset | grep
+ * 'comment "stack:'` (or `iptables -S | grep stack:`) lists it; `down` deletes exactly those rules, by
+ * handle, and an apply that finds them in place writes nothing.
+ *
+ * Not covered: firewalld, whose chains accept by policy and reject in a last rule, so no accept is put
+ * there (its D-Bus interface, a zone for stack's bridges, is the way in); and traffic from a stack bridge
+ * into another tool's bridge (docker0) is let through by the "out of it" accept, as the libiptc
+ * backend's accept at the top of FORWARD does too. */
 #pragma once
 
 #include <stdbool.h>
