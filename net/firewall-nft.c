@@ -1,14 +1,14 @@
-/* The nftables backend (libnftables): the rules of net/firewall.c and net/firewall6.h, both families, in
- * table inet stack, plus narrow accepts in other tables' drop-policy chains (net/nft-rules.h has the
- * layout).
+/* The nftables backend (libnftables): the rules of net/firewall.c, both families, in table inet stack,
+ * plus narrow accepts in other tables' drop-policy chains (net/nft-rules.h has the layout).
  *
  * Each apply reads the ruleset once, computes the batch in nft-rules.c and runs it as one libnftables
  * call, which the kernel commits as one transaction; when the listing already shows exactly the wanted
  * chains and accepts there is no call at all. That comparison is on rule text in the form nft 1.0.6
  * prints it (nft-rules.c writes rules that way); a libnftables that prints a rule differently costs an
- * idempotent extra transaction per apply, never a wrong rule. Stack processes serialize on /run/xtables.lock, as the
- * libiptc backends do, so two projects never compute their batches from the same stale listing (the
- * table is deleted with the last project's chains, which must not race with another's first). */
+ * idempotent extra transaction per apply, never a wrong rule. Stack processes serialize on
+ * /run/xtables.lock, as the libiptc backend does, so two projects never compute their batches from the
+ * same stale listing (the table is deleted with the last project's chains, which must not race with
+ * another's first). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
