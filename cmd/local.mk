@@ -8,4 +8,5 @@ stack_SOURCES = \
 	cmd/image.c \
 	cmd/network.c \
 	cmd/systemd.c
+	cmd/progress.h cmd/progress.c
 stack_LDADD = $(STACK_LIBS)

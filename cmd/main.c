@@ -45,6 +45,7 @@ static void usage(FILE *f)
               "      --run-root DIR          Runtime state (default /run/stack, $STACK_RUN_ROOT)\n"
               "      --runtime PATH          OCI runtime (default crun, $STACK_RUNTIME)\n"
               "      --log-level LEVEL       error, warning, info or debug\n"
+              "      --firewall-backend NAME iptables, nftables or auto (default, $STACK_FIREWALL_BACKEND)\n"
               "  -v, --version               Show the version\n"
               "  -h, --help                  Show this help\n"
               "\n"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
                 ARG_RUN_ROOT,
                 ARG_RUNTIME,
                 ARG_LOG_LEVEL,
+                ARG_FIREWALL_BACKEND,
         };
         static const struct option options[] = {
             {"file", required_argument, NULL, 'f'},
@@ -113,6 +115,7 @@ int main(int argc, char **argv)
             {"run-root", required_argument, NULL, ARG_RUN_ROOT},
             {"runtime", required_argument, NULL, ARG_RUNTIME},
             {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
+            {"firewall-backend", required_argument, NULL, ARG_FIREWALL_BACKEND},
             {"version", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {},
@@ -190,6 +193,18 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "stack: --log-level: unknown level \"%s\"\n", optarg);
                                 goto finish;
                         }
+                        break;
+                case ARG_FIREWALL_BACKEND:
+                        if (!streq(optarg, "iptables") && !streq(optarg, "nftables") &&
+                            !streq(optarg, "auto")) {
+                                fprintf(stderr,
+                                        "stack: --firewall-backend: unknown backend \"%s\" (iptables, "
+                                        "nftables or auto)\n",
+                                        optarg);
+                                goto finish;
+                        }
+                        /* Through the environment, so the project's supervisor uses the same backend. */
+                        setenv("STACK_FIREWALL_BACKEND", optarg, 1);
                         break;
                 case 'v':
                         printf("stack version %s\n", PACKAGE_VERSION);

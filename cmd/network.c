@@ -354,7 +354,7 @@ int cmd_port(struct cmd_global *g, int argc, char **argv)
         _cleanup_firewall_ struct firewall *fw = NULL;
         struct fw_published *pub = NULL;
         size_t n_pub = 0;
-        if (firewall_open_iptc(&fw, &err) < 0 || firewall_list_published(fw, &pub, &n_pub, &err) < 0)
+        if (firewall_open(NULL, &fw, &err) < 0 || firewall_list_published(fw, &pub, &n_pub, &err) < 0)
                 return cmd_fail(&err);
         int found = 0;
         for (size_t i = 0; i < n_pub; i++) {

@@ -15,6 +15,7 @@
 
 #include "core/base/json.h"
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/image/image.h"
@@ -29,18 +30,13 @@
 
 static struct reconcile_config config_from(const struct cmd_global *g)
 {
-        enum progress_mode mode = PROGRESS_PLAIN;
-        if (streq(g->progress, "quiet"))
-                mode = PROGRESS_QUIET;
-        else if (streq(g->progress, "tty") || (streq(g->progress, "auto") && isatty(STDERR_FILENO)))
-                mode = PROGRESS_TTY;
         return (struct reconcile_config){
             .root = g->root,
             .run_root = g->run_root,
             .runtime = g->runtime,
             .parallel = g->parallel,
             .dry_run = g->dry_run,
-            .progress = mode,
+            .events = progress_events(progress_mode_from(g->progress)),
             .stop_timeout_usec = -1,
         };
 }
@@ -841,10 +837,7 @@ static int rmi_remove(const struct cmd_global *g, const struct reconcile_config 
                         ret = cmd_fail(&e);
                         continue;
                 }
-                if (cfg->progress == PROGRESS_TTY)
-                        fprintf(stderr, " \033[32m✔\033[0m Image %-28s Removed\n", *r);
-                else if (cfg->progress != PROGRESS_QUIET)
-                        fprintf(stderr, " Image %s Removed\n", *r);
+                progress_line(cfg->events, "Image", *r, "Removed");
         }
         return ret;
 }

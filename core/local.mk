@@ -100,3 +100,13 @@ libstack_core_la_SOURCES += core/engine/unit.h core/engine/unit.c
 check_PROGRAMS += tests/unit/test-unit
 TESTS += tests/unit/test-unit
 tests_unit_test_unit_LDADD = $(STACK_LIBS)
+# The reconciler's parts beside reconcile.c, and the adapters from the compose model to net/'s terms.
+libstack_core_la_SOURCES += core/engine/netmodel.h core/engine/netmodel.c \
+	core/engine/reconcile-internal.h core/engine/reconcile-desired.c core/engine/reconcile-observe.c \
+	core/engine/reconcile-exec.c core/engine/reconcile-containers.c core/engine/reconcile-publish.c
+check_PROGRAMS += tests/unit/test-reconcile
+TESTS += tests/unit/test-reconcile
+tests_unit_test_reconcile_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-netmodel
+TESTS += tests/unit/test-netmodel
+tests_unit_test_netmodel_LDADD = $(STACK_LIBS)

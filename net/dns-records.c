@@ -11,7 +11,6 @@
 #include "core/base/cleanup.h"
 #include "core/base/error.h"
 #include "core/base/fileio.h"
-#include "core/base/log.h"
 #include "core/base/util.h"
 #include "net/dns-records.h"
 
@@ -179,6 +178,7 @@ void dns_table_free(struct dns_table *t)
         for (size_t i = 0; i < t->n_networks; i++)
                 dns_network_done(&t->networks[i]);
         free(t->networks);
+        strv_free(t->skipped);
         free(t);
 }
 
@@ -424,10 +424,11 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
                         if (dns_name_valid(*x))
                                 strv_push(&usable, *x);
                         else
-                                log_warning("%s: skipping '%s': not a valid DNS name", w, *x);
+                                strv_consume(&t->skipped,
+                                             xasprintf("%s: skipping '%s': not a valid DNS name", w, *x));
                 }
                 if (!usable) {
-                        log_warning("%s: skipped: no valid DNS name", w);
+                        strv_consume(&t->skipped, xasprintf("%s: skipped: no valid DNS name", w));
                         continue;
                 }
                 if ((r = dns_network_add_entry(n, id ? id->valuestring : NULL, usable, addrs, err)) < 0 ||

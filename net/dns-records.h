@@ -63,6 +63,7 @@ struct dns_table {
         char *domain; /* NULL, or a search domain whose names are ours too: "web.<domain>" is "web" */
         struct dns_network *networks;
         size_t n_networks;
+        char **skipped; /* from parsing: one message per name left out (not a valid DNS name) */
 };
 
 /* Addresses: "10.0.0.1", "fd00::1". Return 0 or -EINVAL. */
@@ -109,7 +110,8 @@ void dns_network_done(struct dns_network *n);
 /* Where the reconciler writes a project's table: <run_root>/projects/<project>/dns.json. */
 char *dns_records_path(const char *run_root, const char *project);
 
-/* JSON text <-> table. Errors name the offending field ("networks[1].entries[0].addresses[2]: ..."). */
+/* JSON text <-> table. Errors name the offending field ("networks[1].entries[0].addresses[2]: ...").
+ * Names nobody can ask for are left out, not fatal; t->skipped says which, for the caller to report. */
 int dns_records_parse(const char *json, struct dns_table **ret, struct stack_error *err);
 char *dns_records_format(const struct dns_table *t);
 int dns_records_load(const char *path, struct dns_table **ret, struct stack_error *err);

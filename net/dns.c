@@ -1090,6 +1090,7 @@ static void forward_next(struct dns_forward *f)
                 fd = socket(a.family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 if (fd < 0 || (connect(fd, &u.sa, ulen) < 0 && !(tcp && errno == EINPROGRESS)) ||
                     (!tcp && send(fd, f->query, f->len, 0) < 0)) {
+                        /* A trace, not a report: the asker's query times out and it asks again. */
                         log_debug("dns: upstream %s: %s", srv, strerror(errno));
                         continue;
                 }
@@ -1532,12 +1533,16 @@ int dns_server_set_table(struct dns_server *s, const struct dns_table *t, struct
         return r;
 }
 
-int dns_server_reload(struct dns_server *s, const char *path, struct stack_error *err)
+int dns_server_reload(struct dns_server *s, const char *path, char ***ret_skipped, struct stack_error *err)
 {
         _cleanup_dns_table_ struct dns_table *t = NULL;
         int r;
 
         if ((r = dns_records_load(path, &t, err)) < 0)
                 return r;
-        return dns_server_set_table(s, t, err);
+        if ((r = dns_server_set_table(s, t, err)) < 0)
+                return r;
+        if (ret_skipped)
+                *ret_skipped = TAKE_PTR(t->skipped);
+        return 0;
 }

@@ -162,5 +162,6 @@ int dns_server_set_network(struct dns_server *s, const struct dns_network *n, st
 int dns_server_remove_network(struct dns_server *s, const char *name);
 /* Makes the server serve exactly table t (networks not in t are removed); the domain is taken too. */
 int dns_server_set_table(struct dns_server *s, const struct dns_table *t, struct stack_error *err);
-/* Loads a records file and sets it; on a load error nothing changes. */
-int dns_server_reload(struct dns_server *s, const char *path, struct stack_error *err);
+/* Loads a records file and sets it; on a load error nothing changes. *ret_skipped (may be NULL) gets the
+ * messages for names left out of it (dns_table.skipped), for the caller to report. */
+int dns_server_reload(struct dns_server *s, const char *path, char ***ret_skipped, struct stack_error *err);

@@ -1,7 +1,8 @@
 /* stack-fw: drives net/firewall and net/ports from the command line, for the integration tests and the
  * benchmark (the reconciler calls the same functions). Not installed.
  *
- *   stack-fw print|apply PROJECT [--net NAME,BRIDGE,SUBNET/LEN,GATEWAY[,internal][,ipv6]]...
+ *   stack-fw [--backend NAME] print|apply PROJECT [--net
+ * NAME,BRIDGE,SUBNET/LEN,GATEWAY[,internal][,ipv6]]...
  *                                [--port NET,[HOSTIP:]HOSTPORT[-END|~LAST],CONTAINERIP:PORT[/udp]]...
  *   stack-fw remove PROJECT
  *   stack-fw list
@@ -10,8 +11,9 @@
  * first (nothing changes on a clash;
  * --no-port-check skips that, as if another command had published the port in the meantime),
  * prints one "published HOSTIP:PORT/PROTO -> CONTAINERIP:PORT" line per port and "commits N".
- * A network flagged ipv6 also gets the IPv6 isolation (firewall6.h); then `print` adds a "# ip6tables"
- * section and `apply` a "commits6 N" line (as does `remove` when it removed IPv6 rules). */
+ * A network flagged ipv6 also gets the IPv6 isolation; then `print` adds a "# ip6tables" section and
+ * `apply` a "commits6 N" line (as does `remove` when it removed IPv6 rules). --backend picks the firewall
+ * backend by name (firewall_open()); without it, the host's default. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,12 +24,13 @@
 #include "core/base/error.h"
 #include "core/base/util.h"
 #include "net/firewall.h"
-#include "net/firewall6.h"
 #include "net/ports.h"
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: stack-fw print|apply|remove|list PROJECT [--net ...] [--port ...]\n");
+        fprintf(
+            stderr,
+            "usage: stack-fw [--backend NAME] print|apply|remove|list PROJECT [--net ...] [--port ...]\n");
         return 2;
 }
 
@@ -129,9 +132,29 @@ static int fail(struct stack_error *err)
         return 1;
 }
 
+static void warn(void *userdata, const char *msg)
+{
+        fprintf(stderr, "stack-fw: warning: %s\n", msg);
+}
+
+static const char *backend;
+
+static int open_fw(struct firewall **ret, struct stack_error *err)
+{
+        int r = firewall_open(backend, ret, err);
+        if (r >= 0)
+                firewall_set_warn(*ret, warn, NULL);
+        return r;
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_error_ struct stack_error err = {0};
+        if (argc >= 3 && streq(argv[1], "--backend")) {
+                backend = argv[2];
+                argc -= 2;
+                argv += 2;
+        }
         if (argc < 2)
                 return usage();
         const char *cmd = argv[1];
@@ -140,7 +163,7 @@ int main(int argc, char **argv)
                 _cleanup_firewall_ struct firewall *fw = NULL;
                 struct fw_published *pub = NULL;
                 size_t n = 0;
-                if (firewall_open_iptc(&fw, &err) < 0 || firewall_list_published(fw, &pub, &n, &err) < 0)
+                if (open_fw(&fw, &err) < 0 || firewall_list_published(fw, &pub, &n, &err) < 0)
                         return fail(&err);
                 for (size_t i = 0; i < n; i++) {
                         char h[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
@@ -159,13 +182,11 @@ int main(int argc, char **argv)
 
         if (streq(cmd, "remove")) {
                 _cleanup_firewall_ struct firewall *fw = NULL;
-                unsigned commits6 = 0;
-                if (firewall_open_iptc(&fw, &err) < 0 || firewall_remove_project(fw, project, &err) < 0 ||
-                    firewall6_remove_project(project, &commits6, &err) < 0)
+                if (open_fw(&fw, &err) < 0 || firewall_remove_project(fw, project, &err) < 0)
                         return fail(&err);
-                printf("commits %u\n", firewall_commits(fw));
-                if (commits6 > 0)
-                        printf("commits6 %u\n", commits6);
+                printf("commits %u\n", firewall_commits(fw, FW_IPV4));
+                if (firewall_commits(fw, FW_IPV6) > 0)
+                        printf("commits6 %u\n", firewall_commits(fw, FW_IPV6));
                 return 0;
         }
         if (!streq(cmd, "print") && !streq(cmd, "apply"))
@@ -201,8 +222,7 @@ int main(int argc, char **argv)
         struct fw_published *pub = NULL;
         size_t n_pub = 0;
         if (rc == 0 && streq(cmd, "apply")) {
-                if (firewall_open_iptc(&fw, &err) < 0 ||
-                    firewall_list_published(fw, &pub, &n_pub, &err) < 0 ||
+                if (open_fw(&fw, &err) < 0 || firewall_list_published(fw, &pub, &n_pub, &err) < 0 ||
                     ports_assign(project, ports, n_ports, pub, n_pub, &err) < 0 ||
                     (port_check && ports_check(project, ports, n_ports, pub, n_pub, &err) < 0))
                         rc = fail(&err);
@@ -218,18 +238,9 @@ int main(int argc, char **argv)
         if (rc == 0 && streq(cmd, "print")) {
                 _cleanup_free_ char *text = fw_ruleset_format(&rs);
                 fputs(text, stdout);
-                _cleanup_ruleset_ struct fw_ruleset rs6 = {0};
-                if (any6 && firewall6_build(project, nets, n_nets, &rs6, &err) < 0)
-                        rc = fail(&err);
-                else if (any6) {
-                        _cleanup_free_ char *text6 = fw_ruleset_format(&rs6);
-                        printf("# ip6tables\n%s", text6);
-                }
         }
         if (rc == 0 && streq(cmd, "apply")) {
-                unsigned commits6 = 0;
-                if (firewall_apply(fw, &rs, &err) < 0 ||
-                    firewall6_apply(project, nets, n_nets, &commits6, &err) < 0)
+                if (firewall_apply(fw, &rs, &err) < 0)
                         rc = fail(&err);
                 for (size_t i = 0; rc == 0 && i < n_ports; i++) {
                         char h[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
@@ -240,9 +251,10 @@ int main(int argc, char **argv)
                                ports[i].container_port);
                 }
                 if (rc == 0)
-                        printf("rules %zu\ncommits %u\n", fw_ruleset_count(&rs), firewall_commits(fw));
+                        printf("rules %zu\ncommits %u\n", fw_ruleset_count(&rs),
+                               firewall_commits(fw, FW_IPV4));
                 if (rc == 0 && any6)
-                        printf("commits6 %u\n", commits6);
+                        printf("commits6 %u\n", firewall_commits(fw, FW_IPV6));
         }
         fw_published_free(pub, n_pub);
         free_desc(nets, n_nets, ports, n_ports);

@@ -1,22 +1,32 @@
-/* Rule generation: a project's networks and published ports -> the chains that implement them. Pure: no
- * I/O, so every rule is unit-tested without root. The backends only install what is built here. */
+/* Rule generation: a project's networks and published ports -> the chains that implement them, IPv4 and
+ * IPv6. Pure: no I/O, so every rule is unit-tested without root. The backends only install what is built
+ * here; the dispatch to the backend chosen at run time sits at the end. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
 #include "net/firewall.h"
+#include "net/nft-backend.h"
 
-static const struct fw_base_chain base_chains[] = {
-    {FW_TABLE_RAW, "STACK-PRE", "PREROUTING", false},
-    {FW_TABLE_FILTER, "STACK-FORWARD", "FORWARD", false},
-    {FW_TABLE_FILTER, "STACK-INPUT", "INPUT", false},
-    {FW_TABLE_NAT, "STACK-DNAT", "PREROUTING", true},
-    {FW_TABLE_NAT, "STACK-DNAT", "OUTPUT", true},
-    {FW_TABLE_NAT, "STACK-POSTROUTING", "POSTROUTING", false},
-    {0, NULL, NULL, false},
+static const struct fw_base_chain base_chains4[] = {
+    {FW_IPV4, FW_TABLE_RAW, "STACK-PRE", "PREROUTING", false},
+    {FW_IPV4, FW_TABLE_FILTER, "STACK-FORWARD", "FORWARD", false},
+    {FW_IPV4, FW_TABLE_FILTER, "STACK-INPUT", "INPUT", false},
+    {FW_IPV4, FW_TABLE_NAT, "STACK-DNAT", "PREROUTING", true},
+    {FW_IPV4, FW_TABLE_NAT, "STACK-DNAT", "OUTPUT", true},
+    {FW_IPV4, FW_TABLE_NAT, "STACK-POSTROUTING", "POSTROUTING", false},
+    {0, 0, NULL, NULL, false},
+};
+
+/* IPv6 has the isolation only: no NAT66, no published ports, no loopback guard (::1 is never routed). */
+static const struct fw_base_chain base_chains6[] = {
+    {FW_IPV6, FW_TABLE_FILTER, "STACK-FORWARD", "FORWARD", false},
+    {0, 0, NULL, NULL, false},
 };
 
 /* Per-project chain parts: name suffix, table, shared parent, group. */
@@ -48,9 +58,9 @@ static const struct part parts[_PART_MAX] = {
     [PART_POST] = {"POST", FW_TABLE_NAT, "STACK-POSTROUTING", FW_GROUP_INTO},
 };
 
-const struct fw_base_chain *firewall_base_chains(void)
+const struct fw_base_chain *firewall_base_chains(enum fw_family family)
 {
-        return base_chains;
+        return family == FW_IPV6 ? base_chains6 : base_chains4;
 }
 
 const char *fw_table_name(enum fw_table t)
@@ -119,16 +129,25 @@ struct builder {
         const struct fw_project *project;
         struct fw_chain chains[_PART_MAX];
         size_t cap[_PART_MAX];
+        struct fw_chain chains6[_PART_MAX]; /* PART_INT and PART_ISO only */
+        size_t cap6[_PART_MAX];
 };
 
-static struct fw_rule *add(struct builder *b, int part, const struct fw_network *n, enum fw_verdict v)
+static struct fw_rule *add_to(struct builder *b, enum fw_family f, int part, const struct fw_network *n,
+                              enum fw_verdict v)
 {
-        struct fw_chain *c = &b->chains[part];
-        GROW(c->rules, b->cap[part], c->n_rules + 1);
+        struct fw_chain *c = f == FW_IPV6 ? &b->chains6[part] : &b->chains[part];
+        size_t *cap = f == FW_IPV6 ? &b->cap6[part] : &b->cap[part];
+        GROW(c->rules, *cap, c->n_rules + 1);
         struct fw_rule *r = &c->rules[c->n_rules++];
         *r = (struct fw_rule){.verdict = v};
         snprintf(r->comment, sizeof(r->comment), "stack:%s:%s", b->project->name, n->name);
         return r;
+}
+
+static struct fw_rule *add(struct builder *b, int part, const struct fw_network *n, enum fw_verdict v)
+{
+        return add_to(b, FW_IPV4, part, n, v);
 }
 
 static void set_if(char dst[FW_IFNAME_MAX], const char *name)
@@ -268,6 +287,28 @@ static void build_network(struct builder *b, const struct fw_network *n)
         }
 }
 
+/* The IPv6 isolation of a bridge with an IPv6 subnet: the same shape as the IPv4 one, without addresses
+ * (the bridge names the network) and without published ports. */
+static void build_network6(struct builder *b, const struct fw_network *n)
+{
+        struct fw_rule *r;
+        if (n->internal) {
+                r = add_to(b, FW_IPV6, PART_INT, n, FW_DROP);
+                set_if(r->in_if, n->bridge);
+                set_if(r->out_if, n->bridge);
+                r->out_if_not = true;
+        }
+        /* Into the bridge only replies and its own traffic (bridged with br_netfilter on). */
+        r = add_to(b, FW_IPV6, PART_ISO, n, FW_ACCEPT);
+        set_if(r->out_if, n->bridge);
+        r->ctstate = FW_CT_ESTABLISHED | FW_CT_RELATED;
+        r = add_to(b, FW_IPV6, PART_ISO, n, FW_ACCEPT);
+        set_if(r->in_if, n->bridge);
+        set_if(r->out_if, n->bridge);
+        r = add_to(b, FW_IPV6, PART_ISO, n, FW_DROP);
+        set_if(r->out_if, n->bridge);
+}
+
 static int validate(const struct fw_project *pr, struct stack_error *err)
 {
         if (isempty(pr->name))
@@ -333,15 +374,20 @@ int firewall_build(const struct fw_project *pr, struct fw_ruleset *ret, struct s
         firewall_chain_prefix(pr->name, prefix);
         for (size_t i = 0; i < _PART_MAX; i++) {
                 struct fw_chain *c = &b.chains[i];
+                c->family = FW_IPV4;
                 c->table = parts[i].table;
                 snprintf(c->name, sizeof(c->name), "%s%s", prefix, parts[i].suffix);
                 snprintf(c->parent, sizeof(c->parent), "%s", parts[i].parent);
                 c->group = parts[i].group;
+                b.chains6[i] = *c;
+                b.chains6[i].family = FW_IPV6;
         }
 
         struct fw_ruleset rs = {.project = xstrdup(pr->name)};
         for (size_t i = 0; i < pr->n_networks; i++) {
                 const struct fw_network *n = &pr->networks[i];
+                if (n->ipv6)
+                        build_network6(&b, n);
                 /* Without IPv4 there is nothing to guard here, and a /0 "subnet" would make the
                  * anti-spoofing and NAT rules match every address on the host. */
                 if (n->prefixlen == 0)
@@ -356,10 +402,13 @@ int firewall_build(const struct fw_project *pr, struct fw_ruleset *ret, struct s
         }
 
         /* Empty chains are left out: a project without ports has no DNAT chain at all. */
-        rs.chains = xcalloc(_PART_MAX, sizeof(*rs.chains));
+        rs.chains = xcalloc(2 * _PART_MAX, sizeof(*rs.chains));
         for (size_t i = 0; i < _PART_MAX; i++)
                 if (b.chains[i].n_rules > 0)
                         rs.chains[rs.n_chains++] = b.chains[i];
+        for (size_t i = 0; i < _PART_MAX; i++)
+                if (b.chains6[i].n_rules > 0)
+                        rs.chains[rs.n_chains++] = b.chains6[i];
         *ret = rs;
         return 0;
 }
@@ -374,6 +423,14 @@ void fw_ruleset_free(struct fw_ruleset *rs)
         free(rs->project);
         strv_free(rs->localnet_bridges);
         *rs = (struct fw_ruleset){0};
+}
+
+bool fw_ruleset_has(const struct fw_ruleset *rs, enum fw_family family, enum fw_table table)
+{
+        for (size_t i = 0; i < rs->n_chains; i++)
+                if (rs->chains[i].family == family && rs->chains[i].table == table)
+                        return true;
+        return false;
 }
 
 size_t fw_ruleset_count(const struct fw_ruleset *rs)
@@ -459,27 +516,36 @@ char *fw_rule_format(const char *chain, const struct fw_rule *r)
         return strbuf_take(&b);
 }
 
-char *fw_ruleset_format(const struct fw_ruleset *rs)
+static void format_family(struct strbuf *b, const struct fw_ruleset *rs, enum fw_family f)
 {
-        struct strbuf b = {0};
         for (int t = 0; t < _FW_TABLE_MAX; t++) {
                 bool any = false;
                 for (size_t i = 0; i < rs->n_chains; i++) {
                         const struct fw_chain *c = &rs->chains[i];
-                        if (c->table != (enum fw_table) t)
+                        if (c->family != f || c->table != (enum fw_table) t)
                                 continue;
                         if (!any)
-                                strbuf_printf(&b, "*%s\n", fw_table_name(c->table));
+                                strbuf_printf(b, "*%s\n", fw_table_name(c->table));
                         any = true;
                         struct fw_rule jump;
                         firewall_jump_rule(rs->project, c, &jump);
                         _cleanup_free_ char *j = fw_rule_format(c->parent, &jump);
-                        strbuf_printf(&b, "%s\n", j);
+                        strbuf_printf(b, "%s\n", j);
                         for (size_t k = 0; k < c->n_rules; k++) {
                                 _cleanup_free_ char *line = fw_rule_format(c->name, &c->rules[k]);
-                                strbuf_printf(&b, "%s\n", line);
+                                strbuf_printf(b, "%s\n", line);
                         }
                 }
+        }
+}
+
+char *fw_ruleset_format(const struct fw_ruleset *rs)
+{
+        struct strbuf b = {0};
+        format_family(&b, rs, FW_IPV4);
+        if (fw_ruleset_has(rs, FW_IPV6, FW_TABLE_FILTER)) {
+                strbuf_puts(&b, "# ip6tables\n");
+                format_family(&b, rs, FW_IPV6);
         }
         return strbuf_take(&b);
 }
@@ -503,14 +569,52 @@ void firewall_free(struct firewall *fw)
         free(fw);
 }
 
+static const struct {
+        const char *name;
+        int (*open)(struct firewall **ret, struct stack_error *err);
+} backends[] = {
+    {"iptables", firewall_open_iptc},
+    {"nftables", firewall_open_nft},
+};
+
+int firewall_open(const char *backend, struct firewall **ret, struct stack_error *err)
+{
+        if (!backend)
+                backend = getenv("STACK_FIREWALL_BACKEND");
+        if (isempty(backend) || streq(backend, "auto"))
+                backend = firewall_nft_detect();
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
+                if (streq(backends[i].name, backend))
+                        return backends[i].open(ret, err);
+        struct strbuf names = {0};
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
+                strbuf_printf(&names, "%s%s", i ? ", " : "", backends[i].name);
+        strbuf_puts(&names, ", auto");
+        _cleanup_free_ char *list = strbuf_take(&names);
+        return stack_error_set(err, EINVAL, "firewall: unknown backend '%s' (choose one of: %s)", backend,
+                               list);
+}
+
 int firewall_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
-        return fw->ops->apply(fw, rs, err);
+        int r = fw->ops->apply(fw, rs, err);
+        if (r < 0)
+                return r;
+        firewall_flush_stale_udp(fw, rs);
+        return 0;
 }
 
 int firewall_remove_project(struct firewall *fw, const char *project, struct stack_error *err)
 {
-        return fw->ops->remove_project(fw, project, err);
+        int r = fw->ops->remove_project(fw, project, err);
+        if (r < 0)
+                return r;
+        /* `down` removes the project whichever backend brought it up. */
+        _cleanup_error_ struct stack_error e = {0};
+        if (firewall_remove_elsewhere(fw, project, &e) < 0)
+                firewall_warn(fw, "project '%s': the other firewall backend: %s", project,
+                              e.msg ? e.msg : "cannot remove");
+        return 0;
 }
 
 int firewall_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
@@ -519,9 +623,33 @@ int firewall_list_published(struct firewall *fw, struct fw_published **ret, size
         return fw->ops->list_published(fw, ret, ret_n, err);
 }
 
-unsigned firewall_commits(const struct firewall *fw)
+const char *firewall_name(const struct firewall *fw)
 {
-        return fw->commits;
+        return fw->ops->name;
+}
+
+unsigned firewall_commits(const struct firewall *fw, enum fw_family family)
+{
+        return family < _FW_FAMILY_MAX ? fw->commits[family] : 0;
+}
+
+void firewall_set_warn(struct firewall *fw, firewall_warn_fn fn, void *userdata)
+{
+        fw->warn = fn;
+        fw->warn_userdata = userdata;
+}
+
+void firewall_warn(struct firewall *fw, const char *fmt, ...)
+{
+        if (!fw->warn)
+                return; /* nobody asked for warnings: there is no one to tell */
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        fw->warn(fw->warn_userdata, msg ? msg : fmt);
 }
 
 void fw_published_free(struct fw_published *p, size_t n)

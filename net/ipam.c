@@ -378,7 +378,7 @@ static bool subnet_usable_len(const struct ipam_prefix *p)
 }
 
 /* Turns one ipam.config entry into a subnet; the gateway defaults to the subnet's first address. */
-static int subnet_from_config(const char *network, size_t idx, const struct stack_ipam_config *c,
+static int subnet_from_config(const char *network, size_t idx, const struct ipam_config *c,
                               struct ipam_subnet *ret, struct stack_error *err)
 {
         _cleanup_free_ struct ipam_addr *aux = NULL;
@@ -408,19 +408,19 @@ static int subnet_from_config(const char *network, size_t idx, const struct stac
                 return stack_error_set(
                     err, EINVAL, "network '%s': ipam.config[%zu].gateway: \"%s\" is not an address in %s",
                     network, idx, c->gateway, c->subnet);
-        if (c->aux_addresses.n > 0) {
-                aux = xcalloc(c->aux_addresses.n, sizeof(*aux));
-                for (size_t i = 0; i < c->aux_addresses.n; i++) {
-                        const struct stack_kv *kv = &c->aux_addresses.items[i];
-                        if (!kv->value || ipam_addr_parse(kv->value, &aux[i]) < 0 ||
+        if (c->n_aux > 0) {
+                aux = xcalloc(c->n_aux, sizeof(*aux));
+                for (size_t i = 0; i < c->n_aux; i++) {
+                        const struct ipam_aux_address *x = &c->aux[i];
+                        if (!x->addr || ipam_addr_parse(x->addr, &aux[i]) < 0 ||
                             !ipam_prefix_contains(&s.subnet, &aux[i]))
                                 return stack_error_set(
                                     err, EINVAL,
                                     "network '%s': ipam.config[%zu].aux_addresses.%s: \"%s\" is "
                                     "not an address in %s",
-                                    network, idx, kv->key, kv->value ? kv->value : "", c->subnet);
+                                    network, idx, x->name, x->addr ? x->addr : "", c->subnet);
                 }
-                s.n_aux = c->aux_addresses.n;
+                s.n_aux = c->n_aux;
         }
         s.aux = TAKE_PTR(aux);
         *ret = s;

@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "core/base/error.h"
-#include "spec/model.h"
 
 struct ipam_addr {
         int family; /* AF_INET or AF_INET6; 0 = none */
@@ -100,12 +99,27 @@ struct ipam_pool {
 /* The built-in defaults for a family. */
 void ipam_pool_default(int family, struct ipam_pool *ret);
 
+/* An address reserved in a subnet (compose's aux_addresses), named for messages. */
+struct ipam_aux_address {
+        const char *name;
+        const char *addr;
+};
+
+/* One configured subnet of a network (compose's ipam.config entry), as text: parsed and checked here. */
+struct ipam_config {
+        const char *subnet;
+        const char *ip_range; /* NULL: the whole subnet */
+        const char *gateway;  /* NULL: the subnet's first address */
+        const struct ipam_aux_address *aux;
+        size_t n_aux;
+};
+
 struct ipam_network_request {
         const char *network;
         const char *project;
         bool ipv4, ipv6;
         bool external;
-        const struct stack_ipam_config *config; /* compose's ipam.config; entries of both families */
+        const struct ipam_config *config; /* entries of both families */
         size_t n_config;
         const struct ipam_prefix *in_use; /* routed on the host outside stack's networks */
         size_t n_in_use;

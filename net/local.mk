@@ -24,8 +24,9 @@ TESTS += \
 EXTRA_DIST += bench/net-attach.sh
 # Firewall (rule generation, libiptc backend) and host ports.
 libstack_core_la_SOURCES += \
-	net/firewall.h net/firewall.c net/firewall-iptc.c \
-	net/firewall6.h net/firewall-ip6tc.c net/xtables-lock.h net/xtables-lock.c \
+	net/firewall.h net/firewall.c net/firewall-host.c \
+	net/firewall-xt.h net/firewall-xt.c net/firewall-iptc.c net/firewall-ip6tc.c \
+	net/xtables-lock.h net/xtables-lock.c \
 	net/ports.h net/ports.c \
 	net/conntrack.h net/conntrack.c
 check_PROGRAMS += net/stack-fw
@@ -47,6 +48,21 @@ tests_unit_test_firewall_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/unit/test-firewall6
 TESTS += tests/unit/test-firewall6
 tests_unit_test_firewall6_LDADD = $(STACK_LIBS)
+# nftables backend (libnftables): rule text and listing (pure, unit-tested), the backend itself.
+libstack_core_la_SOURCES += \
+	net/nft-rules.h net/nft-rules.c \
+	net/nft-backend.h net/firewall-nft.c
+check_PROGRAMS += tests/unit/test-nft-rules
+TESTS += tests/unit/test-nft-rules
+tests_unit_test_nft_rules_LDADD = $(STACK_LIBS)
+TESTS += \
+	tests/integration/t0360-fw-nft-publish.sh \
+	tests/integration/t0361-fw-nft-loopback-guard.sh \
+	tests/integration/t0362-fw-nft-ipv6.sh \
+	tests/integration/t0363-fw-nft-coexist.sh \
+	tests/integration/t0364-fw-nft-coexist-up.sh \
+	tests/integration/t0365-fw-nft-auto.sh
+EXTRA_DIST += tests/integration/t0369-fw-nft-lib.inc
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \

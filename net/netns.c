@@ -285,7 +285,8 @@ int netns_run_in(int netns_fd, int (*fn)(void *userdata), void *userdata, struct
                 return stack_error_errno(err, errno, "enter network namespace");
         int r = fn(userdata);
         if (setns(self, CLONE_NEWNET) < 0) {
-                /* Carrying on in a container's namespace would configure the wrong host. */
+                /* Carrying on in a container's namespace would configure the wrong host. There is no
+                 * caller to report to after this, so the reason is written where abort() leaves it. */
                 log_error("cannot return to the host network namespace: %s", strerror(errno));
                 abort();
         }

@@ -5,14 +5,10 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
-#include "core/base/log.h"
 #include "core/base/util.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "net/network.h"
-
-#define OPT_BRIDGE_NAME "com.docker.network.bridge.name"
-#define OPT_MTU "com.docker.network.driver.mtu"
 
 static int pool_from_env(const char *var, int family, struct ipam_pool *ret, struct stack_error *err)
 {
@@ -67,52 +63,6 @@ void network_info_done(struct network_info *i)
         free(i->name);
         free(i->project);
         *i = (struct network_info){0};
-}
-
-int network_spec_from_model(const char *project, const struct stack_network *n, struct network_spec *ret,
-                            struct stack_error *err)
-{
-        if (n->driver && !streq(n->driver, "bridge"))
-                return stack_error_set(err, EOPNOTSUPP,
-                                       "network '%s': driver '%s' is not supported (only bridge)", n->key,
-                                       n->driver);
-        struct network_spec s = {
-            .name = n->name,
-            .project = project,
-            .external = n->external,
-            .internal = n->internal,
-            .ipv4 = n->enable_ipv4,
-            .ipv6 = n->enable_ipv6,
-            .ipam = n->ipam,
-            .n_ipam = n->n_ipam,
-        };
-        if (n->ipam_driver && !streq(n->ipam_driver, "default"))
-                return stack_error_set(err, EOPNOTSUPP, "network '%s': ipam driver '%s' is not supported",
-                                       n->key, n->ipam_driver);
-        const struct stack_kv *kv = stack_kvlist_get(&n->driver_opts, OPT_BRIDGE_NAME);
-        if (kv && kv->value) {
-                if (!netlink_ifname_valid(kv->value))
-                        return stack_error_set(err, EINVAL,
-                                               "network '%s': driver_opts.%s: \"%s\" is not a valid "
-                                               "interface name (at most 15 characters)",
-                                               n->key, OPT_BRIDGE_NAME, kv->value);
-                s.bridge = kv->value;
-        }
-        kv = stack_kvlist_get(&n->driver_opts, OPT_MTU);
-        if (kv && kv->value) {
-                char *end;
-                unsigned long mtu = strtoul(kv->value, &end, 10);
-                if (*end || mtu < 68 || mtu > 65535)
-                        return stack_error_set(err, EINVAL,
-                                               "network '%s': driver_opts.%s: \"%s\" is not an MTU", n->key,
-                                               OPT_MTU, kv->value);
-                s.mtu = (unsigned) mtu;
-        }
-        if (!s.ipv4 && !s.ipv6)
-                return stack_error_set(err, EINVAL, "network '%s': neither IPv4 nor IPv6 is enabled",
-                                       n->key);
-        *ret = s;
-        return 0;
 }
 
 static void info_from_ipam(const struct ipam_network *rec, struct network_info *i)
@@ -682,71 +632,6 @@ int network_project_teardown(struct network_ctx *ctx, const char *project, struc
                 busy_err = (struct stack_error){0};
                 return busy;
         }
-        return 0;
-}
-
-static int cmp_priority(const void *a, const void *b)
-{
-        const struct network_plan_entry *x = a, *y = b;
-        if (x->sn->priority != y->sn->priority)
-                return x->sn->priority > y->sn->priority ? -1 : 1;
-        return x->sn < y->sn ? -1 : x->sn > y->sn;
-}
-
-int network_service_plan(const struct stack_project *p, const struct stack_service *s,
-                         struct network_plan_entry **ret, size_t *ret_n, struct stack_error *err)
-{
-        _cleanup_free_ struct network_plan_entry *e = xcalloc(s->n_networks, sizeof(*e));
-        for (size_t i = 0; i < s->n_networks; i++) {
-                e[i].sn = &s->networks[i];
-                e[i].net = stack_project_network(p, s->networks[i].name);
-                if (!e[i].net)
-                        return stack_error_set(err, ENOENT, "service '%s': network '%s' is not declared",
-                                               s->name, s->networks[i].name);
-        }
-        /* Stable: ties keep file order (sn pointers are in file order). */
-        qsort(e, s->n_networks, sizeof(*e), cmp_priority);
-        unsigned next = 0;
-        size_t best = 0;
-        for (size_t i = 0; i < s->n_networks; i++) {
-                if (e[i].sn->interface_name) {
-                        if (!netlink_ifname_valid(e[i].sn->interface_name))
-                                return stack_error_set(
-                                    err, EINVAL,
-                                    "service '%s': networks.%s.interface_name: \"%s\" is not a "
-                                    "valid interface name",
-                                    s->name, e[i].sn->name, e[i].sn->interface_name);
-                        snprintf(e[i].ifname, IFNAMSIZ, "%s", e[i].sn->interface_name);
-                } else {
-                        /* Skip numbers taken by an explicit interface_name. */
-                        for (;;) {
-                                char cand[IFNAMSIZ];
-                                snprintf(cand, sizeof(cand), "eth%u", next++);
-                                bool taken = false;
-                                for (size_t j = 0; j < s->n_networks && !taken; j++)
-                                        taken =
-                                            e[j].sn->interface_name && streq(e[j].sn->interface_name, cand);
-                                if (!taken) {
-                                        memcpy(e[i].ifname, cand, IFNAMSIZ);
-                                        break;
-                                }
-                        }
-                }
-                if (e[i].sn->gw_priority > e[best].sn->gw_priority)
-                        best = i;
-        }
-        for (size_t i = 0; i < s->n_networks; i++)
-                for (size_t j = i + 1; j < s->n_networks; j++)
-                        if (streq(e[i].ifname, e[j].ifname))
-                                return stack_error_set(
-                                    err, EINVAL,
-                                    "service '%s': networks '%s' and '%s' both use interface "
-                                    "'%s'",
-                                    s->name, e[i].sn->name, e[j].sn->name, e[i].ifname);
-        if (s->n_networks)
-                e[best].default_route = true;
-        *ret_n = s->n_networks;
-        *ret = TAKE_PTR(e);
         return 0;
 }
 

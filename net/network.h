@@ -14,7 +14,6 @@
 
 #include "core/base/error.h"
 #include "net/ipam.h"
-#include "spec/model.h"
 
 struct nl_sock;
 
@@ -51,14 +50,9 @@ struct network_spec {
         const char *bridge;  /* NULL: "stk" + hash of name */
         unsigned mtu;        /* 0: NETWORK_DEFAULT_MTU */
         bool external, internal, ipv4, ipv6;
-        const struct stack_ipam_config *ipam;
+        const struct ipam_config *ipam;
         size_t n_ipam;
 };
-
-/* From the model: driver must be bridge (or unset); driver_opts com.docker.network.bridge.name and
- * com.docker.network.driver.mtu are honoured. */
-int network_spec_from_model(const char *project, const struct stack_network *n, struct network_spec *ret,
-                            struct stack_error *err);
 
 struct network_info {
         char *name;
@@ -130,18 +124,6 @@ int network_container_remove(struct network_ctx *ctx, const char *project, const
 /* Everything the project left, also after a crash: containers' namespaces, veths and leases, its bridges
  * and networks. Networks still used by other projects are reported (-EBUSY) after the rest is done. */
 int network_project_teardown(struct network_ctx *ctx, const char *project, struct stack_error *err);
-
-/* The order of a service's networks: interface names eth0, eth1, ... by descending `priority` (then file
- * order), unless interface_name says otherwise; the default route through the network with the highest
- * gw_priority (the first on a tie). */
-struct network_plan_entry {
-        const struct stack_service_network *sn;
-        const struct stack_network *net;
-        char ifname[IFNAMSIZ];
-        bool default_route;
-};
-int network_service_plan(const struct stack_project *p, const struct stack_service *s,
-                         struct network_plan_entry **ret, size_t *ret_n, struct stack_error *err);
 
 /* ---- network_mode ---- */
 

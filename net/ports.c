@@ -13,7 +13,6 @@
 #include "core/base/fileio.h"
 #include "core/base/util.h"
 #include "net/ports.h"
-#include "spec/model.h"
 
 static bool overlaps(const struct fw_port *p, uint16_t port)
 {
@@ -221,33 +220,6 @@ int ports_ephemeral_range(uint16_t *ret_lo, uint16_t *ret_hi)
         }
         *ret_lo = lo;
         *ret_hi = hi;
-        return 0;
-}
-
-int ports_from_spec(const struct stack_port *sp, const char *network, struct in_addr container_ip,
-                    struct fw_port *ret, struct stack_error *err)
-{
-        struct fw_port p = {.network = network, .container_ip = container_ip, .container_port = sp->target};
-        if (sp->protocol == STACK_PROTO_UDP)
-                p.proto = FW_PROTO_UDP;
-        else if (sp->protocol != STACK_PROTO_TCP)
-                return stack_error_set(err, EOPNOTSUPP, "port %u: only tcp and udp can be published",
-                                       sp->target);
-        if (!isempty(sp->host_ip) && !streq(sp->host_ip, "0.0.0.0")) {
-                if (strchr(sp->host_ip, ':'))
-                        return stack_error_set(err, EOPNOTSUPP,
-                                               "port %s:%u: IPv6 host addresses are not supported",
-                                               sp->host_ip, sp->target);
-                if (inet_pton(AF_INET, sp->host_ip, &p.host_ip) != 1)
-                        return stack_error_set(err, EINVAL, "port %u: invalid host address '%s'", sp->target,
-                                               sp->host_ip);
-        }
-        if (sp->published_end > sp->published_start && sp->published_start) {
-                p.pick_lo = sp->published_start;
-                p.pick_hi = sp->published_end;
-        } else
-                p.host_port = sp->published_start;
-        *ret = p;
         return 0;
 }
 

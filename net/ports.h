@@ -32,13 +32,5 @@ int ports_check(const char *project, const struct fw_port *ports, size_t n_ports
 int ports_assign(const char *project, struct fw_port *ports, size_t n_ports,
                  const struct fw_published *published, size_t n_published, struct stack_error *err);
 
-/* One compose port (spec/model.h, already normalized to one entry per container port) as a fw_port
- * reached at container_ip on `network` (strings are borrowed). "8000-8010:80" becomes a pick range. Fails
- * with -EOPNOTSUPP for what the IPv4 firewall cannot publish (sctp, an IPv6 host address) and -EINVAL
- * for a host address that is not one. */
-struct stack_port;
-int ports_from_spec(const struct stack_port *sp, const char *network, struct in_addr container_ip,
-                    struct fw_port *ret, struct stack_error *err);
-
 /* The ephemeral range of this network namespace. */
 int ports_ephemeral_range(uint16_t *ret_lo, uint16_t *ret_hi);

@@ -5,5 +5,5 @@
 #include "core/base/error.h"
 
 /* Takes /run/xtables.lock ($XTABLES_LOCKFILE if set), waiting at most 30 s; returns the fd holding it.
- * `who` prefixes the messages ("firewall", "firewall6"). */
+ * `who` prefixes the messages ("firewall"). */
 int xtables_lock(const char *who, struct stack_error *err);

@@ -893,10 +893,13 @@ static void dns_reload(struct supervisor *s)
         if (!path_exists(path))
                 return;
         struct stack_error e = {0};
+        _cleanup_strv_free_ char **skipped = NULL;
         if (!s->dns && dns_server_new(s->event, &s->dns, &e) < 0)
                 log_warning("supervisor: DNS responder: %s", e.msg);
-        else if (dns_server_reload(s->dns, path, &e) < 0)
+        else if (dns_server_reload(s->dns, path, &skipped, &e) < 0)
                 log_warning("supervisor: DNS responder: %s", e.msg);
+        STRV_FOREACH (w, skipped)
+                log_warning("supervisor: DNS responder: %s", *w);
         stack_error_clear(&e);
 }
 

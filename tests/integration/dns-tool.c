@@ -31,14 +31,22 @@
 
 static const char *records_path;
 
+static void print_skipped(char **skipped)
+{
+        STRV_FOREACH (w, skipped)
+                fprintf(stderr, "dns-tool: warning: %s\n", *w);
+}
+
 static int on_hup(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata)
 {
         _cleanup_error_ struct stack_error err = {0};
+        _cleanup_strv_free_ char **skipped = NULL;
 
-        if (dns_server_reload(userdata, records_path, &err) < 0)
+        if (dns_server_reload(userdata, records_path, &skipped, &err) < 0)
                 fprintf(stderr, "dns-tool: reload: %s\n", err.msg);
         else
                 fprintf(stderr, "dns-tool: reloaded %s\n", records_path);
+        print_skipped(skipped);
         return 0;
 }
 
@@ -106,10 +114,12 @@ static int serve(int argc, char **argv)
                 dns_server_set_resolv_conf(s, resolv);
         if (timeout_ms >= 0)
                 dns_server_set_upstream_timeout(s, (uint64_t) timeout_ms * 1000);
-        if (dns_server_reload(s, records_path, &err) < 0) {
+        _cleanup_strv_free_ char **skipped = NULL;
+        if (dns_server_reload(s, records_path, &skipped, &err) < 0) {
                 fprintf(stderr, "dns-tool: %s\n", err.msg);
                 return 1;
         }
+        print_skipped(skipped);
         if (sd_event_add_signal(e, NULL, SIGHUP, on_hup, s) < 0 ||
             sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGINT, NULL, NULL) < 0) {

@@ -11,6 +11,10 @@ stack() {
         "$STACK_BIN" "$@"
 }
 
+# The tests written against libiptc's tables keep it unless a test (or the caller) picks another backend;
+# the nftables tests (t036x) choose theirs explicitly.
+export STACK_FIREWALL_BACKEND=${STACK_FIREWALL_BACKEND:-iptables}
+
 ok() { # ok DESCRIPTION COMMAND...: passes when the command succeeds
         local desc=$1
         shift
@@ -97,6 +101,9 @@ residue() {
         fi
         if command -v ip6tables-legacy-save >/dev/null; then
                 ip6tables-legacy-save 2>/dev/null | grep -E '^:STACK|-j STACK' | sed 's/^/rule6 /'
+        fi
+        if command -v nft >/dev/null; then
+                nft list ruleset 2>/dev/null | grep -E '^table inet stack|comment "stack:' | sed 's/^/nft /'
         fi
         # Cgroups are host-wide: containers of a non-default run root carry its FNV-1a hash (core/runtime/container.c),
         # which tells this test's cgroups from those of tests running beside it.

@@ -41,14 +41,13 @@ static int fail(struct stack_error *err)
 static int setup(struct network_ctx *ctx, const char *project, const char *name, struct network_info *ret,
                  struct stack_error *err)
 {
-        struct stack_ipam_config cfg[2] = {{0}};
+        struct ipam_config cfg[2] = {{0}};
         size_t n = 0;
         if (opt.subnet)
-                cfg[n++] = (struct stack_ipam_config){.subnet = (char *) opt.subnet,
-                                                      .ip_range = (char *) opt.range,
-                                                      .gateway = (char *) opt.gateway};
+                cfg[n++] = (struct ipam_config){
+                    .subnet = opt.subnet, .ip_range = opt.range, .gateway = opt.gateway};
         if (opt.subnet6)
-                cfg[n++] = (struct stack_ipam_config){.subnet = (char *) opt.subnet6};
+                cfg[n++] = (struct ipam_config){.subnet = opt.subnet6};
         struct network_spec spec = {
             .name = name,
             .project = project,

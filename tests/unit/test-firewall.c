@@ -7,7 +7,6 @@
 #include "core/base/util.h"
 #include "net/firewall.h"
 #include "net/ports.h"
-#include "spec/model.h"
 #include "tests/unit/tap.h"
 
 static struct in_addr ip(const char *s)
@@ -277,13 +276,17 @@ static void test_names(void)
         _cleanup_free_ char *text = build_text(&pr, &rs);
         ok(rs.n_chains > 0 && strlen(rs.chains[0].rules[0].comment) < FW_COMMENT_MAX,
            "a very long project name is cut to fit the comment match");
-        const struct fw_base_chain *bc = firewall_base_chains();
+        const struct fw_base_chain *bc = firewall_base_chains(FW_IPV4);
         int hooks = 0;
         for (; bc->name; bc++)
                 hooks++;
         is_int(
             hooks, 6,
             "six hook jumps: raw PREROUTING, filter FORWARD and INPUT, nat PREROUTING, OUTPUT, POSTROUTING");
+        hooks = 0;
+        for (bc = firewall_base_chains(FW_IPV6); bc->name; bc++)
+                hooks++;
+        is_int(hooks, 1, "one in IPv6: filter FORWARD");
 }
 
 static void test_ports_pure(void)
@@ -338,59 +341,25 @@ static void test_ports_pure(void)
         ok(lo > 0 && lo <= hi, "the ephemeral range is read (%u-%u)", lo, hi);
 }
 
-static void test_from_spec(void)
-{
-        _cleanup_error_ struct stack_error err = {0};
-        struct fw_port p;
-        struct stack_port sp = {.target = 80, .published_start = 8080, .published_end = 8080};
-        is_int(ports_from_spec(&sp, "front", ip("10.88.1.2"), &p, &err), 0, "short syntax 8080:80");
-        ok(p.host_port == 8080 && p.container_port == 80 && p.host_ip.s_addr == INADDR_ANY &&
-               p.proto == FW_PROTO_TCP && p.container_ip.s_addr == ip("10.88.1.2").s_addr &&
-               streq(p.network, "front"),
-           "becomes 0.0.0.0:8080 -> 10.88.1.2:80/tcp");
-
-        sp = (struct stack_port){.target = 53, .host_ip = "127.0.0.1", .protocol = STACK_PROTO_UDP};
-        is_int(ports_from_spec(&sp, "front", ip("10.88.1.2"), &p, &err), 0, "127.0.0.1::53/udp");
-        ok(p.host_port == 0 && p.pick_lo == 0 && p.host_ip.s_addr == ip("127.0.0.1").s_addr &&
-               p.proto == FW_PROTO_UDP,
-           "a random host port on 127.0.0.1, udp");
-
-        sp = (struct stack_port){.target = 80, .published_start = 8000, .published_end = 8010};
-        is_int(ports_from_spec(&sp, "front", ip("10.88.1.2"), &p, &err), 0, "8000-8010:80");
-        ok(p.host_port == 0 && p.pick_lo == 8000 && p.pick_hi == 8010, "becomes a pick range");
-        struct fw_published mine = {
-            .project = "shop", .host_port = 8005, .container_ip = ip("10.88.1.2"), .container_port = 80};
-        is_int(ports_assign("shop", &p, 1, &mine, 1, &err), 0, "assign in the range");
-        is_int(p.host_port, 8005, "the port the project already has in the range is kept");
-        mine.host_port = 9000;
-        p.host_port = 0;
-        struct fw_port outside = p;
-        struct fw_published other = {.project = "other", .host_port = 8000};
-        struct fw_published pubs[] = {mine, other};
-        (void) ports_assign("shop", &outside, 1, pubs, 2, &err);
-        ok(outside.host_port > 8000 && outside.host_port <= 8010,
-           "otherwise a port of the range (%u), not the taken one", outside.host_port);
-
-        sp = (struct stack_port){.target = 80, .protocol = STACK_PROTO_SCTP};
-        is_int(ports_from_spec(&sp, "front", ip("10.88.1.2"), &p, &err), -EOPNOTSUPP, "sctp is refused");
-        stack_error_clear(&err);
-        sp = (struct stack_port){.target = 80, .host_ip = "::1"};
-        is_int(ports_from_spec(&sp, "front", ip("10.88.1.2"), &p, &err), -EOPNOTSUPP,
-               "an IPv6 host address is refused");
-        contains(err.msg, "IPv6", "and said so");
-}
-
 /* A fake backend: the interface carries the ruleset through unchanged and counts. */
 static int fake_applied;
 static int fake_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stack_error *err)
 {
         fake_applied += (int) fw_ruleset_count(rs);
-        fw->commits += 3;
+        fw->commits[FW_IPV4] += 3;
+        firewall_warn(fw, "fake %s", "warning");
         return 0;
 }
 static int fake_remove(struct firewall *fw, const char *project, struct stack_error *err)
 {
         return stack_error_set(err, ENOENT, "no project %s", project);
+}
+
+static char *warned;
+static void on_warn(void *userdata, const char *msg)
+{
+        free(warned);
+        warned = xasprintf("%s:%s", (const char *) userdata, msg);
 }
 
 static void test_backend_dispatch(void)
@@ -403,10 +372,22 @@ static void test_backend_dispatch(void)
         _cleanup_ruleset_ struct fw_ruleset rs = {0};
         _cleanup_error_ struct stack_error err = {0};
         is_int(firewall_build(&pr, &rs, &err), 0, "build");
+        firewall_set_warn(fw, on_warn, (void *) "ud");
         is_int(firewall_apply(fw, &rs, &err), 0, "apply through the ops table");
         is_int(fake_applied, (int) fw_ruleset_count(&rs), "the backend got the rules");
-        is_int(firewall_commits(fw), 3, "commits are counted");
+        is_int(firewall_commits(fw, FW_IPV4), 3, "commits are counted");
+        is_int(firewall_commits(fw, FW_IPV6), 0, "per family");
+        is_str(warned, "ud:fake warning", "a backend's warning goes to the caller's handler");
+        is_str(firewall_name(fw), "fake", "the backend's name");
         is_int(firewall_remove_project(fw, "x", &err), -ENOENT, "errors come back as they are");
+        free(warned);
+        stack_error_clear(&err);
+
+        struct firewall *none = NULL;
+        is_int(firewall_open("no-such-backend", &none, &err), -EINVAL, "an unknown backend is refused");
+        contains(err.msg, "no-such-backend", "naming it");
+        contains(err.msg, "iptables", "and the choices");
+        ok(!none, "and nothing is opened");
 }
 
 /* An IPv6-only network (enable_ipv4: false) reaches the builder with prefix length 0: it must get no IPv4
@@ -433,7 +414,6 @@ int main(void)
         test_errors();
         test_names();
         test_ports_pure();
-        test_from_spec();
         test_backend_dispatch();
         return done_testing();
 }

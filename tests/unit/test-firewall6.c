@@ -1,20 +1,31 @@
-/* IPv6 isolation rules (firewall6_build): which networks get rules, in which chains and order. Pure; the
- * libip6tc backend is tested for real by tests/integration/t0356-fw-ipv6.sh. */
+/* IPv6 isolation rules (the IPv6 part of firewall_build): which networks get rules, in which chains and
+ * order. Pure; the libip6tc family of the backend is tested for real by tests/integration/t0356-fw-ipv6.sh.
+ */
 #include <errno.h>
+#include <string.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
-#include "net/firewall6.h"
+#include "net/firewall.h"
 #include "tests/unit/tap.h"
 
+/* The IPv6 part of the text (after "# ip6tables"), and the number of IPv6 chains. */
 static char *build_text(const struct fw_network *nets, size_t n, size_t *ret_chains)
 {
         _cleanup_error_ struct stack_error err = {0};
         _cleanup_ruleset_ struct fw_ruleset rs = {0};
-        if (firewall6_build("demo", nets, n, &rs, &err) < 0)
+        struct fw_project pr = {"demo", nets, n, NULL, 0};
+        if (firewall_build(&pr, &rs, &err) < 0)
                 return xstrdup(err.msg ? err.msg : "error");
-        *ret_chains = rs.n_chains;
-        return fw_ruleset_format(&rs);
+        *ret_chains = 0;
+        for (size_t i = 0; i < rs.n_chains; i++)
+                if (rs.chains[i].family == FW_IPV6) {
+                        ok(rs.chains[i].table == FW_TABLE_FILTER, "IPv6 chains are in filter");
+                        (*ret_chains)++;
+                }
+        _cleanup_free_ char *text = fw_ruleset_format(&rs);
+        const char *six = strstr(text, "# ip6tables\n");
+        return xstrdup(six ? six + strlen("# ip6tables\n") : "");
 }
 
 int main(void)
@@ -57,8 +68,8 @@ int main(void)
         struct fw_network bad[] = {{.name = "x", .bridge = "a-bridge-name-too-long", .ipv6 = true}};
         _cleanup_error_ struct stack_error err = {0};
         struct fw_ruleset rs = {0};
-        is_int(firewall6_build("demo", bad, 1, &rs, &err), -EINVAL,
-               "a bridge name longer than IFNAMSIZ fails");
+        struct fw_project pr = {"demo", bad, 1, NULL, 0};
+        is_int(firewall_build(&pr, &rs, &err), -EINVAL, "a bridge name longer than IFNAMSIZ fails");
         contains(err.msg, "a-bridge-name-too-long", "naming the bridge");
         return done_testing();
 }

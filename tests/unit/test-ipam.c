@@ -19,7 +19,7 @@ static const char *fmt_subnet(const struct ipam_network *n, int family, char *bu
 }
 
 static int ensure_net(struct ipam *ipam, const char *name, const char *project,
-                      const struct ipam_prefix *in_use, size_t n_in_use, const struct stack_ipam_config *cfg,
+                      const struct ipam_prefix *in_use, size_t n_in_use, const struct ipam_config *cfg,
                       size_t n_cfg, bool v6, const struct ipam_network **ret, struct stack_error *err)
 {
         struct ipam_network_request req = {
@@ -99,11 +99,12 @@ static void test_config(void)
         is_int(ipam_open(root, &ipam, &err), 0, "reopen");
         ok(ipam_network_find(ipam, "p_a") != NULL, "records persist across opens");
 
-        struct stack_kv aux[] = {{"host1", "10.5.0.3"}, {"host2", "10.5.0.5"}};
-        struct stack_ipam_config cfg = {
+        struct ipam_aux_address aux[] = {{"host1", "10.5.0.3"}, {"host2", "10.5.0.5"}};
+        struct ipam_config cfg = {
             .subnet = "10.5.0.0/24",
             .gateway = "10.5.0.254",
-            .aux_addresses = {aux, 2},
+            .aux = aux,
+            .n_aux = 2,
         };
         const struct ipam_network *n = NULL;
         is_int(ensure_net(ipam, "p_cfg", "p", NULL, 0, &cfg, 1, false, &n, &err), 0, "explicit subnet");
@@ -127,26 +128,26 @@ static void test_config(void)
         contains(e2.msg, "is not in network", "an address outside the subnet is refused");
         is_str(addr_of(ipam, "p_cfg", "c9", "10.5.0.77", b), "10.5.0.77", "a static address");
 
-        struct stack_ipam_config clash = {.subnet = "10.5.0.128/25"};
+        struct ipam_config clash = {.subnet = "10.5.0.128/25"};
         _cleanup_error_ struct stack_error e3 = {0};
         r = ensure_net(ipam, "p_clash", "p", NULL, 0, &clash, 1, false, &n, &e3);
         ok(r < 0, "an overlapping explicit subnet is refused");
         contains(e3.msg, "overlaps network 'p_cfg'", "the error names the other network");
 
-        struct stack_ipam_config ranged = {.subnet = "10.7.0.0/16", .ip_range = "10.7.5.0/24"};
+        struct ipam_config ranged = {.subnet = "10.7.0.0/16", .ip_range = "10.7.5.0/24"};
         is_int(ensure_net(ipam, "p_range", "p", NULL, 0, &ranged, 1, false, &n, &err), 0, "ip_range");
         is_str(addr_of(ipam, "p_range", "r1", NULL, b), "10.7.5.0", "dynamic addresses come from ip_range");
         is_str(addr_of(ipam, "p_range", "r2", NULL, b), "10.7.5.1", "next one from ip_range");
         is_str(addr_of(ipam, "p_range", "r3", "10.7.9.9", b), "10.7.9.9",
                "a static address may lie outside ip_range, inside the subnet");
 
-        struct stack_ipam_config bad = {.subnet = "10.8.0.0/24", .ip_range = "10.9.0.0/24"};
+        struct ipam_config bad = {.subnet = "10.8.0.0/24", .ip_range = "10.9.0.0/24"};
         _cleanup_error_ struct stack_error e4 = {0};
         ok(ensure_net(ipam, "p_bad", "p", NULL, 0, &bad, 1, false, &n, &e4) < 0,
            "ip_range outside the subnet");
         contains(e4.msg, "ipam.config[0].ip_range", "the error names the key");
 
-        struct stack_ipam_config moved = {.subnet = "10.50.0.0/24"};
+        struct ipam_config moved = {.subnet = "10.50.0.0/24"};
         _cleanup_error_ struct stack_error e5 = {0};
         ok(ensure_net(ipam, "p_cfg", "p", NULL, 0, &moved, 1, false, &n, &e5) == -EBUSY,
            "changing the subnet of a network with containers is refused");
@@ -238,7 +239,7 @@ static void test_exhaustion(void)
         _cleanup_ipam_ struct ipam *ipam = NULL;
         char b[IPAM_ADDRSTRLEN];
         is_int(ipam_open(root, &ipam, &err), 0, "reopen");
-        struct stack_ipam_config tiny = {.subnet = "192.168.77.0/30"};
+        struct ipam_config tiny = {.subnet = "192.168.77.0/30"};
         const struct ipam_network *n = NULL;
         is_int(ensure_net(ipam, "p_tiny", "p", NULL, 0, &tiny, 1, false, &n, &err), 0, "a /30");
         is_str(addr_of(ipam, "p_tiny", "t1", NULL, b), "192.168.77.2",

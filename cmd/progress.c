@@ -1,0 +1,130 @@
+/* compose's progress display, drawn from the reconciler's events (progress.h). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/progress.h"
+#include "core/base/cleanup.h"
+#include "core/base/log.h"
+#include "core/base/util.h"
+
+/* compose's progress words for each action and phase */
+static const char *progress_word(enum plan_action_kind kind, bool done)
+{
+        switch (kind) {
+        case PLAN_CREATE_NETWORK:
+        case PLAN_CREATE_VOLUME:
+        case PLAN_CREATE_CONTAINER:
+                return done ? "Created" : "Creating";
+        case PLAN_START_CONTAINER:
+                return done ? "Started" : "Starting";
+        case PLAN_WAIT_SERVICE:
+                return done ? "Healthy" : "Waiting";
+        case PLAN_STOP_CONTAINER:
+                return done ? "Stopped" : "Stopping";
+        case PLAN_REMOVE_CONTAINER:
+        case PLAN_REMOVE_NETWORK:
+        case PLAN_REMOVE_VOLUME:
+                return done ? "Removed" : "Removing";
+        case PLAN_PUBLISH_PORTS:
+                return done ? "Published" : "Publishing";
+        }
+        return "";
+}
+
+static const char *progress_noun(enum plan_action_kind kind)
+{
+        switch (kind) {
+        case PLAN_CREATE_NETWORK:
+        case PLAN_REMOVE_NETWORK:
+                return "Network";
+        case PLAN_CREATE_VOLUME:
+        case PLAN_REMOVE_VOLUME:
+                return "Volume";
+        case PLAN_PUBLISH_PORTS:
+                return "Ports";
+        case PLAN_WAIT_SERVICE:
+                return "Service";
+        default:
+                return "Container";
+        }
+}
+
+/* width: the column the target is padded to on a terminal, so the words line up. */
+static void draw(enum progress_mode mode, const char *noun, int width, const char *target, const char *word,
+                 bool done)
+{
+        if (mode == PROGRESS_TTY)
+                fprintf(stderr, " \033[%sm✔\033[0m %s %-*s %s\n", done ? "32" : "33", noun, width, target,
+                        word);
+        else if (mode == PROGRESS_PLAIN)
+                fprintf(stderr, " %s %s %s\n", noun, target, word);
+}
+
+static void on_action(void *userdata, const struct plan_action *a, enum reconcile_phase phase,
+                      const struct stack_error *err)
+{
+        enum progress_mode mode = *(const enum progress_mode *) userdata;
+        if (mode == PROGRESS_QUIET)
+                return;
+        bool done = phase == RECONCILE_DONE;
+        if (a->kind == PLAN_WAIT_SERVICE && done && a->condition != STACK_DEP_HEALTHY)
+                return;
+        if (a->kind == PLAN_PUBLISH_PORTS)
+                return;
+        /* Orphans go with a line that says why, so a removal beyond max_orphans is never a surprise. */
+        if (a->kind == PLAN_REMOVE_CONTAINER && phase == RECONCILE_START && a->reason &&
+            startswith(a->reason, "orphan"))
+                fprintf(stderr, " Container %s Removing: %s\n", a->target, a->reason);
+        const char *word = phase == RECONCILE_FAILED ? "Error" : progress_word(a->kind, done);
+        draw(mode, progress_noun(a->kind), 24, a->target, word, done);
+}
+
+static void on_plan(void *userdata, const struct plan *plan)
+{
+        _cleanup_free_ char *text = plan_format(plan);
+        fputs(text, stdout);
+}
+
+static void on_warning(void *userdata, const char *msg)
+{
+        log_warning("%s", msg);
+}
+
+static const enum progress_mode modes[] = {PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET};
+
+static const struct reconcile_events tables[] = {
+    {(void *) &modes[PROGRESS_PLAIN], on_action, on_plan, on_warning},
+    {(void *) &modes[PROGRESS_TTY], on_action, on_plan, on_warning},
+    {(void *) &modes[PROGRESS_QUIET], on_action, on_plan, on_warning},
+};
+
+enum progress_mode progress_mode_from(const char *option)
+{
+        if (option && streq(option, "quiet"))
+                return PROGRESS_QUIET;
+        if (option && (streq(option, "tty") || (streq(option, "auto") && isatty(STDERR_FILENO))))
+                return PROGRESS_TTY;
+        return PROGRESS_PLAIN;
+}
+
+const struct reconcile_events *progress_events(enum progress_mode mode)
+{
+        return &tables[mode <= PROGRESS_QUIET ? mode : PROGRESS_PLAIN];
+}
+
+enum progress_mode progress_mode_of(const struct reconcile_events *events)
+{
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++)
+                if (events == &tables[i])
+                        return modes[i];
+        return PROGRESS_QUIET;
+}
+
+void progress_line(const struct reconcile_events *events, const char *noun, const char *target,
+                   const char *word)
+{
+        /* The column of the "Container" lines: the words of both kinds line up. */
+        int width = (int) strlen("Container") + 24 - (int) strlen(noun);
+        draw(progress_mode_of(events), noun, width > 0 ? width : 0, target, word, true);
+}
