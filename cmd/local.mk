@@ -7,6 +7,6 @@ stack_SOURCES = \
 	cmd/up.c \
 	cmd/image.c \
 	cmd/network.c \
-	cmd/systemd.c
+	cmd/systemd.c \
 	cmd/progress.h cmd/progress.c
 stack_LDADD = $(STACK_LIBS)
