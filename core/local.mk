@@ -59,9 +59,11 @@ libstack_core_la_SOURCES += \
 	core/runtime/oci.h core/runtime/oci.c \
 	core/runtime/runtime.h core/runtime/runtime.c \
 	core/runtime/volume.h core/runtime/volume.c \
+	core/runtime/container-id.h \
 	core/runtime/container.h core/runtime/container.c
 
 libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c core/engine/supervisor-client.c \
+	core/engine/status.h core/engine/status.c \
 	core/engine/reconcile.h core/engine/reconcile.c
 check_PROGRAMS += tests/integration/ctr-tool
 tests_integration_ctr_tool_LDADD = $(STACK_LIBS)

@@ -5,6 +5,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/engine/graph.h"
+#include "core/runtime/container-id.h"
 #include "core/base/log.h"
 #include "core/base/util.h"
 
@@ -407,8 +408,7 @@ static int add_containers(struct builder *b, size_t si)
 
         s->containers = xcalloc(spec->scale + 1, sizeof(size_t));
         for (int n = 1; n <= spec->scale; n++) {
-                char *name = spec->container_name ? xstrdup(spec->container_name)
-                                                  : xasprintf("%s-%s-%d", b->p->name, s->name, n);
+                char *name = container_name(b->p->name, s->name, spec->container_name, n);
                 size_t other = find_node(g, GRAPH_NODE_CONTAINER, name);
                 if (other != GRAPH_NONE) {
                         int r = fail_at(b, spec->mark, path,

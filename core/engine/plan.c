@@ -61,9 +61,7 @@ static void after(struct builder *b, size_t action, size_t prerequisite)
 
 char *plan_container_name(const char *project, const struct plan_service *s, int number)
 {
-        if (s->container_name)
-                return xstrdup(s->container_name);
-        return xasprintf("%s-%s-%d", project, s->name, number);
+        return container_name(project, s->name, s->container_name, number);
 }
 
 static const struct plan_service *find_service(const struct plan_desired *d, const char *name)
@@ -160,16 +158,16 @@ static char *outdated_reason(const struct plan_service *s, const struct plan_obs
         return NULL;
 }
 
-static bool is_active(enum plan_container_state st)
+static bool is_active(enum container_state st)
 {
-        return st == PLAN_STATE_RUNNING || st == PLAN_STATE_PAUSED || st == PLAN_STATE_CREATED;
+        return st == CONTAINER_STATE_RUNNING || st == CONTAINER_STATE_PAUSED || st == CONTAINER_STATE_CREATED;
 }
 
 /* A one-shot that ran to success is done; one that stack stopped (Ctrl-C, --abort-on-container-exit)
  * exited 0 only because it was asked to, and the next up must start it again. */
 static bool completed(const struct plan_service *s, const struct plan_observed_container *c)
 {
-        return c->state == PLAN_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
+        return c->state == CONTAINER_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
 }
 
 static const struct plan_observed_container *find_observed(const struct plan_observed *o,
@@ -337,7 +335,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         /* Not acted on, but a running replica may still need a `restart: true` restart. */
                         for (int num = 1; num <= s->scale; num++) {
                                 const struct plan_observed_container *c = find_observed(o, s->name, num);
-                                if (!c || c->state != PLAN_STATE_RUNNING)
+                                if (!c || c->state != CONTAINER_STATE_RUNNING)
                                         continue;
                                 GROW(reps, cap_rep, n_rep);
                                 reps[n_rep++] = (struct replica){
@@ -377,7 +375,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         if (!r->observed) {
                                 r->fate = FATE_CREATE;
                                 r->reason = xstrdup("not found");
-                        } else if (r->observed->state == PLAN_STATE_DEAD) {
+                        } else if (r->observed->state == CONTAINER_STATE_DEAD) {
                                 r->fate = FATE_RECREATE;
                                 r->reason = xstrdup("the runtime no longer has it");
                         } else if (opt->force_recreate) {
@@ -389,7 +387,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         } else if (!opt->no_recreate && dep_replaced && opt->always_recreate_deps) {
                                 r->fate = FATE_RECREATE;
                                 r->reason = xstrdup("a dependency was recreated (--always-recreate-deps)");
-                        } else if (r->observed->state == PLAN_STATE_RUNNING || completed(s, r->observed)) {
+                        } else if (r->observed->state == CONTAINER_STATE_RUNNING || completed(s, r->observed)) {
                                 r->fate = FATE_KEEP;
                         } else {
                                 r->fate = FATE_START;
@@ -403,7 +401,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         /* `restart: true`: a running dependent is restarted when its dependency is replaced. */
         for (size_t ri = 0; ri < n_rep; ri++) {
                 struct replica *r = &reps[ri];
-                if (r->fate != FATE_KEEP || !r->observed || r->observed->state != PLAN_STATE_RUNNING)
+                if (r->fate != FATE_KEEP || !r->observed || r->observed->state != CONTAINER_STATE_RUNNING)
                         continue;
                 for (size_t k = 0; k < r->service->n_deps; k++) {
                         ssize_t j = service_index(d, r->service->deps[k].service);

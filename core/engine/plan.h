@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/runtime/container-id.h"
 #include "spec/model.h"
 
 struct plan_dep {
@@ -42,14 +43,6 @@ struct plan_desired {
         char **volumes;      /* keys of the project's own (non-external) volumes */
 };
 
-enum plan_container_state {
-        PLAN_STATE_CREATED,
-        PLAN_STATE_RUNNING,
-        PLAN_STATE_PAUSED,
-        PLAN_STATE_EXITED,
-        PLAN_STATE_DEAD, /* its records exist, but the runtime no longer knows it */
-};
-
 struct plan_observed_container {
         char *name;
         char *service;
@@ -58,7 +51,7 @@ struct plan_observed_container {
         char *image_id;
         char **networks;
         char **volumes;
-        enum plan_container_state state;
+        enum container_state state; /* never RESTARTING: observe reports it RUNNING */
         int exit_code;
         bool stopped;          /* stopped by a stack command, not exited on its own: up starts it again */
         uint64_t created_usec; /* realtime, orders orphans by age */

@@ -151,21 +151,6 @@ static int build_desired(struct reconciler *r, struct plan_desired **ret, struct
 
 /* ---- the observed state ---- */
 
-static enum plan_container_state state_from_string(const char *s)
-{
-        if (!s)
-                return PLAN_STATE_DEAD;
-        if (streq(s, "running") || streq(s, "restarting"))
-                return PLAN_STATE_RUNNING;
-        if (streq(s, "created"))
-                return PLAN_STATE_CREATED;
-        if (streq(s, "paused"))
-                return PLAN_STATE_PAUSED;
-        if (streq(s, "exited"))
-                return PLAN_STATE_EXITED;
-        return PLAN_STATE_DEAD;
-}
-
 /* A plan that changes containers marks the project before it starts and run_publish clears the mark: a
  * run killed in between leaves it, and the next plan redoes the firewall and DNS update even when the
  * containers themselves are right by then. */
@@ -222,36 +207,21 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                 /* The supervisor watches its containers' processes: its word on a running one is current and
                  * saves a runtime call per container (which is most of a no-op `up`). Anything else is
                  * asked of the runtime, which may have lost a container the records still name. */
-                struct container_state cs = {0};
+                struct container_status cs = {0};
                 struct stack_error e = {0};
-                if (found && streq_ptr(json_get_str(found, "state"), "running"))
-                        cs.status = CONTAINER_RUNNING;
+                if (found && container_state_from_string(json_get_str(found, "state")) == CONTAINER_STATE_RUNNING)
+                        cs.state = CONTAINER_STATE_RUNNING;
                 else if (container_state(r->host, rec->name, &cs, &e) < 0)
-                        cs.status = CONTAINER_ABSENT;
+                        cs.state = CONTAINER_STATE_DEAD;
                 stack_error_clear(&e);
                 _cleanup_(cJSON_Deletep) cJSON *saved =
                     found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
                 const cJSON *st = found ? found : saved;
-                switch (cs.status) {
-                case CONTAINER_ABSENT:
-                        c->state = PLAN_STATE_DEAD;
-                        break;
-                case CONTAINER_CREATED:
-                        c->state = PLAN_STATE_CREATED;
-                        break;
-                case CONTAINER_RUNNING:
-                        c->state = PLAN_STATE_RUNNING;
-                        break;
-                case CONTAINER_PAUSED:
-                        c->state = PLAN_STATE_PAUSED;
-                        break;
-                case CONTAINER_STOPPED:
-                        c->state = PLAN_STATE_EXITED;
-                        break;
-                }
-                if (st && c->state == PLAN_STATE_EXITED &&
-                    state_from_string(json_get_str(st, "state")) == PLAN_STATE_RUNNING)
-                        c->state = PLAN_STATE_RUNNING; /* restarting: the supervisor has it in hand */
+                c->state = cs.state;
+                enum container_state sup = st ? container_state_from_string(json_get_str(st, "state"))
+                                              : CONTAINER_STATE_UNKNOWN;
+                if (c->state == CONTAINER_STATE_EXITED && container_state_is_up(sup))
+                        c->state = CONTAINER_STATE_RUNNING; /* restarting: the supervisor has it in hand */
                 c->exit_code = st ? (int) json_get_num(st, "exit_code", 0) : 0;
                 c->stopped = st && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         }

@@ -48,7 +48,7 @@ static struct plan_observed *observed_new(void)
 
 static struct plan_observed_container *add_container(struct plan_observed *o, const char *service,
                                                      int number, const char *hash,
-                                                     enum plan_container_state st)
+                                                     enum container_state st)
 {
         o->containers = xrealloc(o->containers, (o->n_containers + 1) * sizeof(*o->containers));
         struct plan_observed_container *c = &o->containers[o->n_containers++];
@@ -144,8 +144,8 @@ static void test_fresh(void)
         /* Nothing changed: a second up has nothing to do. */
         o->networks = NULL;
         strv_push(&o->networks, "default");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
         plan_free(run(d, o, &defaults, "", "unchanged project"));
 
         struct plan_options no_start = defaults;
@@ -170,9 +170,9 @@ static void test_recreate(void)
         add_dep(add_service(d, "worker", "h3"), "db", STACK_DEP_STARTED, false);
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
-        add_container(o, "worker", 1, "h3", PLAN_STATE_RUNNING);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
+        add_container(o, "worker", 1, "h3", CONTAINER_STATE_RUNNING);
         struct plan *p = run(d, o, &defaults,
                              "stop container p-web-1: dependency db was recreated\n"
                              "stop container p-db-1: configuration changed\n"
@@ -260,8 +260,8 @@ static void test_scale_and_states(void)
         add_service(d, "job", "j");
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
-        add_container(o, "job", 1, "j", PLAN_STATE_EXITED);
+        add_container(o, "web", 1, "h", CONTAINER_STATE_RUNNING);
+        add_container(o, "job", 1, "j", CONTAINER_STATE_EXITED);
         plan_free(run(d, o, &defaults,
                       "create container p-web-2: not found\n"
                       "create container p-web-3: not found\n"
@@ -271,8 +271,8 @@ static void test_scale_and_states(void)
                       "scale up adds the next numbers; a completed one-shot is left alone"));
 
         d->services[0].scale = 1;
-        add_container(o, "web", 2, "h", PLAN_STATE_RUNNING);
-        add_container(o, "web", 3, "h", PLAN_STATE_RUNNING);
+        add_container(o, "web", 2, "h", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 3, "h", CONTAINER_STATE_RUNNING);
         o->containers[1].exit_code = 1;
         plan_free(run(d, o, &defaults,
                       "stop container p-web-2: scale web to 1\n"
@@ -293,10 +293,10 @@ static void test_orphans(void)
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
         strv_push(&o->networks, "old");
-        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
+        add_container(o, "web", 1, "h", CONTAINER_STATE_RUNNING);
         for (int i = 1; i <= 5; i++) {
                 _cleanup_free_ char *svc = xasprintf("old%d", i);
-                struct plan_observed_container *c = add_container(o, svc, 1, "x", PLAN_STATE_RUNNING);
+                struct plan_observed_container *c = add_container(o, svc, 1, "x", CONTAINER_STATE_RUNNING);
                 strv_push(&c->networks, "old");
         }
         struct plan_options max3 = defaults;
@@ -354,9 +354,9 @@ static void test_down(void)
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
         strv_push(&o->volumes, "data");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
-        add_container(o, "gone", 1, "h3", PLAN_STATE_EXITED);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
+        add_container(o, "gone", 1, "h3", CONTAINER_STATE_EXITED);
         struct plan_options down = defaults;
         down.down = true;
         struct plan *p = run(d, o, &down,
@@ -406,13 +406,13 @@ static void test_stopped_and_pending(void)
         add_service(d, "web", "h");
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        struct plan_observed_container *c = add_container(o, "web", 1, "h", PLAN_STATE_EXITED);
+        struct plan_observed_container *c = add_container(o, "web", 1, "h", CONTAINER_STATE_EXITED);
         plan_free(run(d, o, &defaults, "", "an exited 0 one-shot is complete"));
         c->stopped = true;
         plan_free(run(d, o, &defaults, "start container p-web-1: not running\n",
                       "a service stack stopped (exit 0 on request) is started again"));
         c->stopped = false;
-        c->state = PLAN_STATE_RUNNING;
+        c->state = CONTAINER_STATE_RUNNING;
         o->publish_pending = true;
         plan_free(run(d, o, &defaults, "update firewall of p: an interrupted run left it undone\n",
                       "an update interrupted before its firewall step is finished by the next up"));
