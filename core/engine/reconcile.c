@@ -209,7 +209,8 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                  * asked of the runtime, which may have lost a container the records still name. */
                 struct container_status cs = {0};
                 struct stack_error e = {0};
-                if (found && container_state_from_string(json_get_str(found, "state")) == CONTAINER_STATE_RUNNING)
+                if (found &&
+                    container_state_from_string(json_get_str(found, "state")) == CONTAINER_STATE_RUNNING)
                         cs.state = CONTAINER_STATE_RUNNING;
                 else if (container_state(r->host, rec->name, &cs, &e) < 0)
                         cs.state = CONTAINER_STATE_DEAD;
@@ -218,8 +219,8 @@ static int observe(struct reconciler *r, struct plan_observed **ret, struct stac
                     found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
                 const cJSON *st = found ? found : saved;
                 c->state = cs.state;
-                enum container_state sup = st ? container_state_from_string(json_get_str(st, "state"))
-                                              : CONTAINER_STATE_UNKNOWN;
+                enum container_state sup =
+                    st ? container_state_from_string(json_get_str(st, "state")) : CONTAINER_STATE_UNKNOWN;
                 if (c->state == CONTAINER_STATE_EXITED && container_state_is_up(sup))
                         c->state = CONTAINER_STATE_RUNNING; /* restarting: the supervisor has it in hand */
                 c->exit_code = st ? (int) json_get_num(st, "exit_code", 0) : 0;
@@ -606,13 +607,6 @@ static int run_remove_container(struct reconciler *r, const char *name, struct s
 }
 
 /* ---- waiting on depends_on conditions ---- */
-
-static const cJSON *find_status(const cJSON *list, const char *name)
-{
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) if (streq_ptr(json_get_str(item, "name"), name)) return item;
-        return NULL;
-}
 
 /* Whether every container of the service meets the condition: 1 yes, 0 not yet, <0 never (err set). */
 static int service_condition(struct reconciler *r, const char *service, enum stack_dep_condition cond,
@@ -1087,18 +1081,21 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
         int k = graph_build(p, &g, err);
         if (k < 0)
                 return k;
+        STRV_FOREACH (w, g->warnings)
+                log_warning("%s", *w);
         struct reconciler r;
         k = reconciler_init(&r, c, p->name, p, err);
         struct plan_desired *d = NULL;
         struct plan_observed *obs = NULL;
         struct plan *plan = NULL;
-        _cleanup_free_ char *perr = NULL;
         if (k >= 0)
                 k = build_desired(&r, &d, err);
         if (k >= 0)
+                k = plan_desired_order(d, g, o, err);
+        if (k >= 0)
                 k = observe(&r, &obs, err);
-        if (k >= 0 && plan_compute(d, obs, o, &plan, &perr) < 0)
-                k = stack_error_set(err, EINVAL, "%s", perr ? perr : "cannot plan");
+        if (k >= 0)
+                k = plan_compute(d, obs, o, &plan, err);
         if (k >= 0) {
                 STRV_FOREACH (w, plan->warnings)
                         log_warning("%s", *w);
@@ -1147,7 +1144,6 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
         d->project = xstrdup(project);
         struct plan_observed *obs = NULL;
         struct plan *plan = NULL;
-        _cleanup_free_ char *perr = NULL;
         if (k >= 0 && p) {
                 plan_desired_free(d);
                 d = NULL;
@@ -1160,6 +1156,10 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                         k = 0;
                 }
         }
+        _cleanup_graph_ struct graph *g = NULL;
+        /* Teardown follows the graph's order; a file the graph refuses still comes down, in file order. */
+        if (k >= 0 && p && graph_build(p, &g, NULL) >= 0)
+                k = plan_desired_order(d, g, o, err);
         if (k >= 0)
                 k = observe(&r, &obs, err);
         if (k >= 0 && o->remove_volumes && !p) {
@@ -1179,8 +1179,8 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                             volume_dir_exists(c->root, v->name))
                                 strv_push(&obs->volumes, v->key);
                 }
-        if (k >= 0 && plan_compute(d, obs, o, &plan, &perr) < 0)
-                k = stack_error_set(err, EINVAL, "%s", perr ? perr : "cannot plan");
+        if (k >= 0)
+                k = plan_compute(d, obs, o, &plan, err);
         if (k >= 0) {
                 if (c->dry_run) {
                         _cleanup_free_ char *text = plan_format(plan);
@@ -1210,82 +1210,6 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
         plan_observed_free(obs);
         reconciler_done(&r);
         return k;
-}
-
-int reconcile_status(const struct reconcile_config *c, const char *project, cJSON **ret,
-                     struct stack_error *err)
-{
-        struct container_record **recs = NULL;
-        size_t n = 0;
-        int k = state_container_list(c->root, project, &recs, &n, err);
-        if (k < 0)
-                return k;
-        _cleanup_(cJSON_Deletep) cJSON *status = NULL;
-        if (supervisor_running(c->run_root, project))
-                (void) supervisor_op(c->run_root, project, "status", NULL, &status, NULL);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "containers");
-        _cleanup_free_ char *rtroot = supervisor_runtime_root(c->run_root);
-        struct runtime *rt = NULL;
-        runtime_new(c->runtime, rtroot, &rt, NULL);
-
-        cJSON *out = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "Name", recs[i]->name);
-                cJSON_AddStringToObject(j, "Service", recs[i]->service);
-                cJSON_AddNumberToObject(j, "Number", recs[i]->number);
-                cJSON_AddStringToObject(
-                    j, "Image",
-                    json_get_str(recs[i]->spec, "image") ? json_get_str(recs[i]->spec, "image") : "");
-                cJSON_AddStringToObject(j, "Project", project);
-                const cJSON *st = find_status(list, recs[i]->name);
-                _cleanup_(cJSON_Deletep) cJSON *saved =
-                    st ? NULL : supervisor_read_status(c->run_root, project, recs[i]->name);
-                if (!st)
-                        st = saved;
-                const char *state = st ? json_get_str(st, "state") : NULL;
-                struct runtime_state rs = {0};
-                if (rt && runtime_state(rt, recs[i]->name, &rs, NULL) >= 0) {
-                        if (rs.status == RUNTIME_ABSENT)
-                                state = "dead";
-                        else if (!st || (rs.status == RUNTIME_RUNNING && state && streq(state, "exited")))
-                                state = runtime_status_to_string(rs.status);
-                }
-                cJSON_AddStringToObject(j, "State", state ? state : "unknown");
-                cJSON_AddStringToObject(j, "Health",
-                                        st && json_get_str(st, "health") ? json_get_str(st, "health") : "");
-                cJSON_AddNumberToObject(j, "ExitCode", st ? json_get_num(st, "exit_code", 0) : 0);
-                cJSON_AddNumberToObject(j, "RestartCount", st ? json_get_num(st, "restart_count", 0) : 0);
-                cJSON_AddNumberToObject(j, "StartedAt", st ? json_get_num(st, "started_at", 0) : 0);
-                cJSON_AddNumberToObject(j, "FinishedAt", st ? json_get_num(st, "finished_at", 0) : 0);
-                cJSON_AddNumberToObject(j, "Created", (double) recs[i]->created_usec);
-                if (st && cJSON_GetObjectItemCaseSensitive(st, "health_log"))
-                        cJSON_AddItemToObject(
-                            j, "HealthLog",
-                            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st, "health_log"), true));
-                cJSON *pubs = cJSON_AddArrayToObject(j, "Publishers");
-                const cJSON *pt;
-                cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(recs[i]->spec, "ports"))
-                {
-                        cJSON *e = cJSON_CreateObject();
-                        cJSON_AddStringToObject(
-                            e, "URL", json_get_str(pt, "host_ip") ? json_get_str(pt, "host_ip") : "0.0.0.0");
-                        cJSON_AddNumberToObject(e, "TargetPort", json_get_num(pt, "target", 0));
-                        cJSON_AddNumberToObject(e, "PublishedPort", json_get_num(pt, "published", 0));
-                        cJSON_AddStringToObject(e, "Protocol",
-                                                json_get_str(pt, "protocol") ? json_get_str(pt, "protocol")
-                                                                             : "tcp");
-                        cJSON_AddItemToArray(pubs, e);
-                }
-                cJSON_AddStringToObject(
-                    j, "LogPath",
-                    json_get_str(recs[i]->spec, "log") ? json_get_str(recs[i]->spec, "log") : "");
-                cJSON_AddItemToArray(out, j);
-        }
-        runtime_free(rt);
-        container_record_list_free(recs, n);
-        *ret = out;
-        return 0;
 }
 
 int reconcile_wait_ready(const struct reconcile_config *c, const struct stack_project *p, char **services,

@@ -29,7 +29,7 @@ struct container_info {
         int exit_code;
         int restart_count;
         uint64_t started_at, finished_at, created_usec; /* realtime */
-        bool has_health_log; /* the supervisor recorded it (possibly empty) */
+        bool has_health_log;                            /* the supervisor recorded it (possibly empty) */
         struct health_probe_result health_log[HEALTH_LOG_MAX];
         int n_health_log;
         struct status_port *ports;

@@ -179,7 +179,8 @@ static cJSON *container_json(const struct sup_container *c)
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "name", c->name);
         cJSON_AddStringToObject(j, "service", c->service ? c->service : "");
-        cJSON_AddStringToObject(j, "state", container_state_to_string(c->restart_timer ? CONTAINER_STATE_RESTARTING : c->state));
+        cJSON_AddStringToObject(
+            j, "state", container_state_to_string(c->restart_timer ? CONTAINER_STATE_RESTARTING : c->state));
         cJSON_AddNumberToObject(j, "pid", c->state == CONTAINER_STATE_RUNNING ? c->pid : 0);
         cJSON_AddNumberToObject(j, "exit_code", c->exit_code);
         cJSON_AddBoolToObject(j, "stopped", c->stopped_by_user);
@@ -637,8 +638,16 @@ static void container_exited(struct supervisor *s, struct sup_container *c, int 
                            &delay)) {
                 struct restart_ctx *rc = xmalloc(sizeof(*rc));
                 *rc = (struct restart_ctx){.s = s, .c = c};
-                sd_event_add_time_relative(s->event, &c->restart_timer, CLOCK_MONOTONIC, delay, 0,
-                                           on_restart_due, rc);
+                int r = sd_event_add_time_relative(s->event, &c->restart_timer, CLOCK_MONOTONIC, delay, 0,
+                                                   on_restart_due, rc);
+                if (r < 0) {
+                        /* Without its timer the container stays exited, as if its policy said so: said
+                         * in the log, and the next `up` starts it. */
+                        log_warning("supervisor: cannot schedule the restart of %s: %s", c->name,
+                                    strerror(-r));
+                        free(rc);
+                        c->restart_timer = NULL;
+                }
         }
         container_save(s, c);
 }
@@ -678,16 +687,24 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
          * its start time checked, so the pid cannot have been reused. */
         kill(c->pid, c->stop_signal > 0 ? c->stop_signal : SIGTERM);
         if (!c->kill_timer) {
-                sd_event_add_time_relative(s->event, &c->kill_timer, CLOCK_MONOTONIC, grace, 0,
-                                           on_kill_timer, c);
+                int r = sd_event_add_time_relative(s->event, &c->kill_timer, CLOCK_MONOTONIC, grace, 0,
+                                                   on_kill_timer, c);
+                if (r < 0) {
+                        /* No timer, no grace: a stop that might otherwise never end kills now. */
+                        log_warning("supervisor: no stop timer for %s (%s): killing it", c->name,
+                                    strerror(-r));
+                        c->kill_timer = NULL;
+                        kill(c->pid, SIGKILL);
+                }
                 return;
         }
         /* Already stopping: a shorter grace (a second Ctrl-C asks for none) brings the SIGKILL forward. */
         uint64_t now, due;
         if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) >= 0 &&
             sd_event_source_get_time(c->kill_timer, &due) >= 0 && now + grace < due) {
-                sd_event_source_set_time(c->kill_timer, now + grace);
-                sd_event_source_set_enabled(c->kill_timer, SD_EVENT_ONESHOT);
+                /* Should this fail, the earlier SIGKILL time stands: the stop still ends. */
+                (void) sd_event_source_set_time(c->kill_timer, now + grace);
+                (void) sd_event_source_set_enabled(c->kill_timer, SD_EVENT_ONESHOT);
         }
 }
 
@@ -738,9 +755,16 @@ static int on_health_timer(sd_event_source *src, uint64_t usec, void *userdata)
         ch->done = on_probe_done;
         ch->container = c;
         ch->what = "probe";
-        sd_event_add_io(s->event, &ch->out_source, ch->out_fd, EPOLLIN, on_probe_output, ch);
-        sd_event_add_time_relative(s->event, &ch->timeout, CLOCK_MONOTONIC, c->health.timeout_usec, 0,
-                                   on_child_timeout, ch);
+        int r = sd_event_add_io(s->event, &ch->out_source, ch->out_fd, EPOLLIN, on_probe_output, ch);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &ch->timeout, CLOCK_MONOTONIC,
+                                               c->health.timeout_usec, 0, on_child_timeout, ch);
+        if (r < 0) {
+                /* A probe nobody reads or times out could hang the checks for good: end it now, and it
+                 * counts as a failed probe when it is reaped. */
+                log_warning("supervisor: health probe of %s not watched (%s): ended", c->name, strerror(-r));
+                kill(-ch->pid, SIGKILL); /* its process group, as on_child_timeout */
+        }
         return 0;
 }
 
@@ -748,8 +772,12 @@ static void container_schedule_health(struct supervisor *s, struct sup_container
 {
         sd_event_source_disable_unref(c->health_timer);
         c->health_timer = NULL;
-        sd_event_add_time_relative(s->event, &c->health_timer, CLOCK_MONOTONIC, delay, 0, on_health_timer,
-                                   c);
+        int r = sd_event_add_time_relative(s->event, &c->health_timer, CLOCK_MONOTONIC, delay, 0,
+                                           on_health_timer, c);
+        if (r < 0) {
+                log_warning("supervisor: health checks of %s stop: %s", c->name, strerror(-r));
+                c->health_timer = NULL;
+        }
 }
 
 /* ---- the table of containers, from the records ---- */
@@ -916,8 +944,8 @@ static void forget(struct supervisor *s, const char *name)
                         /* Forgotten means removed: an init still alive here was made by a create that
                          * finished after the CLI had removed the container (a `down` racing a killed
                          * `up`), and nobody else would ever end it. */
-                        if ((c->state == CONTAINER_STATE_CREATED || c->state == CONTAINER_STATE_RUNNING) && c->pid > 0 &&
-                            proc_alive(c->pid, c->pid_start))
+                        if ((c->state == CONTAINER_STATE_CREATED || c->state == CONTAINER_STATE_RUNNING) &&
+                            c->pid > 0 && proc_alive(c->pid, c->pid_start))
                                 runtime_delete(s->rt, c->name, true, NULL);
                         container_free(s->containers[i]);
                         s->containers[i] = s->containers[--s->n_containers];
@@ -1189,12 +1217,17 @@ static int supervisor_setup(struct supervisor *s, struct stack_error *err)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* Without these the supervisor would reap nothing or die on the first signal: no start then. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return stack_error_errno(err, errno, "block signals");
         signal(SIGPIPE, SIG_IGN);
-        sd_event_add_signal(s->event, NULL, SIGCHLD, on_sigchld, s);
-        sd_event_add_signal(s->event, NULL, SIGTERM, on_term, s);
-        sd_event_add_signal(s->event, NULL, SIGINT, on_term, s);
-        sd_event_add_signal(s->event, NULL, SIGHUP, on_term, s);
+        static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(s->event, NULL, sigs[i], sigs[i] == SIGCHLD ? on_sigchld : on_term,
+                                        s);
+                if (r < 0)
+                        return stack_error_errno(err, r, "watch signal %s", strsignal(sigs[i]));
+        }
 
         _cleanup_free_ char *sock = path_join(s->dir, "supervisor.sock");
         r = listen_socket(sock, &s->listen_fd, err);

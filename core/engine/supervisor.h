@@ -62,8 +62,8 @@ struct supervisor_container {
         pid_t pid;
         int exit_code;
         int restart_count;
-        bool stopped; /* stopped by a stack command */
-        uint64_t started_at, finished_at; /* realtime */
+        bool stopped;                                          /* stopped by a stack command */
+        uint64_t started_at, finished_at;                      /* realtime */
         struct health_probe_result health_log[HEALTH_LOG_MAX]; /* most recent last */
         int n_health_log;
 };

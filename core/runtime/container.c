@@ -21,7 +21,6 @@
 #include "core/base/cleanup.h"
 #include "core/runtime/container.h"
 #include "core/base/fileio.h"
-#include "core/base/log.h"
 #include "core/runtime/oci.h"
 #include "core/runtime/user.h"
 #include "core/base/util.h"
@@ -742,11 +741,8 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         if (r < 0)
                 return r;
 
-        if (s->tty || s->stdin_open)
-                /* Output goes to the log file, which must outlive every stack process: no terminal. */
-                log_warning("service '%s': tty and stdin_open are not supported; the container runs without "
-                            "a terminal",
-                            s->name ? s->name : spec->name);
+        /* tty and stdin_open are not supported (the output goes to the log file, which must outlive every
+         * stack process): the graph warns about them, once per `up`. */
         bool host_net = s->network_mode && streq(s->network_mode, "host");
         if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
                 return stack_error_set(err, ENOTSUP,

@@ -12,8 +12,8 @@
  *   ctr-tool exec NAME CMD...
  *   ctr-tool config NAME ...     prints the config.json that create would write (no runtime call)
  *   ctr-tool prepare NAME ...    the bundle without the runtime's create (as the supervisor gets it)
- *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/runtime/container.c and N
- *                                through the bare runtime (same config, same runtime calls), interleaved
+ *   ctr-tool bench N --rootfs DIR  create+start+stop+remove N containers through core/runtime/container.c
+ * and N through the bare runtime (same config, same runtime calls), interleaved
  *
  * STACK_ROOT, STACK_RUN_ROOT and STACK_RUNTIME say where and with what; CTR_TOOL_BLOCK_SIGNALS=1 makes
  * it block every signal and ignore SIGPIPE first, as an event-loop supervisor does. */
