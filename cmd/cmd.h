@@ -96,15 +96,15 @@ void cmd_catch_interrupt(bool term);
 
 /* Log lines as compose prints them: "label | " (padded, coloured on a terminal), an optional timestamp,
  * the line. Used by `logs` and attached `up`. */
-struct log_printer {
+struct cmd_log_printer {
         bool prefix;
         bool color;
         bool timestamps;
         int width; /* of the label column */
 };
-void log_printer_line(void *userdata, const struct logs_line *line);
+void cmd_log_line(void *userdata, const struct logs_line *line);
 /* Prints what is new in every followed log, and flushes stdout. */
-void log_printer_read(struct log_printer *lp, struct logs *set);
+void cmd_log_read(struct cmd_log_printer *lp, struct logs *set);
 
 int cmd_config(struct cmd_global *g, int argc, char **argv);
 int cmd_up(struct cmd_global *g, int argc, char **argv);

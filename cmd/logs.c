@@ -11,9 +11,9 @@
 
 static const char *const colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
 
-void log_printer_line(void *userdata, const struct logs_line *l)
+void cmd_log_line(void *userdata, const struct logs_line *l)
 {
-        const struct log_printer *lp = userdata;
+        const struct cmd_log_printer *lp = userdata;
         if (lp->prefix && lp->color)
                 printf("\033[%sm%-*s |\033[0m ", colors[l->index % ELEMENTSOF(colors)], lp->width, l->label);
         else if (lp->prefix)
@@ -25,10 +25,10 @@ void log_printer_line(void *userdata, const struct logs_line *l)
         fwrite(l->data, 1, l->len, stdout);
 }
 
-void log_printer_read(struct log_printer *lp, struct logs *set)
+void cmd_log_read(struct cmd_log_printer *lp, struct logs *set)
 {
         lp->width = logs_label_width(set);
-        logs_read(set, log_printer_line, lp);
+        logs_read(set, cmd_log_line, lp);
         fflush(stdout);
 }
 
@@ -55,7 +55,7 @@ static const char logs_usage[] =
 struct logs_args {
         bool follow;
         int tail;
-        struct log_printer printer;
+        struct cmd_log_printer printer;
         struct logs_filter filter;
 };
 
@@ -136,12 +136,12 @@ static int show_logs(const struct cmd_global *g, const char *project, char **ser
                 if (cmd_project_status(g, project, &st) != EXIT_OK)
                         break;
                 logs_update(set, &st, services, a->tail, round == 0);
-                log_printer_read(&a->printer, set);
+                cmd_log_read(&a->printer, set);
                 if (!a->follow || cmd_interrupted || past_until)
                         break;
                 usleep(100000);
         }
-        logs_flush(set, log_printer_line, &a->printer);
+        logs_flush(set, cmd_log_line, &a->printer);
         fflush(stdout);
         return EXIT_OK;
 }

@@ -48,7 +48,7 @@ struct up_args {
         int wait_timeout, timeout, max_orphans;
         const char *exit_from;
         char **scales;
-        struct log_printer printer;
+        struct cmd_log_printer printer;
 };
 
 enum {
@@ -278,7 +278,7 @@ static int attach(const struct cmd_global *g, const struct reconcile_config *cfg
                         break;
                 int done = attach_check(a, &st, services, &code);
                 logs_update(set, &st, services, -1, false);
-                log_printer_read(&a->printer, set);
+                cmd_log_read(&a->printer, set);
                 if (done)
                         break;
                 usleep(100000);
@@ -288,7 +288,7 @@ static int attach(const struct cmd_global *g, const struct reconcile_config *cfg
         if (!isempty(getenv("NOTIFY_SOCKET")))
                 sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         up_stop(g, cfg, p);
-        logs_flush(set, log_printer_line, &a->printer);
+        logs_flush(set, cmd_log_line, &a->printer);
         fflush(stdout);
         return code;
 }
@@ -313,8 +313,8 @@ static int up_wait(const struct reconcile_config *cfg, const struct stack_projec
         return EXIT_OK;
 }
 
-/* The changes themselves, under the project's lock. (Images are made ready first, then the reconciler
- * makes the host match the file.) */
+/* The changes themselves, under the project's lock: the images the services need are made ready first
+ * (the place for the engine's images_ensure()), then the reconciler makes the host match the file. */
 static int up_reconcile(const struct cmd_global *g, const struct reconcile_config *cfg,
                         const struct stack_project *p, const struct up_args *a, bool notify)
 {
