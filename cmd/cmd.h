@@ -1,10 +1,16 @@
-/* The CLI's shared pieces: global options and the subcommands' entry points. No logic lives in cmd/:
- * commands parse their options, call the library and print. */
+/* The CLI's shared pieces: global options, the helpers every verb uses and the verbs' entry points (one
+ * file each). No engine logic lives in cmd/: a verb parses its options, calls the library and presents
+ * what it gets back (tables, JSON for --format json, progress lines). */
 #pragma once
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "core/base/error.h"
+#include "core/engine/logs.h"
+#include "core/engine/reconcile.h"
+#include "core/engine/status.h"
 #include "spec/model.h"
 
 /* Exit codes, as docker compose. */
@@ -43,6 +49,62 @@ int cmd_load_project(const struct cmd_global *g, char **services, struct stack_p
 int cmd_fail(const struct stack_error *err);
 /* Prints a usage error with a hint and returns EXIT_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Loads the project for `down -p NAME`, whose file may be gone or broken: nothing is printed, and *ret
+ * stays NULL unless a file of that very project loads. */
+void cmd_load_project_quiet(const struct cmd_global *g, const char *name, struct stack_project **ret);
+/* The project a command acts on: -p, else the compose file's. */
+int cmd_project_name(const struct cmd_global *g, char **ret);
+/* Parses a number option (-1 .. 1000000); prints a usage error and returns EXIT_USAGE when it is not. */
+int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret);
+
+struct reconcile_config cmd_reconcile_config(const struct cmd_global *g);
+struct status_config cmd_status_config(const struct cmd_global *g);
+/* The project's containers; prints the error and returns EXIT_ERROR on failure. */
+int cmd_project_status(const struct cmd_global *g, const char *project, struct project_status *ret);
+
+/* The options the listing commands share (ls, ps, network ls, image ls): -a/--all where it applies,
+ * -q/--quiet and --format table|json. */
+struct cmd_list_options {
+        bool all;
+        bool quiet;
+        bool json;
+};
+enum { CMD_OPT_FORMAT = 0x200 };
+#define CMD_LIST_OPTION_QUIET                   \
+        {                                       \
+                "quiet", no_argument, NULL, 'q' \
+        }
+#define CMD_LIST_OPTION_ALL                   \
+        {                                     \
+                "all", no_argument, NULL, 'a' \
+        }
+#define CMD_LIST_OPTION_FORMAT                                    \
+        {                                                         \
+                "format", required_argument, NULL, CMD_OPT_FORMAT \
+        }
+/* Handles getopt's c when it is one of the shared options: 1 handled, 0 not one of them, -1 a usage error
+ * (printed; the command exits with EXIT_USAGE). */
+int cmd_list_option(const char *cmd, int c, const char *arg, struct cmd_list_options *o);
+
+/* SIGINT (and with term, SIGTERM) counted in cmd_interrupted instead of ending the process. From the
+ * second one on, cmd_kill_fd (an eventfd; -1 until installed) becomes readable: what still stops is
+ * killed. */
+extern volatile sig_atomic_t cmd_interrupted;
+extern int cmd_kill_fd;
+void cmd_catch_interrupt(bool term);
+
+/* Log lines as compose prints them: "label | " (padded, coloured on a terminal), an optional timestamp,
+ * the line. Used by `logs` and attached `up`. */
+struct cmd_log_printer {
+        bool prefix;
+        bool color;
+        bool timestamps;
+        int width; /* of the label column */
+};
+void cmd_log_line(void *userdata, const struct logs_line *line);
+/* Prints what is new in every followed log, and flushes stdout. */
+void cmd_log_read(struct cmd_log_printer *lp, struct logs *set);
 
 int cmd_config(struct cmd_global *g, int argc, char **argv);
 int cmd_up(struct cmd_global *g, int argc, char **argv);

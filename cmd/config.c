@@ -144,18 +144,48 @@ static int render(const struct stack_project *p, enum what what, enum spec_forma
         return EXIT_OK;
 }
 
-int cmd_config(struct cmd_global *g, int argc, char **argv)
+struct config_args {
+        enum what what;
+        enum spec_format format;
+        bool quiet, no_interpolate;
+        const char *output, *hash;
+};
+
+enum {
+        ARG_FORMAT = 0x100,
+        ARG_SERVICES,
+        ARG_VOLUMES,
+        ARG_NETWORKS,
+        ARG_PROFILES,
+        ARG_IMAGES,
+        ARG_HASH,
+        ARG_NO_INTERPOLATE,
+};
+
+/* --services, --volumes, ...: what to print instead of the model. Returns false for other options. */
+static bool config_what(int c, struct config_args *a, int *n_what)
 {
-        enum {
-                ARG_FORMAT = 0x100,
-                ARG_SERVICES,
-                ARG_VOLUMES,
-                ARG_NETWORKS,
-                ARG_PROFILES,
-                ARG_IMAGES,
-                ARG_HASH,
-                ARG_NO_INTERPOLATE,
+        static const struct {
+                int arg;
+                enum what what;
+        } map[] = {
+            {ARG_SERVICES, WHAT_SERVICES}, {ARG_VOLUMES, WHAT_VOLUMES}, {ARG_NETWORKS, WHAT_NETWORKS},
+            {ARG_PROFILES, WHAT_PROFILES}, {ARG_IMAGES, WHAT_IMAGES},   {ARG_HASH, WHAT_HASH},
         };
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (map[i].arg == c) {
+                        a->what = map[i].what;
+                        if (c == ARG_HASH)
+                                a->hash = optarg;
+                        (*n_what)++;
+                        return true;
+                }
+        return false;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int config_parse(int argc, char **argv, struct config_args *a)
+{
         static const struct option options[] = {
             {"format", required_argument, NULL, ARG_FORMAT},
             {"services", no_argument, NULL, ARG_SERVICES},
@@ -170,51 +200,29 @@ int cmd_config(struct cmd_global *g, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        enum what what = WHAT_MODEL;
-        enum spec_format format = SPEC_FORMAT_YAML;
-        bool quiet = false, no_interpolate = false;
-        const char *output = NULL, *hash = NULL;
         int c, n_what = 0;
-
         optind = 1;
         while ((c = getopt_long(argc, argv, "qo:h", options, NULL)) >= 0) {
+                if (config_what(c, a, &n_what))
+                        continue;
                 switch (c) {
                 case ARG_FORMAT:
                         if (streq(optarg, "yaml"))
-                                format = SPEC_FORMAT_YAML;
+                                a->format = SPEC_FORMAT_YAML;
                         else if (streq(optarg, "json"))
-                                format = SPEC_FORMAT_JSON;
+                                a->format = SPEC_FORMAT_JSON;
                         else
                                 return cmd_usage_error("config", "unsupported format \"%s\" (yaml or json)",
                                                        optarg);
                         break;
-                case ARG_SERVICES:
-                        what = WHAT_SERVICES, n_what++;
-                        break;
-                case ARG_VOLUMES:
-                        what = WHAT_VOLUMES, n_what++;
-                        break;
-                case ARG_NETWORKS:
-                        what = WHAT_NETWORKS, n_what++;
-                        break;
-                case ARG_PROFILES:
-                        what = WHAT_PROFILES, n_what++;
-                        break;
-                case ARG_IMAGES:
-                        what = WHAT_IMAGES, n_what++;
-                        break;
-                case ARG_HASH:
-                        what = WHAT_HASH, n_what++;
-                        hash = optarg;
-                        break;
                 case 'q':
-                        quiet = true;
+                        a->quiet = true;
                         break;
                 case ARG_NO_INTERPOLATE:
-                        no_interpolate = true;
+                        a->no_interpolate = true;
                         break;
                 case 'o':
-                        output = optarg;
+                        a->output = optarg;
                         break;
                 case 'h':
                         usage(stdout);
@@ -227,36 +235,13 @@ int cmd_config(struct cmd_global *g, int argc, char **argv)
                 return cmd_usage_error(
                     "config", "--services, --volumes, --networks, --profiles, --images and --hash are "
                               "mutually exclusive");
+        return -1;
+}
 
-        _cleanup_strv_free_ char **services = NULL;
-        for (int i = optind; i < argc; i++)
-                strv_push(&services, argv[i]);
-        /* --profiles lists the profiles the file defines, so every profile is enabled for it. */
-        char *all_profiles[] = {(char *) "*", NULL};
-        struct spec_options o = {
-            .files = g->files,
-            .project_name = g->project_name,
-            .project_dir = g->project_dir,
-            .env_files = g->env_files,
-            .profiles = what == WHAT_PROFILES ? all_profiles : g->profiles,
-            .services = services,
-            .no_interpolate = no_interpolate,
-        };
-        _cleanup_project_ struct stack_project *p = NULL;
-        _cleanup_error_ struct stack_error err = {0};
-        if (spec_load(&o, &p, &err) < 0)
-                return cmd_fail(&err);
-        if (quiet)
-                return EXIT_OK;
-        if (services)
-                select_services(p, services);
-
-        struct strbuf out = {0};
-        int r = render(p, what, format, hash, &out);
-        _cleanup_free_ char *text = strbuf_take(&out);
-        if (r != EXIT_OK)
-                return r;
+static int config_write(const char *output, const char *text)
+{
         if (output) {
+                _cleanup_error_ struct stack_error err = {0};
                 if (write_file_atomic(output, text, strlen(text), 0644, &err) < 0)
                         return cmd_fail(&err);
                 return EXIT_OK;
@@ -267,4 +252,40 @@ int cmd_config(struct cmd_global *g, int argc, char **argv)
                 return EXIT_ERROR;
         }
         return EXIT_OK;
+}
+
+int cmd_config(struct cmd_global *g, int argc, char **argv)
+{
+        struct config_args a = {.what = WHAT_MODEL, .format = SPEC_FORMAT_YAML};
+        int r = config_parse(argc, argv, &a);
+        if (r >= 0)
+                return r;
+        _cleanup_strv_free_ char **services = NULL;
+        for (int i = optind; i < argc; i++)
+                strv_push(&services, argv[i]);
+        /* --profiles lists the profiles the file defines, so every profile is enabled for it. */
+        char *all_profiles[] = {(char *) "*", NULL};
+        struct spec_options o = {
+            .files = g->files,
+            .project_name = g->project_name,
+            .project_dir = g->project_dir,
+            .env_files = g->env_files,
+            .profiles = a.what == WHAT_PROFILES ? all_profiles : g->profiles,
+            .services = services,
+            .no_interpolate = a.no_interpolate,
+        };
+        _cleanup_project_ struct stack_project *p = NULL;
+        _cleanup_error_ struct stack_error err = {0};
+        if (spec_load(&o, &p, &err) < 0)
+                return cmd_fail(&err);
+        if (a.quiet)
+                return EXIT_OK;
+        if (services)
+                select_services(p, services);
+        struct strbuf out = {0};
+        r = render(p, a.what, a.format, a.hash, &out);
+        _cleanup_free_ char *text = strbuf_take(&out);
+        if (r != EXIT_OK)
+                return r;
+        return config_write(a.output, text);
 }

@@ -122,32 +122,24 @@ static void print_row(const char *service, const char *ref, const struct image *
 static int image_ls_cmd(struct cmd_global *g, int argc, char **argv)
 {
         static const struct option options[] = {
-            {"quiet", no_argument, NULL, 'q'},
-            {"format", required_argument, NULL, 'F'},
+            CMD_LIST_OPTION_QUIET,
+            CMD_LIST_OPTION_FORMAT,
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        bool quiet = false, json = false;
-        int c;
+        struct cmd_list_options lo = {0};
+        int c, k;
         while ((c = getopt_long(argc, argv, "qh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'F':
-                        if (streq(optarg, "json"))
-                                json = true;
-                        else if (!streq(optarg, "table"))
-                                return cmd_usage_error("image ls", "--format: table or json");
-                        break;
-                case 'h':
-                        printf("Usage: stack image ls [--quiet] [--format table|json]\n\nList stored "
-                               "images.\n");
-                        return EXIT_OK;
-                default:
+                if ((k = cmd_list_option("image ls", c, optarg, &lo)) < 0)
+                        return EXIT_USAGE;
+                if (k > 0)
+                        continue;
+                if (c != 'h')
                         return cmd_usage_error("image ls", "unknown option");
-                }
+                printf("Usage: stack image ls [--quiet] [--format table|json]\n\nList stored images.\n");
+                return EXIT_OK;
         }
+        bool quiet = lo.quiet, json = lo.json;
         if (optind < argc)
                 return cmd_usage_error("image ls", "unexpected argument \"%s\"", argv[optind]);
         _cleanup_image_store_ struct image_store *s = NULL;

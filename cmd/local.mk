@@ -5,6 +5,13 @@ stack_SOURCES = \
 	cmd/common.c \
 	cmd/config.c \
 	cmd/up.c \
+	cmd/down.c \
+	cmd/ps.c \
+	cmd/logs.c \
+	cmd/ls.c \
+	cmd/wait.c \
+	cmd/port.c \
+	cmd/supervise.c \
 	cmd/image.c \
 	cmd/network.c \
 	cmd/systemd.c \

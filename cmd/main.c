@@ -85,182 +85,206 @@ static char *env_or(const char *name, const char *fallback)
         return xstrdup(isempty(v) ? fallback : v);
 }
 
-int main(int argc, char **argv)
-{
-        enum {
-                ARG_PROJECT_DIRECTORY = 0x100,
-                ARG_ENV_FILE,
-                ARG_PROFILE,
-                ARG_PARALLEL,
-                ARG_DRY_RUN,
-                ARG_PROGRESS,
-                ARG_ANSI,
-                ARG_ROOT,
-                ARG_RUN_ROOT,
-                ARG_RUNTIME,
-                ARG_LOG_LEVEL,
-                ARG_FIREWALL_BACKEND,
-        };
-        static const struct option options[] = {
-            {"file", required_argument, NULL, 'f'},
-            {"project-name", required_argument, NULL, 'p'},
-            {"project-directory", required_argument, NULL, ARG_PROJECT_DIRECTORY},
-            {"env-file", required_argument, NULL, ARG_ENV_FILE},
-            {"profile", required_argument, NULL, ARG_PROFILE},
-            {"parallel", required_argument, NULL, ARG_PARALLEL},
-            {"dry-run", no_argument, NULL, ARG_DRY_RUN},
-            {"progress", required_argument, NULL, ARG_PROGRESS},
-            {"ansi", required_argument, NULL, ARG_ANSI},
-            {"root", required_argument, NULL, ARG_ROOT},
-            {"run-root", required_argument, NULL, ARG_RUN_ROOT},
-            {"runtime", required_argument, NULL, ARG_RUNTIME},
-            {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
-            {"firewall-backend", required_argument, NULL, ARG_FIREWALL_BACKEND},
-            {"version", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
-        struct cmd_global g = {.parallel = -1};
-        int c, ret = EXIT_USAGE;
+enum {
+        ARG_PROJECT_DIRECTORY = 0x100,
+        ARG_ENV_FILE,
+        ARG_PROFILE,
+        ARG_PARALLEL,
+        ARG_DRY_RUN,
+        ARG_PROGRESS,
+        ARG_ANSI,
+        ARG_ROOT,
+        ARG_RUN_ROOT,
+        ARG_RUNTIME,
+        ARG_LOG_LEVEL,
+        ARG_FIREWALL_BACKEND,
+};
 
+static const struct option global_options[] = {
+    {"file", required_argument, NULL, 'f'},
+    {"project-name", required_argument, NULL, 'p'},
+    {"project-directory", required_argument, NULL, ARG_PROJECT_DIRECTORY},
+    {"env-file", required_argument, NULL, ARG_ENV_FILE},
+    {"profile", required_argument, NULL, ARG_PROFILE},
+    {"parallel", required_argument, NULL, ARG_PARALLEL},
+    {"dry-run", no_argument, NULL, ARG_DRY_RUN},
+    {"progress", required_argument, NULL, ARG_PROGRESS},
+    {"ansi", required_argument, NULL, ARG_ANSI},
+    {"root", required_argument, NULL, ARG_ROOT},
+    {"run-root", required_argument, NULL, ARG_RUN_ROOT},
+    {"runtime", required_argument, NULL, ARG_RUNTIME},
+    {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
+    {"firewall-backend", required_argument, NULL, ARG_FIREWALL_BACKEND},
+    {"version", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+
+static void set_str(char **field, const char *value)
+{
+        free(*field);
+        *field = xstrdup(value);
+}
+
+/* The options that hold a string. Returns false when c is not one of them. */
+static bool global_string(int c, struct cmd_global *g)
+{
+        switch (c) {
+        case 'f':
+                strv_push(&g->files, optarg);
+                return true;
+        case 'p':
+                set_str(&g->project_name, optarg);
+                return true;
+        case ARG_PROJECT_DIRECTORY:
+                set_str(&g->project_dir, optarg);
+                return true;
+        case ARG_ENV_FILE:
+                strv_push(&g->env_files, optarg);
+                return true;
+        case ARG_PROFILE:
+                strv_push(&g->profiles, optarg);
+                return true;
+        case ARG_PROGRESS:
+                set_str(&g->progress, optarg);
+                return true;
+        case ARG_ANSI:
+                set_str(&g->ansi, optarg);
+                return true;
+        case ARG_ROOT:
+                set_str(&g->root, optarg);
+                return true;
+        case ARG_RUN_ROOT:
+                set_str(&g->run_root, optarg);
+                return true;
+        case ARG_RUNTIME:
+                set_str(&g->runtime, optarg);
+                return true;
+        }
+        return false;
+}
+
+static int parse_log_level(const char *s)
+{
+        if (streq(s, "error"))
+                log_set_level(LOG_LEVEL_ERROR);
+        else if (streq(s, "warning") || streq(s, "warn"))
+                log_set_level(LOG_LEVEL_WARNING);
+        else if (streq(s, "info"))
+                log_set_level(LOG_LEVEL_INFO);
+        else if (streq(s, "debug"))
+                log_set_level(LOG_LEVEL_DEBUG);
+        else {
+                fprintf(stderr, "stack: --log-level: unknown level \"%s\"\n", s);
+                return EXIT_USAGE;
+        }
+        return -1;
+}
+
+static int parse_firewall_backend(const char *s)
+{
+        if (!streq(s, "iptables") && !streq(s, "nftables") && !streq(s, "auto")) {
+                fprintf(stderr,
+                        "stack: --firewall-backend: unknown backend \"%s\" (iptables, nftables or auto)\n",
+                        s);
+                return EXIT_USAGE;
+        }
+        /* Through the environment, so the project's supervisor uses the same backend. */
+        setenv("STACK_FIREWALL_BACKEND", s, 1);
+        return -1;
+}
+
+/* The options before the command. Returns -1 to go on, else the exit code. */
+static int parse_global(int argc, char **argv, struct cmd_global *g)
+{
         const char *limit = getenv("COMPOSE_PARALLEL_LIMIT");
         if (!isempty(limit))
-                g.parallel = atoi(limit);
-
+                g->parallel = atoi(limit);
+        int c, ret = -1;
+        char *end;
         /* "+": options after the command name belong to the command. */
-        while ((c = getopt_long(argc, argv, "+f:p:vh", options, NULL)) >= 0) {
+        while (ret < 0 && (c = getopt_long(argc, argv, "+f:p:vh", global_options, NULL)) >= 0) {
+                if (global_string(c, g))
+                        continue;
                 switch (c) {
-                case 'f':
-                        strv_push(&g.files, optarg);
-                        break;
-                case 'p':
-                        free(g.project_name);
-                        g.project_name = xstrdup(optarg);
-                        break;
-                case ARG_PROJECT_DIRECTORY:
-                        free(g.project_dir);
-                        g.project_dir = xstrdup(optarg);
-                        break;
-                case ARG_ENV_FILE:
-                        strv_push(&g.env_files, optarg);
-                        break;
-                case ARG_PROFILE:
-                        strv_push(&g.profiles, optarg);
-                        break;
                 case ARG_PARALLEL: {
-                        char *end;
                         long n = strtol(optarg, &end, 10);
                         if (*end || n == 0 || n < -1) {
                                 fprintf(stderr, "stack: --parallel: invalid value \"%s\"\n", optarg);
-                                goto finish;
+                                return EXIT_USAGE;
                         }
-                        g.parallel = (int) n;
+                        g->parallel = (int) n;
                         break;
                 }
                 case ARG_DRY_RUN:
-                        g.dry_run = true;
-                        break;
-                case ARG_PROGRESS:
-                        free(g.progress);
-                        g.progress = xstrdup(optarg);
-                        break;
-                case ARG_ANSI:
-                        free(g.ansi);
-                        g.ansi = xstrdup(optarg);
-                        break;
-                case ARG_ROOT:
-                        free(g.root);
-                        g.root = xstrdup(optarg);
-                        break;
-                case ARG_RUN_ROOT:
-                        free(g.run_root);
-                        g.run_root = xstrdup(optarg);
-                        break;
-                case ARG_RUNTIME:
-                        free(g.runtime);
-                        g.runtime = xstrdup(optarg);
+                        g->dry_run = true;
                         break;
                 case ARG_LOG_LEVEL:
-                        if (streq(optarg, "error"))
-                                log_set_level(LOG_LEVEL_ERROR);
-                        else if (streq(optarg, "warning") || streq(optarg, "warn"))
-                                log_set_level(LOG_LEVEL_WARNING);
-                        else if (streq(optarg, "info"))
-                                log_set_level(LOG_LEVEL_INFO);
-                        else if (streq(optarg, "debug"))
-                                log_set_level(LOG_LEVEL_DEBUG);
-                        else {
-                                fprintf(stderr, "stack: --log-level: unknown level \"%s\"\n", optarg);
-                                goto finish;
-                        }
+                        ret = parse_log_level(optarg);
                         break;
                 case ARG_FIREWALL_BACKEND:
-                        if (!streq(optarg, "iptables") && !streq(optarg, "nftables") &&
-                            !streq(optarg, "auto")) {
-                                fprintf(stderr,
-                                        "stack: --firewall-backend: unknown backend \"%s\" (iptables, "
-                                        "nftables or auto)\n",
-                                        optarg);
-                                goto finish;
-                        }
-                        /* Through the environment, so the project's supervisor uses the same backend. */
-                        setenv("STACK_FIREWALL_BACKEND", optarg, 1);
+                        ret = parse_firewall_backend(optarg);
                         break;
                 case 'v':
                         printf("stack version %s\n", PACKAGE_VERSION);
-                        ret = EXIT_OK;
-                        goto finish;
+                        return EXIT_OK;
                 case 'h':
                         usage(stdout);
-                        ret = EXIT_OK;
-                        goto finish;
+                        return EXIT_OK;
                 default:
                         fputs("Run 'stack --help' for usage.\n", stderr);
-                        goto finish;
+                        return EXIT_USAGE;
                 }
         }
-        if (!g.root)
-                g.root = env_or("STACK_ROOT", "/var/lib/stack");
-        if (!g.run_root)
-                g.run_root = env_or("STACK_RUN_ROOT", "/run/stack");
-        if (!g.runtime)
-                g.runtime = env_or("STACK_RUNTIME", "crun");
-        if (!g.progress)
-                g.progress = env_or("COMPOSE_PROGRESS", "auto");
+        if (!g->root)
+                g->root = env_or("STACK_ROOT", "/var/lib/stack");
+        if (!g->run_root)
+                g->run_root = env_or("STACK_RUN_ROOT", "/run/stack");
+        if (!g->runtime)
+                g->runtime = env_or("STACK_RUNTIME", "crun");
+        if (!g->progress)
+                g->progress = env_or("COMPOSE_PROGRESS", "auto");
+        return ret;
+}
 
-        if (optind >= argc) {
+/* Runs the command argv[0] (also `help [COMMAND]` and `version`). */
+static int run_command(struct cmd_global *g, int argc, char **argv)
+{
+        if (argc < 1) {
                 usage(stderr);
-                goto finish;
+                return EXIT_USAGE;
         }
-        const char *name = argv[optind];
+        const char *name = argv[0];
         if (streq(name, "help")) {
-                const struct cmd *sub = optind + 1 < argc ? find_command(argv[optind + 1]) : NULL;
-                if (sub) {
-                        char *help_argv[] = {(char *) sub->name, (char *) "--help", NULL};
-                        optind = 0;
-                        ret = sub->run(&g, 2, help_argv);
-                } else {
+                const struct cmd *sub = argc > 1 ? find_command(argv[1]) : NULL;
+                if (!sub) {
                         usage(stdout);
-                        ret = optind + 1 < argc ? EXIT_USAGE : EXIT_OK;
+                        return argc > 1 ? EXIT_USAGE : EXIT_OK;
                 }
-                goto finish;
+                char *help_argv[] = {(char *) sub->name, (char *) "--help", NULL};
+                optind = 0;
+                return sub->run(g, 2, help_argv);
         }
         if (streq(name, "version")) {
                 printf("stack version %s\n", PACKAGE_VERSION);
-                ret = EXIT_OK;
-                goto finish;
+                return EXIT_OK;
         }
         const struct cmd *cmd = find_command(name);
         if (!cmd) {
                 fprintf(stderr, "stack: unknown command \"%s\"\nRun 'stack --help' for usage.\n", name);
-                goto finish;
+                return EXIT_USAGE;
         }
         /* Subcommands parse their own options from a fresh getopt state. */
-        int sub_argc = argc - optind;
-        char **sub_argv = argv + optind;
         optind = 0;
-        ret = cmd->run(&g, sub_argc, sub_argv);
-finish:
+        return cmd->run(g, argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+        struct cmd_global g = {.parallel = -1};
+        int ret = parse_global(argc, argv, &g);
+        if (ret < 0)
+                ret = run_command(&g, argc - optind, argv + optind);
         global_free(&g);
         return ret;
 }

@@ -1,5 +1,4 @@
-/* `stack network ls|inspect` and `stack port`: the project's networks and published ports as the kernel
- * and the IPAM records have them. */
+/* `stack network ls|inspect`: the project's networks as the kernel and the IPAM records have them. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,7 +11,6 @@
 #include "cmd/cmd.h"
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
-#include "net/firewall.h"
 #include "net/network.h"
 
 static int open_ctx(const struct cmd_global *g, struct network_ctx **ret)
@@ -126,33 +124,25 @@ static int status_of(struct network_ctx *ctx, const struct stack_network *n, str
 static int network_ls(struct cmd_global *g, int argc, char **argv)
 {
         static const struct option options[] = {
-            {"quiet", no_argument, NULL, 'q'},
-            {"format", required_argument, NULL, 'F'},
+            CMD_LIST_OPTION_QUIET,
+            CMD_LIST_OPTION_FORMAT,
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        bool quiet = false, json = false;
-        int c;
+        struct cmd_list_options lo = {0};
+        int c, k;
         while ((c = getopt_long(argc, argv, "qh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'F':
-                        if (streq(optarg, "json"))
-                                json = true;
-                        else if (!streq(optarg, "table"))
-                                return cmd_usage_error("network ls", "--format: table or json");
-                        break;
-                case 'h':
-                        printf(
-                            "Usage: stack network ls [--quiet] [--format table|json]\n\n"
-                            "List the project's networks: bridge, subnet, gateway, attached containers.\n");
-                        return EXIT_OK;
-                default:
+                if ((k = cmd_list_option("network ls", c, optarg, &lo)) < 0)
+                        return EXIT_USAGE;
+                if (k > 0)
+                        continue;
+                if (c != 'h')
                         return cmd_usage_error("network ls", "unknown option");
-                }
+                printf("Usage: stack network ls [--quiet] [--format table|json]\n\n"
+                       "List the project's networks: bridge, subnet, gateway, attached containers.\n");
+                return EXIT_OK;
         }
+        bool quiet = lo.quiet, json = lo.json;
         if (optind < argc)
                 return cmd_usage_error("network ls", "unexpected argument \"%s\"", argv[optind]);
         _cleanup_project_ struct stack_project *p = NULL;
@@ -266,115 +256,4 @@ int cmd_network(struct cmd_global *g, int argc, char **argv)
         fprintf(stderr, "stack network: unknown command \"%s\"\n", sub);
         network_usage(stderr);
         return EXIT_USAGE;
-}
-
-/* `stack port [--protocol tcp|udp] [--index N] SERVICE PRIVATE_PORT`: the host address a container port
- * is published on, read back from the firewall (the kernel is the record) and matched by the replica's
- * addresses from the IPAM. */
-int cmd_port(struct cmd_global *g, int argc, char **argv)
-{
-        static const struct option options[] = {
-            {"protocol", required_argument, NULL, 'P'},
-            {"index", required_argument, NULL, 'i'},
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
-        enum fw_proto proto = FW_PROTO_TCP;
-        long index = 1;
-        int c;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'P':
-                        if (streq(optarg, "tcp"))
-                                proto = FW_PROTO_TCP;
-                        else if (streq(optarg, "udp"))
-                                proto = FW_PROTO_UDP;
-                        else
-                                return cmd_usage_error("port", "--protocol: tcp or udp");
-                        break;
-                case 'i': {
-                        char *end;
-                        index = strtol(optarg, &end, 10);
-                        if (*end || index < 1)
-                                return cmd_usage_error("port", "--index: a replica number from 1");
-                        break;
-                }
-                case 'h':
-                        printf("Usage: stack port [--protocol tcp|udp] [--index N] SERVICE PRIVATE_PORT\n\n"
-                               "Print the public address of a container port.\n");
-                        return EXIT_OK;
-                default:
-                        return cmd_usage_error("port", "unknown option");
-                }
-        }
-        if (argc - optind != 2)
-                return cmd_usage_error("port", "expected SERVICE PRIVATE_PORT");
-        const char *service = argv[optind];
-        char *end;
-        long private_port = strtol(argv[optind + 1], &end, 10);
-        if (*end || private_port < 1 || private_port > 65535)
-                return cmd_usage_error("port", "PRIVATE_PORT: a port number");
-
-        _cleanup_project_ struct stack_project *p = NULL;
-        int rc = cmd_load_project(g, NULL, &p);
-        if (rc != EXIT_OK)
-                return rc;
-        const struct stack_service *s = stack_project_service(p, service);
-        if (!s) {
-                fprintf(stderr, "stack: no such service: %s\n", service);
-                return EXIT_ERROR;
-        }
-        _cleanup_free_ char *container = s->container_name && index == 1
-                                             ? xstrdup(s->container_name)
-                                             : xasprintf("%s-%s-%ld", p->name, service, index);
-        _cleanup_network_ctx_ struct network_ctx *ctx = NULL;
-        rc = open_ctx(g, &ctx);
-        if (rc != EXIT_OK)
-                return rc;
-
-        /* The replica's IPv4 addresses, on every network. */
-        struct in_addr addrs[16];
-        size_t n_addrs = 0;
-        {
-                _cleanup_error_ struct stack_error err = {0};
-                _cleanup_ipam_ struct ipam *ipam = NULL;
-                if (ipam_open(g->root, &ipam, &err) < 0)
-                        return cmd_fail(&err);
-                for (size_t i = 0; i < ipam->n_leases && n_addrs < ELEMENTSOF(addrs); i++)
-                        if (streq(ipam->leases[i].owner, container) &&
-                            ipam->leases[i].addr.family == AF_INET)
-                                memcpy(&addrs[n_addrs++], ipam->leases[i].addr.bytes, 4);
-        }
-        const char *pname = proto == FW_PROTO_UDP ? "udp" : "tcp";
-        if (n_addrs == 0) {
-                fprintf(stderr, "stack: container %s is not running (no address)\n", container);
-                return EXIT_ERROR;
-        }
-        _cleanup_error_ struct stack_error err = {0};
-        _cleanup_firewall_ struct firewall *fw = NULL;
-        struct fw_published *pub = NULL;
-        size_t n_pub = 0;
-        if (firewall_open(NULL, &fw, &err) < 0 || firewall_list_published(fw, &pub, &n_pub, &err) < 0)
-                return cmd_fail(&err);
-        int found = 0;
-        for (size_t i = 0; i < n_pub; i++) {
-                const struct fw_published *e = &pub[i];
-                if (!streq(e->project, p->name) || e->proto != proto || e->container_port != private_port)
-                        continue;
-                bool mine = false;
-                for (size_t k = 0; k < n_addrs && !mine; k++)
-                        mine = e->container_ip.s_addr == addrs[k].s_addr;
-                if (!mine)
-                        continue;
-                char ip[INET_ADDRSTRLEN];
-                inet_ntop(AF_INET, &e->host_ip, ip, sizeof(ip));
-                printf("%s:%u\n", ip, e->host_port);
-                found++;
-        }
-        fw_published_free(pub, n_pub);
-        if (!found) {
-                fprintf(stderr, "stack: no public port for %s:%ld/%s\n", container, private_port, pname);
-                return EXIT_ERROR;
-        }
-        return EXIT_OK;
 }

@@ -59,15 +59,24 @@ libstack_core_la_SOURCES += \
 	core/runtime/oci.h core/runtime/oci.c \
 	core/runtime/runtime.h core/runtime/runtime.c \
 	core/runtime/volume.h core/runtime/volume.c \
+	core/runtime/container-id.h \
 	core/runtime/container.h core/runtime/container.c
 
 libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c core/engine/supervisor-client.c \
+	core/engine/status.h core/engine/status.c \
+	core/engine/logs.h core/engine/logs.c \
+	core/engine/stop.h core/engine/stop.c \
+	core/engine/port.h core/engine/port.c \
+	core/engine/options.h core/engine/options.c \
 	core/engine/reconcile.h core/engine/reconcile.c
 check_PROGRAMS += tests/integration/ctr-tool
 tests_integration_ctr_tool_LDADD = $(STACK_LIBS)
 EXTRA_DIST += tests/integration/t0299-ctr-lib.inc
 TESTS += tests/integration/t0250-ctr-basics.sh
 TESTS += tests/integration/t0251-ctr-security.sh
+check_PROGRAMS += tests/unit/test-logs
+TESTS += tests/unit/test-logs
+tests_unit_test_logs_LDADD = $(STACK_LIBS)
 
 # The desired-state graph: nodes, edges, start levels.
 libstack_core_la_SOURCES += core/engine/graph.h core/engine/graph.c

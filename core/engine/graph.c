@@ -5,6 +5,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/engine/graph.h"
+#include "core/runtime/container-id.h"
 #include "core/base/log.h"
 #include "core/base/util.h"
 
@@ -59,6 +60,7 @@ void graph_free(struct graph *g)
         free(g->services);
         free(g->order);
         free(g->level_start);
+        strv_free(g->warnings);
         free(g);
 }
 
@@ -125,6 +127,23 @@ __attribute__((format(printf, 4, 5))) static int fail_at(struct builder *b, stru
         return stack_error_set(b->err, EINVAL, "%s", msg ? msg : "invalid project");
 }
 
+/* A located warning, reported with the graph rather than printed: the caller decides who sees it (a graph
+ * built only to order a stop would otherwise repeat what `up` said). */
+__attribute__((format(printf, 4, 5))) static void warn_at(struct graph *g, struct node_mark mark,
+                                                          const char *path, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        struct stack_error w = {0};
+        spec_error(&w, mark, path, "%s", msg ? msg : "warning");
+        strv_push(&g->warnings, w.msg);
+        stack_error_clear(&w);
+}
+
 /* --- dependencies ------------------------------------------------------------------------------------ */
 
 static bool has_dep(const struct graph_service *s, size_t service)
@@ -150,11 +169,10 @@ static int add_dep(struct builder *b, size_t si, const char *name, const struct 
         if (target == GRAPH_NONE) {
                 bool disabled = strv_contains(b->p->disabled_services, name);
                 if (!required) {
-                        spec_warning(
-                            mark, path,
-                            "service \"%s\" %s service \"%s\", which is %s: ignored (required: false)",
-                            s->name, implicit ? "uses" : "depends on", name,
-                            disabled ? "disabled by its profiles" : "not defined");
+                        warn_at(g, mark, path,
+                                "service \"%s\" %s service \"%s\", which is %s: ignored (required: false)",
+                                s->name, implicit ? "uses" : "depends on", name,
+                                disabled ? "disabled by its profiles" : "not defined");
                         return 0;
                 }
                 if (disabled)
@@ -402,13 +420,16 @@ static int add_containers(struct builder *b, size_t si)
                     b, spec->mark, path,
                     "container_name \"%s\" cannot be used with %d replicas: container names are unique",
                     spec->container_name, spec->scale);
+        if (spec->tty || spec->stdin_open)
+                /* Output goes to the log file, which must outlive every stack process: no terminal. */
+                warn_at(g, spec->mark, path,
+                        "tty and stdin_open are not supported; the containers run without a terminal");
         _cleanup_free_ char *img = image_name(b->p, spec);
         s->image = img ? find_node(g, GRAPH_NODE_IMAGE, img) : GRAPH_NONE;
 
         s->containers = xcalloc(spec->scale + 1, sizeof(size_t));
         for (int n = 1; n <= spec->scale; n++) {
-                char *name = spec->container_name ? xstrdup(spec->container_name)
-                                                  : xasprintf("%s-%s-%d", b->p->name, s->name, n);
+                char *name = container_name(b->p->name, s->name, spec->container_name, n);
                 size_t other = find_node(g, GRAPH_NODE_CONTAINER, name);
                 if (other != GRAPH_NONE) {
                         int r = fail_at(b, spec->mark, path,
@@ -573,6 +594,16 @@ static void mark_closure(const struct graph *g, size_t si, bool *in)
         in[si] = true;
         for (size_t i = 0; i < g->services[si].n_deps; i++)
                 mark_closure(g, g->services[si].deps[i].service, in);
+}
+
+bool graph_depends_on(const struct graph *g, const char *service, const char *dependency)
+{
+        size_t a = graph_service_index(g, service), b = graph_service_index(g, dependency);
+        if (a == GRAPH_NONE || b == GRAPH_NONE || a == b)
+                return false;
+        _cleanup_free_ bool *in = xcalloc(g->n_services + 1, sizeof(bool));
+        mark_closure(g, a, in);
+        return in[b];
 }
 
 int graph_closure(const struct graph *g, char *const *names, char ***ret, struct stack_error *err)

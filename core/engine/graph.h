@@ -85,6 +85,8 @@ struct graph {
         size_t *order; /* service indices in start order: by level, then by name */
         unsigned n_levels;
         size_t *level_start; /* level l is order[level_start[l] .. level_start[l + 1]) */
+        char **warnings;     /* located, e.g. an optional dependency that is not there; for the caller to
+                              * show */
 };
 
 /* Builds the graph of p. Fails on a dependency cycle ("dependency cycle: a -> b -> a"), on a required
@@ -113,6 +115,8 @@ char **graph_level(const struct graph *g, unsigned level);
 /* The named services and everything they depend on, transitively, in start order (`stack up web`). An
  * unknown name is an error. */
 int graph_closure(const struct graph *g, char *const *names, char ***ret, struct stack_error *err);
+/* Whether `service` needs `dependency`, directly or through others. Unknown names need nothing. */
+bool graph_depends_on(const struct graph *g, const char *service, const char *dependency);
 
 const char *graph_node_kind_name(enum graph_node_kind kind);
 const char *graph_dep_condition_name(enum stack_dep_condition c);

@@ -104,3 +104,11 @@ const char *health_status_name(enum health_status st)
         }
         return "?";
 }
+
+enum health_status health_status_from_string(const char *s)
+{
+        for (enum health_status st = HEALTH_STARTING; st <= HEALTH_UNHEALTHY; st++)
+                if (streq_ptr(s, health_status_name(st)))
+                        return st;
+        return HEALTH_NONE;
+}

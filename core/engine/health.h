@@ -53,3 +53,5 @@ bool health_record(const struct health_settings *h, struct health_state *s, uint
                    struct health_probe_result *result);
 void health_state_clear(struct health_state *s);
 const char *health_status_name(enum health_status st);
+/* The inverse; "" and unknown words are HEALTH_NONE. */
+enum health_status health_status_from_string(const char *s);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
+#include "core/engine/graph.h"
 #include "core/engine/plan.h"
 #include "core/base/util.h"
 
@@ -61,9 +62,7 @@ static void after(struct builder *b, size_t action, size_t prerequisite)
 
 char *plan_container_name(const char *project, const struct plan_service *s, int number)
 {
-        if (s->container_name)
-                return xstrdup(s->container_name);
-        return xasprintf("%s-%s-%d", project, s->name, number);
+        return container_name(project, s->name, s->container_name, number);
 }
 
 static const struct plan_service *find_service(const struct plan_desired *d, const char *name)
@@ -80,60 +79,77 @@ static ssize_t service_index(const struct plan_desired *d, const char *name)
         return s ? s - d->services : -1;
 }
 
-/* Depth-first topological order of the desired services (dependencies first, ties by input order, which
- * the caller sorts by name). */
-static int topo_visit(const struct plan_desired *d, size_t i, int *mark, size_t *order, size_t *n,
-                      char **ret_error)
+/* The services in start order, as indices: the graph's order when the caller took it (plan_desired_order),
+ * else the order they were given in. */
+static int start_order(const struct plan_desired *d, size_t *order, size_t *ret_n, struct stack_error *err)
 {
-        if (mark[i] == 2)
-                return 0;
-        if (mark[i] == 1) {
-                *ret_error = xasprintf("dependency cycle involving service \"%s\"", d->services[i].name);
-                return -EINVAL;
-        }
-        mark[i] = 1;
-        const struct plan_service *s = &d->services[i];
-        for (size_t k = 0; k < s->n_deps; k++) {
-                ssize_t j = service_index(d, s->deps[k].service);
-                if (j < 0)
-                        continue; /* an optional dependency that is not enabled */
-                int r = topo_visit(d, j, mark, order, n, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        mark[i] = 2;
-        order[(*n)++] = i;
+        size_t n = 0;
+        if (!d->start_order) {
+                for (size_t i = 0; i < d->n_services; i++)
+                        order[n++] = i;
+        } else
+                STRV_FOREACH (name, d->start_order) {
+                        ssize_t i = service_index(d, *name);
+                        if (i < 0 || n == d->n_services)
+                                return stack_error_set(err, EINVAL,
+                                                       "start order names unknown service \"%s\"", *name);
+                        order[n++] = (size_t) i;
+                }
+        if (n != d->n_services)
+                return stack_error_set(err, EINVAL, "start order leaves out services");
+        *ret_n = n;
         return 0;
 }
 
-/* Marks the named services and, unless no_deps, everything they depend on. */
-static void select_targets(const struct plan_desired *d, const struct plan_options *o, bool *targeted)
+/* Marks the services `up` acts on: the targets the graph gave, else those named, else all. */
+static int select_targets(const struct plan_desired *d, const struct plan_options *o, bool *targeted,
+                          struct stack_error *err)
 {
-        if (!o->services) {
+        char *const *names = d->targets ? d->targets : o->services;
+        if (!names) {
                 for (size_t i = 0; i < d->n_services; i++)
                         targeted[i] = true;
-                return;
+                return 0;
         }
-        STRV_FOREACH (name, o->services) {
+        STRV_FOREACH (name, names) {
                 ssize_t i = service_index(d, *name);
+                if (i < 0 && d->targets)
+                        return stack_error_set(err, EINVAL, "target names unknown service \"%s\"", *name);
                 if (i >= 0)
                         targeted[i] = true;
         }
-        if (o->no_deps)
-                return;
-        for (bool changed = true; changed;) {
-                changed = false;
-                for (size_t i = 0; i < d->n_services; i++) {
-                        if (!targeted[i])
-                                continue;
-                        for (size_t k = 0; k < d->services[i].n_deps; k++) {
-                                ssize_t j = service_index(d, d->services[i].deps[k].service);
-                                if (j >= 0 && !targeted[j]) {
-                                        targeted[j] = changed = true;
-                                }
-                        }
-                }
+        return 0;
+}
+
+int plan_desired_order(struct plan_desired *d, const struct graph *g, const struct plan_options *o,
+                       struct stack_error *err)
+{
+        strv_free(d->start_order);
+        d->start_order = NULL;
+        strv_free(d->targets);
+        d->targets = NULL;
+        /* The graph knows every enabled service; the desired state may hold fewer (scale 0 is still
+         * there), so only those it has are kept. */
+        _cleanup_strv_free_ char **order = graph_start_order(g);
+        d->start_order = xcalloc(1, sizeof(char *));
+        STRV_FOREACH (name, order)
+                if (find_service(d, *name))
+                        strv_push(&d->start_order, *name);
+        if (!o->services)
+                return 0;
+        if (o->no_deps) {
+                d->targets = strv_copy(o->services);
+                return 0;
         }
+        _cleanup_strv_free_ char **closure = NULL;
+        int k = graph_closure(g, o->services, &closure, err);
+        if (k < 0)
+                return k;
+        d->targets = xcalloc(1, sizeof(char *));
+        STRV_FOREACH (name, closure)
+                if (find_service(d, *name))
+                        strv_push(&d->targets, *name);
+        return 0;
 }
 
 static bool strv_equal_sets(char *const *a, char *const *b)
@@ -160,16 +176,17 @@ static char *outdated_reason(const struct plan_service *s, const struct plan_obs
         return NULL;
 }
 
-static bool is_active(enum plan_container_state st)
+static bool is_active(enum container_state st)
 {
-        return st == PLAN_STATE_RUNNING || st == PLAN_STATE_PAUSED || st == PLAN_STATE_CREATED;
+        return st == CONTAINER_STATE_RUNNING || st == CONTAINER_STATE_PAUSED ||
+               st == CONTAINER_STATE_CREATED;
 }
 
 /* A one-shot that ran to success is done; one that stack stopped (Ctrl-C, --abort-on-container-exit)
  * exited 0 only because it was asked to, and the next up must start it again. */
 static bool completed(const struct plan_service *s, const struct plan_observed_container *c)
 {
-        return c->state == PLAN_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
+        return c->state == CONTAINER_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
 }
 
 static const struct plan_observed_container *find_observed(const struct plan_observed *o,
@@ -205,20 +222,14 @@ static size_t emit_teardown(struct builder *b, const struct plan_observed_contai
 }
 
 static int plan_down(struct builder *b, const struct plan_desired *d, const struct plan_observed *o,
-                     const struct plan_options *opt, char **ret_error)
+                     const struct plan_options *opt, struct stack_error *err)
 {
         size_t ns = d->n_services, n = o->n_containers;
-        _cleanup_free_ int *mark = xcalloc(ns + 1, sizeof(int));
         _cleanup_free_ size_t *order = xcalloc(ns + 1, sizeof(size_t));
-        _cleanup_free_ size_t *rank = xcalloc(ns + 1, sizeof(size_t));
         size_t n_order = 0;
-        for (size_t i = 0; i < ns; i++) {
-                int r = topo_visit(d, i, mark, order, &n_order, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < n_order; i++)
-                rank[order[i]] = i + 1;
+        int r = start_order(d, order, &n_order, err);
+        if (r < 0)
+                return r;
 
         /* Dependents go first: containers of unknown services (no known dependencies), then the services in
          * reverse start order. */
@@ -312,19 +323,15 @@ static void plan_orphans(struct builder *b, const struct plan_desired *d, const 
 }
 
 static int plan_up(struct builder *b, const struct plan_desired *d, const struct plan_observed *o,
-                   const struct plan_options *opt, char **ret_error)
+                   const struct plan_options *opt, struct stack_error *err)
 {
         size_t ns = d->n_services;
         _cleanup_free_ bool *targeted = xcalloc(ns + 1, sizeof(bool));
-        _cleanup_free_ int *mark = xcalloc(ns + 1, sizeof(int));
         _cleanup_free_ size_t *order = xcalloc(ns + 1, sizeof(size_t));
         size_t n_order = 0;
-        for (size_t i = 0; i < ns; i++) {
-                int r = topo_visit(d, i, mark, order, &n_order, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        select_targets(d, opt, targeted);
+        int failed = start_order(d, order, &n_order, err);
+        if (failed < 0 || (failed = select_targets(d, opt, targeted, err)) < 0)
+                return failed;
 
         /* 1. Decide every replica's fate. */
         size_t n_rep = 0, cap_rep = 0;
@@ -337,7 +344,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         /* Not acted on, but a running replica may still need a `restart: true` restart. */
                         for (int num = 1; num <= s->scale; num++) {
                                 const struct plan_observed_container *c = find_observed(o, s->name, num);
-                                if (!c || c->state != PLAN_STATE_RUNNING)
+                                if (!c || c->state != CONTAINER_STATE_RUNNING)
                                         continue;
                                 GROW(reps, cap_rep, n_rep);
                                 reps[n_rep++] = (struct replica){
@@ -377,7 +384,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         if (!r->observed) {
                                 r->fate = FATE_CREATE;
                                 r->reason = xstrdup("not found");
-                        } else if (r->observed->state == PLAN_STATE_DEAD) {
+                        } else if (r->observed->state == CONTAINER_STATE_DEAD) {
                                 r->fate = FATE_RECREATE;
                                 r->reason = xstrdup("the runtime no longer has it");
                         } else if (opt->force_recreate) {
@@ -389,7 +396,8 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         } else if (!opt->no_recreate && dep_replaced && opt->always_recreate_deps) {
                                 r->fate = FATE_RECREATE;
                                 r->reason = xstrdup("a dependency was recreated (--always-recreate-deps)");
-                        } else if (r->observed->state == PLAN_STATE_RUNNING || completed(s, r->observed)) {
+                        } else if (r->observed->state == CONTAINER_STATE_RUNNING ||
+                                   completed(s, r->observed)) {
                                 r->fate = FATE_KEEP;
                         } else {
                                 r->fate = FATE_START;
@@ -403,7 +411,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         /* `restart: true`: a running dependent is restarted when its dependency is replaced. */
         for (size_t ri = 0; ri < n_rep; ri++) {
                 struct replica *r = &reps[ri];
-                if (r->fate != FATE_KEEP || !r->observed || r->observed->state != PLAN_STATE_RUNNING)
+                if (r->fate != FATE_KEEP || !r->observed || r->observed->state != CONTAINER_STATE_RUNNING)
                         continue;
                 for (size_t k = 0; k < r->service->n_deps; k++) {
                         ssize_t j = service_index(d, r->service->deps[k].service);
@@ -593,11 +601,11 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
 }
 
 int plan_compute(const struct plan_desired *desired, const struct plan_observed *observed,
-                 const struct plan_options *options, struct plan **ret, char **ret_error)
+                 const struct plan_options *options, struct plan **ret, struct stack_error *err)
 {
         struct builder b = {.plan = xcalloc(1, sizeof(struct plan))};
-        int r = options->down ? plan_down(&b, desired, observed, options, ret_error)
-                              : plan_up(&b, desired, observed, options, ret_error);
+        int r = options->down ? plan_down(&b, desired, observed, options, err)
+                              : plan_up(&b, desired, observed, options, err);
         if (r < 0) {
                 plan_free(b.plan);
                 return r;
@@ -687,6 +695,8 @@ void plan_desired_free(struct plan_desired *d)
         strv_free(d->all_services);
         strv_free(d->networks);
         strv_free(d->volumes);
+        strv_free(d->start_order);
+        strv_free(d->targets);
         free(d);
 }
 

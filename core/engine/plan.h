@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/error.h"
+#include "core/runtime/container-id.h"
 #include "spec/model.h"
 
 struct plan_dep {
@@ -40,14 +42,11 @@ struct plan_desired {
         char **all_services; /* every service of the file, enabled or not (orphans are the others) */
         char **networks;     /* keys of the project's own (non-external) networks in use */
         char **volumes;      /* keys of the project's own (non-external) volumes */
-};
-
-enum plan_container_state {
-        PLAN_STATE_CREATED,
-        PLAN_STATE_RUNNING,
-        PLAN_STATE_PAUSED,
-        PLAN_STATE_EXITED,
-        PLAN_STATE_DEAD, /* its records exist, but the runtime no longer knows it */
+        /* Dependency order is the graph's (graph.h); the planner never works it out again: */
+        char **start_order; /* service names, each after what it depends on (graph_start_order); NULL:
+                             * the order of `services` */
+        char **targets;     /* the services `up SERVICE...` acts on: those named and, unless --no-deps,
+                             * what they depend on (graph_closure); NULL: the named ones, or all */
 };
 
 struct plan_observed_container {
@@ -58,7 +57,7 @@ struct plan_observed_container {
         char *image_id;
         char **networks;
         char **volumes;
-        enum plan_container_state state;
+        enum container_state state; /* never RESTARTING: observe reports it RUNNING */
         int exit_code;
         bool stopped;          /* stopped by a stack command, not exited on its own: up starts it again */
         uint64_t created_usec; /* realtime, orders orphans by age */
@@ -116,10 +115,15 @@ struct plan {
         char **warnings; /* e.g. compose's orphan warning */
 };
 
-/* Computes the plan. Returns 0, or -EINVAL with *ret_error set for an inconsistent input (such as a
- * dependency cycle, which the graph should have caught first). */
+/* Computes the plan. Returns 0, or -EINVAL with err set for an inconsistent input (a start order or target
+ * naming a service the desired state lacks). */
 int plan_compute(const struct plan_desired *desired, const struct plan_observed *observed,
-                 const struct plan_options *options, struct plan **ret, char **ret_error);
+                 const struct plan_options *options, struct plan **ret, struct stack_error *err);
+
+struct graph;
+/* Takes the desired state's start order and, for `up SERVICE...`, its targets from the project's graph. */
+int plan_desired_order(struct plan_desired *d, const struct graph *g, const struct plan_options *o,
+                       struct stack_error *err);
 void plan_free(struct plan *p);
 const char *plan_action_kind_name(enum plan_action_kind kind);
 /* One line per action, "create container web-1: not found", for --dry-run and the tests. */

@@ -57,7 +57,6 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
 int reconcile_publish_mark(const struct reconciler *r, struct stack_error *err);
 void reconcile_publish_unmark(const struct reconciler *r);
 /* The container's entry in the supervisor's status list, or NULL. */
-const struct cJSON *reconcile_find_status(const struct cJSON *list, const char *name);
 
 /* ---- executors (reconcile-exec.c, reconcile-containers.c) ---- */
 extern const struct apply_ops reconcile_real_ops;

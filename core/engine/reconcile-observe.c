@@ -1,5 +1,5 @@
 /* The observed state: stack's records checked against the runtime and the supervisor (the kernel and the
- * runtime are the truth, the records a record), and the per-container status `ps` and `--wait` read. */
+ * runtime are the truth, the records a record). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <unistd.h>
@@ -12,21 +12,6 @@
 #include "core/runtime/runtime.h"
 #include "core/runtime/volume.h"
 #include "core/engine/reconcile-internal.h"
-
-static enum plan_container_state state_from_string(const char *s)
-{
-        if (!s)
-                return PLAN_STATE_DEAD;
-        if (streq(s, "running") || streq(s, "restarting"))
-                return PLAN_STATE_RUNNING;
-        if (streq(s, "created"))
-                return PLAN_STATE_CREATED;
-        if (streq(s, "paused"))
-                return PLAN_STATE_PAUSED;
-        if (streq(s, "exited"))
-                return PLAN_STATE_EXITED;
-        return PLAN_STATE_DEAD;
-}
 
 /* A plan that changes containers marks the project before it starts and run_publish clears the mark: a
  * run killed in between leaves it, and the next plan redoes the firewall and DNS update even when the
@@ -86,36 +71,22 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
                 /* The supervisor watches its containers' processes: its word on a running one is current and
                  * saves a runtime call per container (which is most of a no-op `up`). Anything else is
                  * asked of the runtime, which may have lost a container the records still name. */
-                struct container_state cs = {0};
+                struct container_status cs = {0};
                 struct stack_error e = {0};
-                if (found && streq_ptr(json_get_str(found, "state"), "running"))
-                        cs.status = CONTAINER_RUNNING;
+                if (found &&
+                    container_state_from_string(json_get_str(found, "state")) == CONTAINER_STATE_RUNNING)
+                        cs.state = CONTAINER_STATE_RUNNING;
                 else if (container_state(r->host, rec->name, &cs, &e) < 0)
-                        cs.status = CONTAINER_ABSENT; /* the runtime cannot show it: replace it */
+                        cs.state = CONTAINER_STATE_DEAD; /* the runtime cannot show it: replace it */
                 stack_error_clear(&e);
                 _cleanup_(cJSON_Deletep) cJSON *saved =
                     found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
                 const cJSON *st = found ? found : saved;
-                switch (cs.status) {
-                case CONTAINER_ABSENT:
-                        c->state = PLAN_STATE_DEAD;
-                        break;
-                case CONTAINER_CREATED:
-                        c->state = PLAN_STATE_CREATED;
-                        break;
-                case CONTAINER_RUNNING:
-                        c->state = PLAN_STATE_RUNNING;
-                        break;
-                case CONTAINER_PAUSED:
-                        c->state = PLAN_STATE_PAUSED;
-                        break;
-                case CONTAINER_STOPPED:
-                        c->state = PLAN_STATE_EXITED;
-                        break;
-                }
-                if (st && c->state == PLAN_STATE_EXITED &&
-                    state_from_string(json_get_str(st, "state")) == PLAN_STATE_RUNNING)
-                        c->state = PLAN_STATE_RUNNING; /* restarting: the supervisor has it in hand */
+                c->state = cs.state;
+                enum container_state sup =
+                    st ? container_state_from_string(json_get_str(st, "state")) : CONTAINER_STATE_UNKNOWN;
+                if (c->state == CONTAINER_STATE_EXITED && container_state_is_up(sup))
+                        c->state = CONTAINER_STATE_RUNNING; /* restarting: the supervisor has it in hand */
                 c->exit_code = st ? (int) json_get_num(st, "exit_code", 0) : 0;
                 c->stopped = st && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
         }
@@ -137,91 +108,5 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
                 }
         }
         *ret = o;
-        return 0;
-}
-
-const cJSON *reconcile_find_status(const cJSON *list, const char *name)
-{
-        const cJSON *item;
-        cJSON_ArrayForEach(item, list) if (streq_ptr(json_get_str(item, "name"), name)) return item;
-        return NULL;
-}
-
-int reconcile_status(const struct reconcile_config *c, const char *project, cJSON **ret,
-                     struct stack_error *err)
-{
-        struct container_record **recs = NULL;
-        size_t n = 0;
-        int k = state_container_list(c->root, project, &recs, &n, err);
-        if (k < 0)
-                return k;
-        _cleanup_(cJSON_Deletep) cJSON *status = NULL;
-        /* Without the supervisor's answer the saved status and the runtime's word remain. */
-        if (supervisor_running(c->run_root, project))
-                (void) supervisor_op(c->run_root, project, "status", NULL, &status, NULL);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "containers");
-        _cleanup_free_ char *rtroot = supervisor_runtime_root(c->run_root);
-        struct runtime *rt = NULL;
-        /* No runtime (not installed): the states are the supervisor's and the saved ones alone. */
-        if (runtime_new(c->runtime, rtroot, &rt, NULL) < 0)
-                rt = NULL;
-
-        cJSON *out = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "Name", recs[i]->name);
-                cJSON_AddStringToObject(j, "Service", recs[i]->service);
-                cJSON_AddNumberToObject(j, "Number", recs[i]->number);
-                cJSON_AddStringToObject(
-                    j, "Image",
-                    json_get_str(recs[i]->spec, "image") ? json_get_str(recs[i]->spec, "image") : "");
-                cJSON_AddStringToObject(j, "Project", project);
-                const cJSON *st = reconcile_find_status(list, recs[i]->name);
-                _cleanup_(cJSON_Deletep) cJSON *saved =
-                    st ? NULL : supervisor_read_status(c->run_root, project, recs[i]->name);
-                if (!st)
-                        st = saved;
-                const char *state = st ? json_get_str(st, "state") : NULL;
-                struct runtime_state rs = {0};
-                if (rt && runtime_state(rt, recs[i]->name, &rs, NULL) >= 0) {
-                        if (rs.status == RUNTIME_ABSENT)
-                                state = "dead";
-                        else if (!st || (rs.status == RUNTIME_RUNNING && state && streq(state, "exited")))
-                                state = runtime_status_to_string(rs.status);
-                }
-                cJSON_AddStringToObject(j, "State", state ? state : "unknown");
-                cJSON_AddStringToObject(j, "Health",
-                                        st && json_get_str(st, "health") ? json_get_str(st, "health") : "");
-                cJSON_AddNumberToObject(j, "ExitCode", st ? json_get_num(st, "exit_code", 0) : 0);
-                cJSON_AddNumberToObject(j, "RestartCount", st ? json_get_num(st, "restart_count", 0) : 0);
-                cJSON_AddNumberToObject(j, "StartedAt", st ? json_get_num(st, "started_at", 0) : 0);
-                cJSON_AddNumberToObject(j, "FinishedAt", st ? json_get_num(st, "finished_at", 0) : 0);
-                cJSON_AddNumberToObject(j, "Created", (double) recs[i]->created_usec);
-                if (st && cJSON_GetObjectItemCaseSensitive(st, "health_log"))
-                        cJSON_AddItemToObject(
-                            j, "HealthLog",
-                            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st, "health_log"), true));
-                cJSON *pubs = cJSON_AddArrayToObject(j, "Publishers");
-                const cJSON *pt;
-                cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(recs[i]->spec, "ports"))
-                {
-                        cJSON *e = cJSON_CreateObject();
-                        cJSON_AddStringToObject(
-                            e, "URL", json_get_str(pt, "host_ip") ? json_get_str(pt, "host_ip") : "0.0.0.0");
-                        cJSON_AddNumberToObject(e, "TargetPort", json_get_num(pt, "target", 0));
-                        cJSON_AddNumberToObject(e, "PublishedPort", json_get_num(pt, "published", 0));
-                        cJSON_AddStringToObject(e, "Protocol",
-                                                json_get_str(pt, "protocol") ? json_get_str(pt, "protocol")
-                                                                             : "tcp");
-                        cJSON_AddItemToArray(pubs, e);
-                }
-                cJSON_AddStringToObject(
-                    j, "LogPath",
-                    json_get_str(recs[i]->spec, "log") ? json_get_str(recs[i]->spec, "log") : "");
-                cJSON_AddItemToArray(out, j);
-        }
-        runtime_free(rt);
-        container_record_list_free(recs, n);
-        *ret = out;
         return 0;
 }

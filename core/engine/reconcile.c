@@ -102,16 +102,19 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
                 return k;
         struct reconciler r;
         k = reconciler_init(&r, c, p->name, p, err);
+        STRV_FOREACH (w, g->warnings)
+                reconcile_warn(&r, "%s", *w);
         struct plan_desired *d = NULL;
         struct plan_observed *obs = NULL;
         struct plan *plan = NULL;
-        _cleanup_free_ char *perr = NULL;
         if (k >= 0)
                 k = reconcile_build_desired(&r, &d, err);
         if (k >= 0)
+                k = plan_desired_order(d, g, o, err);
+        if (k >= 0)
                 k = reconcile_observe(&r, &obs, err);
-        if (k >= 0 && plan_compute(d, obs, o, &plan, &perr) < 0)
-                k = stack_error_set(err, EINVAL, "%s", perr ? perr : "cannot plan");
+        if (k >= 0)
+                k = plan_compute(d, obs, o, &plan, err);
         if (k >= 0) {
                 STRV_FOREACH (w, plan->warnings)
                         reconcile_warn(&r, "%s", *w);
@@ -145,7 +148,6 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
         d->project = xstrdup(project);
         struct plan_observed *obs = NULL;
         struct plan *plan = NULL;
-        _cleanup_free_ char *perr = NULL;
         if (k >= 0 && p) {
                 plan_desired_free(d);
                 d = NULL;
@@ -158,6 +160,10 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                         k = 0;
                 }
         }
+        _cleanup_graph_ struct graph *g = NULL;
+        /* Teardown follows the graph's order; a file the graph refuses still comes down, in file order. */
+        if (k >= 0 && p && graph_build(p, &g, NULL) >= 0)
+                k = plan_desired_order(d, g, o, err);
         if (k >= 0)
                 k = reconcile_observe(&r, &obs, err);
         if (k >= 0 && o->remove_volumes && !p) {
@@ -177,8 +183,8 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                             volume_dir_exists(c->root, v->name))
                                 strv_push(&obs->volumes, v->key);
                 }
-        if (k >= 0 && plan_compute(d, obs, o, &plan, &perr) < 0)
-                k = stack_error_set(err, EINVAL, "%s", perr ? perr : "cannot plan");
+        if (k >= 0)
+                k = plan_compute(d, obs, o, &plan, err);
         if (k >= 0) {
                 if (c->dry_run)
                         report_plan(c, plan);

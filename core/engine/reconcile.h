@@ -66,11 +66,6 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
 int reconcile_down(const struct reconcile_config *c, const char *project, const struct stack_project *p,
                    const struct plan_options *o, struct stack_error *err);
 
-/* The state of each container of the project, for ps/wait/--wait: one JSON object per container (name,
- * service, number, state, health, exit_code, ports ...), sorted by name. */
-struct cJSON;
-int reconcile_status(const struct reconcile_config *c, const char *project, struct cJSON **ret,
-                     struct stack_error *err);
 /* Waits until every container of the given services (NULL: all) is running (healthy where it has a
  * health check) or, for one-shot services, exited 0. timeout_usec 0: no limit. */
 int reconcile_wait_ready(const struct reconcile_config *c, const struct stack_project *p, char **services,

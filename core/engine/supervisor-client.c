@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +74,8 @@ int supervisor_send(const char *run_root, const char *project, const cJSON *requ
         return 0;
 }
 
-int supervisor_call(const char *run_root, const char *project, const cJSON *request, cJSON **ret_reply,
-                    struct stack_error *err)
+int supervisor_receive(int fd, const char *project, cJSON **ret_reply, struct stack_error *err)
 {
-        _cleanup_close_ int fd = -1;
-        int r = supervisor_send(run_root, project, request, &fd, err);
-        if (r < 0)
-                return r;
         struct strbuf in = {0};
         char buf[4096];
         while (!in.buf || !memchr(in.buf, '\n', in.len)) {
@@ -105,6 +101,56 @@ int supervisor_call(const char *run_root, const char *project, const cJSON *requ
         if (ret_reply)
                 *ret_reply = TAKE_PTR(reply);
         return 0;
+}
+
+int supervisor_call(const char *run_root, const char *project, const cJSON *request, cJSON **ret_reply,
+                    struct stack_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = supervisor_send(run_root, project, request, &fd, err);
+        if (r < 0)
+                return r;
+        return supervisor_receive(fd, project, ret_reply, err);
+}
+
+static int send_stop(const char *run_root, const char *project, const char *name, int64_t timeout_usec,
+                     int *ret_fd, struct stack_error *err)
+{
+        _cleanup_(cJSON_Deletep) cJSON *req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "op", "stop");
+        cJSON_AddStringToObject(req, "name", name);
+        if (timeout_usec >= 0)
+                cJSON_AddNumberToObject(req, "timeout_usec", (double) timeout_usec);
+        return supervisor_send(run_root, project, req, ret_fd, err);
+}
+
+int supervisor_stop(const char *run_root, const char *project, const char *name, int64_t timeout_usec,
+                    int cancel_fd, struct stack_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        int r = send_stop(run_root, project, name, timeout_usec, &fd, err);
+        if (r < 0)
+                return r;
+        for (bool forced = false;;) {
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = forced ? -1 : cancel_fd, .events = POLLIN}};
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return stack_error_errno(err, errno, "poll");
+                }
+                if (p[0].revents)
+                        return supervisor_receive(fd, project, NULL, err);
+                if (p[1].revents) {
+                        /* The kill request's own answer does not matter: the first one says when the
+                         * container has stopped. */
+                        _cleanup_close_ int kill_fd = -1;
+                        forced = true;
+                        r = send_stop(run_root, project, name, 0, &kill_fd, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
 }
 
 int supervisor_op(const char *run_root, const char *project, const char *op, const char *name,
@@ -180,4 +226,75 @@ int supervisor_ensure(const struct supervisor_config *c, struct stack_error *err
         }
         return stack_error_set(err, ETIMEDOUT, "the supervisor of project %s did not start (see %s)",
                                c->project, logpath);
+}
+
+void supervisor_container_done(struct supervisor_container *c)
+{
+        free(c->name);
+        free(c->service);
+        for (int i = 0; i < c->n_health_log; i++)
+                free(c->health_log[i].output);
+        *c = (struct supervisor_container){0};
+}
+
+void supervisor_container_list_free(struct supervisor_container *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                supervisor_container_done(&l[i]);
+        free(l);
+}
+
+void supervisor_container_from_json(const cJSON *j, struct supervisor_container *ret)
+{
+        *ret = (struct supervisor_container){
+            .name = xstrdup(json_get_str(j, "name")),
+            .service = xstrdup(json_get_str(j, "service")),
+            .state = container_state_from_string(json_get_str(j, "state")),
+            .health = health_status_from_string(json_get_str(j, "health")),
+            .pid = (pid_t) json_get_num(j, "pid", 0),
+            .exit_code = (int) json_get_num(j, "exit_code", 0),
+            .restart_count = (int) json_get_num(j, "restart_count", 0),
+            .stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stopped")),
+            .started_at = (uint64_t) json_get_num(j, "started_at", 0),
+            .finished_at = (uint64_t) json_get_num(j, "finished_at", 0),
+        };
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "health_log"))
+        {
+                if (ret->n_health_log == HEALTH_LOG_MAX)
+                        break;
+                ret->health_log[ret->n_health_log++] = (struct health_probe_result){
+                    .start_usec = (uint64_t) json_get_num(e, "start", 0),
+                    .end_usec = (uint64_t) json_get_num(e, "end", 0),
+                    .exit_code = (int) json_get_num(e, "exit_code", 0),
+                    .output = xstrdup(json_get_str(e, "output") ? json_get_str(e, "output") : ""),
+                };
+        }
+}
+
+int supervisor_status(const char *run_root, const char *project, struct supervisor_container **ret,
+                      size_t *ret_n, struct stack_error *err)
+{
+        _cleanup_(cJSON_Deletep) cJSON *reply = NULL;
+        int r = supervisor_op(run_root, project, "status", NULL, &reply, err);
+        if (r < 0)
+                return r;
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(reply, "containers");
+        size_t n = 0;
+        struct supervisor_container *l = xcalloc((size_t) cJSON_GetArraySize(list) + 1, sizeof(*l));
+        const cJSON *item;
+        cJSON_ArrayForEach(item, list) supervisor_container_from_json(item, &l[n++]);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+int supervisor_saved_status(const char *run_root, const char *project, const char *name,
+                            struct supervisor_container *ret)
+{
+        _cleanup_(cJSON_Deletep) cJSON *j = supervisor_read_status(run_root, project, name);
+        if (!j)
+                return -ENOENT;
+        supervisor_container_from_json(j, ret);
+        return 0;
 }

@@ -21,6 +21,7 @@
 #include "core/base/fileio.h"
 #include "core/engine/health.h"
 #include "core/base/log.h"
+#include "core/runtime/container-id.h"
 #include "core/runtime/logindex.h"
 #include "core/base/memtrim.h"
 #include "core/engine/restart.h"
@@ -33,12 +34,6 @@
 
 #define USEC_PER_SEC 1000000ULL
 #define PROBE_OUTPUT_MAX 4096
-
-enum sup_state {
-        SUP_CREATED,
-        SUP_RUNNING,
-        SUP_EXITED,
-};
 
 struct supervisor;
 struct sup_container;
@@ -63,7 +58,7 @@ struct child {
 struct sup_container {
         char *name;
         char *service;
-        enum sup_state state;
+        enum container_state state; /* CREATED, RUNNING or EXITED; RESTARTING is restart_timer */
         /* The init exited while its start was still pending (a quick one-shot): applied once started. */
         bool exited_early;
         int early_exit_code;
@@ -179,26 +174,14 @@ static struct sup_container *find_container(struct supervisor *s, const char *na
         return NULL;
 }
 
-static const char *state_name(enum sup_state st)
-{
-        switch (st) {
-        case SUP_CREATED:
-                return "created";
-        case SUP_RUNNING:
-                return "running";
-        case SUP_EXITED:
-                return "exited";
-        }
-        return "unknown";
-}
-
 static cJSON *container_json(const struct sup_container *c)
 {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "name", c->name);
         cJSON_AddStringToObject(j, "service", c->service ? c->service : "");
-        cJSON_AddStringToObject(j, "state", c->restart_timer ? "restarting" : state_name(c->state));
-        cJSON_AddNumberToObject(j, "pid", c->state == SUP_RUNNING ? c->pid : 0);
+        cJSON_AddStringToObject(
+            j, "state", container_state_to_string(c->restart_timer ? CONTAINER_STATE_RESTARTING : c->state));
+        cJSON_AddNumberToObject(j, "pid", c->state == CONTAINER_STATE_RUNNING ? c->pid : 0);
         cJSON_AddNumberToObject(j, "exit_code", c->exit_code);
         cJSON_AddBoolToObject(j, "stopped", c->stopped_by_user);
         cJSON_AddNumberToObject(j, "started_at", (double) c->started_at);
@@ -392,7 +375,7 @@ static bool is_our_child(pid_t pid)
 
 static void container_running(struct supervisor *s, struct sup_container *c)
 {
-        c->state = SUP_RUNNING;
+        c->state = CONTAINER_STATE_RUNNING;
         c->started_at = realtime_usec();
         c->started_mono = now_usec();
         c->exit_code = 0;
@@ -467,7 +450,7 @@ static int container_created(struct supervisor *s, struct sup_container *c, bool
                     xasprintf("%d %llu\n", (int) c->pid, (unsigned long long) c->pid_start);
                 (void) write_file_atomic(initp, init, strlen(init), 0644, NULL);
         }
-        c->state = SUP_CREATED;
+        c->state = CONTAINER_STATE_CREATED;
         container_save(s, c);
         return start ? container_start(s, c, err) : 0;
 }
@@ -563,7 +546,7 @@ static void on_start_done(struct supervisor *s, struct child *ch, int status)
         else if (c->exited_early) {
                 /* It ran and is already gone: record the run, then its exit (and the restart policy). */
                 c->exited_early = false;
-                c->state = SUP_RUNNING;
+                c->state = CONTAINER_STATE_RUNNING;
                 c->started_at = realtime_usec();
                 c->started_mono = now_usec();
                 container_exited(s, c, c->early_exit_code);
@@ -630,7 +613,7 @@ static int on_restart_due(sd_event_source *src, uint64_t usec, void *userdata)
 
 static void container_exited(struct supervisor *s, struct sup_container *c, int exit_code)
 {
-        c->state = SUP_EXITED;
+        c->state = CONTAINER_STATE_EXITED;
         c->exit_code = exit_code;
         c->finished_at = realtime_usec();
         sd_event_source_disable_unref(c->health_timer);
@@ -655,8 +638,16 @@ static void container_exited(struct supervisor *s, struct sup_container *c, int 
                            &delay)) {
                 struct restart_ctx *rc = xmalloc(sizeof(*rc));
                 *rc = (struct restart_ctx){.s = s, .c = c};
-                sd_event_add_time_relative(s->event, &c->restart_timer, CLOCK_MONOTONIC, delay, 0,
-                                           on_restart_due, rc);
+                int r = sd_event_add_time_relative(s->event, &c->restart_timer, CLOCK_MONOTONIC, delay, 0,
+                                                   on_restart_due, rc);
+                if (r < 0) {
+                        /* Without its timer the container stays exited, as if its policy said so: said
+                         * in the log, and the next `up` starts it. */
+                        log_warning("supervisor: cannot schedule the restart of %s: %s", c->name,
+                                    strerror(-r));
+                        free(rc);
+                        c->restart_timer = NULL;
+                }
         }
         container_save(s, c);
 }
@@ -672,7 +663,7 @@ static int on_pidfd(sd_event_source *src, int fd, uint32_t revents, void *userda
 static int on_kill_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
         struct sup_container *c = userdata;
-        if (c->state == SUP_RUNNING && c->pid > 0 && proc_alive(c->pid, c->pid_start))
+        if (c->state == CONTAINER_STATE_RUNNING && c->pid > 0 && proc_alive(c->pid, c->pid_start))
                 kill(c->pid, SIGKILL);
         return 0;
 }
@@ -682,8 +673,8 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
         c->stopped_by_user = true;
         sd_event_source_disable_unref(c->restart_timer);
         c->restart_timer = NULL;
-        if (c->state != SUP_RUNNING || !proc_alive(c->pid, c->pid_start)) {
-                if (c->state == SUP_RUNNING)
+        if (c->state != CONTAINER_STATE_RUNNING || !proc_alive(c->pid, c->pid_start)) {
+                if (c->state == CONTAINER_STATE_RUNNING)
                         container_exited(s, c, -1);
                 reply_ok(conn);
                 return;
@@ -696,16 +687,24 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
          * its start time checked, so the pid cannot have been reused. */
         kill(c->pid, c->stop_signal > 0 ? c->stop_signal : SIGTERM);
         if (!c->kill_timer) {
-                sd_event_add_time_relative(s->event, &c->kill_timer, CLOCK_MONOTONIC, grace, 0,
-                                           on_kill_timer, c);
+                int r = sd_event_add_time_relative(s->event, &c->kill_timer, CLOCK_MONOTONIC, grace, 0,
+                                                   on_kill_timer, c);
+                if (r < 0) {
+                        /* No timer, no grace: a stop that might otherwise never end kills now. */
+                        log_warning("supervisor: no stop timer for %s (%s): killing it", c->name,
+                                    strerror(-r));
+                        c->kill_timer = NULL;
+                        kill(c->pid, SIGKILL);
+                }
                 return;
         }
         /* Already stopping: a shorter grace (a second Ctrl-C asks for none) brings the SIGKILL forward. */
         uint64_t now, due;
         if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) >= 0 &&
             sd_event_source_get_time(c->kill_timer, &due) >= 0 && now + grace < due) {
-                sd_event_source_set_time(c->kill_timer, now + grace);
-                sd_event_source_set_enabled(c->kill_timer, SD_EVENT_ONESHOT);
+                /* Should this fail, the earlier SIGKILL time stands: the stop still ends. */
+                (void) sd_event_source_set_time(c->kill_timer, now + grace);
+                (void) sd_event_source_set_enabled(c->kill_timer, SD_EVENT_ONESHOT);
         }
 }
 
@@ -726,7 +725,7 @@ static void on_probe_done(struct supervisor *s, struct child *ch, int status)
                                              : -1,
             .output = ch->timed_out ? xstrdup("health check timed out") : strbuf_take(&ch->out),
         };
-        if (c->state != SUP_RUNNING) {
+        if (c->state != CONTAINER_STATE_RUNNING) {
                 free(r.output);
                 return;
         }
@@ -743,7 +742,7 @@ static int on_health_timer(sd_event_source *src, uint64_t usec, void *userdata)
         struct supervisor *s = sup_current;
         sd_event_source_disable_unref(c->health_timer);
         c->health_timer = NULL;
-        if (c->state != SUP_RUNNING || c->probing || !c->health_test)
+        if (c->state != CONTAINER_STATE_RUNNING || c->probing || !c->health_test)
                 return 0;
         struct stack_error e = {0};
         struct child *ch = probe_spawn(s, c->name, c->health_test, &e);
@@ -756,9 +755,16 @@ static int on_health_timer(sd_event_source *src, uint64_t usec, void *userdata)
         ch->done = on_probe_done;
         ch->container = c;
         ch->what = "probe";
-        sd_event_add_io(s->event, &ch->out_source, ch->out_fd, EPOLLIN, on_probe_output, ch);
-        sd_event_add_time_relative(s->event, &ch->timeout, CLOCK_MONOTONIC, c->health.timeout_usec, 0,
-                                   on_child_timeout, ch);
+        int r = sd_event_add_io(s->event, &ch->out_source, ch->out_fd, EPOLLIN, on_probe_output, ch);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &ch->timeout, CLOCK_MONOTONIC,
+                                               c->health.timeout_usec, 0, on_child_timeout, ch);
+        if (r < 0) {
+                /* A probe nobody reads or times out could hang the checks for good: end it now, and it
+                 * counts as a failed probe when it is reaped. */
+                log_warning("supervisor: health probe of %s not watched (%s): ended", c->name, strerror(-r));
+                kill(-ch->pid, SIGKILL); /* its process group, as on_child_timeout */
+        }
         return 0;
 }
 
@@ -766,8 +772,12 @@ static void container_schedule_health(struct supervisor *s, struct sup_container
 {
         sd_event_source_disable_unref(c->health_timer);
         c->health_timer = NULL;
-        sd_event_add_time_relative(s->event, &c->health_timer, CLOCK_MONOTONIC, delay, 0, on_health_timer,
-                                   c);
+        int r = sd_event_add_time_relative(s->event, &c->health_timer, CLOCK_MONOTONIC, delay, 0,
+                                           on_health_timer, c);
+        if (r < 0) {
+                log_warning("supervisor: health checks of %s stop: %s", c->name, strerror(-r));
+                c->health_timer = NULL;
+        }
 }
 
 /* ---- the table of containers, from the records ---- */
@@ -840,7 +850,7 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
             supervisor_read_status(s->cfg.run_root, s->cfg.project, c->name);
         if (!st)
                 return;
-        const char *state = json_get_str(st, "state");
+        enum container_state state = container_state_from_string(json_get_str(st, "state"));
         pid_t pid = (pid_t) json_get_num(st, "pid", 0);
         uint64_t start = (uint64_t) json_get_num(st, "pid_start", 0);
         c->exit_code = (int) json_get_num(st, "exit_code", 0);
@@ -852,32 +862,32 @@ static void container_adopt(struct supervisor *s, struct sup_container *c)
         /* A supervisor killed between the runtime's `start` and saving it leaves "created" for a container
          * that runs or has run: the runtime knows (its start fifo is gone once started). */
         struct runtime_state rs = {0};
-        if (state && streq(state, "created") && !runtime_awaiting_start(s->rt, c->name) &&
+        if (state == CONTAINER_STATE_CREATED && !runtime_awaiting_start(s->rt, c->name) &&
             runtime_state(s->rt, c->name, &rs, NULL) >= 0) {
                 if (rs.status == RUNTIME_RUNNING && rs.pid > 0) {
-                        state = "running";
+                        state = CONTAINER_STATE_RUNNING;
                         pid = rs.pid;
                         start = proc_start_time(rs.pid);
                         c->started_at = realtime_usec();
                 } else if (rs.status == RUNTIME_STOPPED)
-                        state = "unknown"; /* it ran and exited unseen: handled below */
+                        state = CONTAINER_STATE_UNKNOWN; /* it ran and exited unseen: handled below */
         }
-        if (state && (streq(state, "running") || streq(state, "restarting")) && proc_alive(pid, start)) {
+        if (container_state_is_up(state) && proc_alive(pid, start)) {
                 c->pid = pid;
                 c->pid_start = start;
-                c->state = SUP_RUNNING;
+                c->state = CONTAINER_STATE_RUNNING;
                 c->started_mono = now_usec();
                 health_state_init(&c->health_state, &c->health);
                 if (c->health.enabled)
                         container_schedule_health(s, c, 0);
                 container_watch(s, c);
                 container_index_log(s, c);
-        } else if (state && streq(state, "created")) {
-                c->state = SUP_CREATED;
+        } else if (state == CONTAINER_STATE_CREATED) {
+                c->state = CONTAINER_STATE_CREATED;
                 container_index_log(s, c);
         } else {
-                c->state = SUP_EXITED;
-                if (state && !streq(state, "exited")) {
+                c->state = CONTAINER_STATE_EXITED;
+                if (state != CONTAINER_STATE_EXITED) {
                         /* It died while nobody watched: record that, and apply its policy now. */
                         c->started_mono = now_usec();
                         container_exited(s, c, c->exit_code ? c->exit_code : -1);
@@ -917,7 +927,7 @@ static int reload(struct supervisor *s, struct stack_error *err)
                         c = xcalloc(1, sizeof(*c));
                         c->name = xstrdup(recs[i]->name);
                         c->pidfd = -1;
-                        c->state = SUP_EXITED;
+                        c->state = CONTAINER_STATE_EXITED;
                         s->containers = xrealloc(s->containers, (s->n_containers + 1) * sizeof(c));
                         s->containers[s->n_containers++] = c;
                         container_configure(c, recs[i]);
@@ -937,8 +947,8 @@ static void forget(struct supervisor *s, const char *name)
                         /* Forgotten means removed: an init still alive here was made by a create that
                          * finished after the CLI had removed the container (a `down` racing a killed
                          * `up`), and nobody else would ever end it. */
-                        if ((c->state == SUP_CREATED || c->state == SUP_RUNNING) && c->pid > 0 &&
-                            proc_alive(c->pid, c->pid_start))
+                        if ((c->state == CONTAINER_STATE_CREATED || c->state == CONTAINER_STATE_RUNNING) &&
+                            c->pid > 0 && proc_alive(c->pid, c->pid_start))
                                 runtime_delete(s->rt, c->name, true, NULL);
                         container_free(s->containers[i]);
                         s->containers[i] = s->containers[--s->n_containers];
@@ -1025,10 +1035,10 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                 c->stopped_by_user = false;
                 int k = 0;
                 bool pending = false;
-                if (c->state == SUP_CREATED) {
+                if (c->state == CONTAINER_STATE_CREATED) {
                         k = container_start_async(s, c, conn, &e);
                         pending = k >= 0;
-                } else if (c->state == SUP_EXITED) {
+                } else if (c->state == CONTAINER_STATE_EXITED) {
                         /* The runtime cannot start an exited container again: it is made anew from its
                          * bundle, over the same writable layer. */
                         sd_event_source_disable_unref(c->restart_timer);
@@ -1138,10 +1148,10 @@ static int on_sigchld(sd_event_source *src, const struct signalfd_siginfo *si, v
                 for (size_t i = 0; i < s->n_containers; i++) {
                         struct sup_container *c = s->containers[i];
                         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                        if (c->pid == pid && c->state == SUP_RUNNING) {
+                        if (c->pid == pid && c->state == CONTAINER_STATE_RUNNING) {
                                 container_exited(s, c, code);
                                 known = true;
-                        } else if (c->pid == pid && c->state == SUP_CREATED) {
+                        } else if (c->pid == pid && c->state == CONTAINER_STATE_CREATED) {
                                 /* Reaped before the runtime's start was: on_start_done applies it. */
                                 c->exited_early = true;
                                 c->early_exit_code = code;
@@ -1210,12 +1220,17 @@ static int supervisor_setup(struct supervisor *s, struct stack_error *err)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* Without these the supervisor would reap nothing or die on the first signal: no start then. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return stack_error_errno(err, errno, "block signals");
         signal(SIGPIPE, SIG_IGN);
-        sd_event_add_signal(s->event, NULL, SIGCHLD, on_sigchld, s);
-        sd_event_add_signal(s->event, NULL, SIGTERM, on_term, s);
-        sd_event_add_signal(s->event, NULL, SIGINT, on_term, s);
-        sd_event_add_signal(s->event, NULL, SIGHUP, on_term, s);
+        static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(s->event, NULL, sigs[i], sigs[i] == SIGCHLD ? on_sigchld : on_term,
+                                        s);
+                if (r < 0)
+                        return stack_error_errno(err, r, "watch signal %s", strsignal(sigs[i]));
+        }
 
         _cleanup_free_ char *sock = path_join(s->dir, "supervisor.sock");
         r = listen_socket(sock, &s->listen_fd, err);

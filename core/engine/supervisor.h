@@ -17,6 +17,8 @@
 #include <sys/types.h>
 
 #include "core/base/error.h"
+#include "core/engine/health.h"
+#include "core/runtime/container-id.h"
 
 struct cJSON;
 
@@ -50,6 +52,41 @@ int supervisor_op(const char *run_root, const char *project, const char *op, con
 
 /* The last state the supervisor recorded for a container (status/<name>.json); NULL if none. */
 struct cJSON *supervisor_read_status(const char *run_root, const char *project, const char *name);
+
+/* The supervisor's word on one container, as its "status" reply and its status files carry it. */
+struct supervisor_container {
+        char *name;
+        char *service;
+        enum container_state state; /* CREATED, RUNNING, RESTARTING or EXITED */
+        enum health_status health;
+        pid_t pid;
+        int exit_code;
+        int restart_count;
+        bool stopped;                                          /* stopped by a stack command */
+        uint64_t started_at, finished_at;                      /* realtime */
+        struct health_probe_result health_log[HEALTH_LOG_MAX]; /* most recent last */
+        int n_health_log;
+};
+void supervisor_container_done(struct supervisor_container *c);
+/* Parses one container's status object (the wire's and the status file's shape). */
+void supervisor_container_from_json(const struct cJSON *j, struct supervisor_container *ret);
+
+/* Every container the running supervisor knows, sorted as it keeps them. -ECONNREFUSED and friends when
+ * none runs. */
+int supervisor_status(const char *run_root, const char *project, struct supervisor_container **ret,
+                      size_t *ret_n, struct stack_error *err);
+/* The recorded state of one container (status/<name>.json): 0, or -ENOENT when there is none. */
+int supervisor_saved_status(const char *run_root, const char *project, const char *name,
+                            struct supervisor_container *ret);
+void supervisor_container_list_free(struct supervisor_container *l, size_t n);
+
+/* Reads one reply line from fd and parses it; {"error": "..."} becomes an error. */
+int supervisor_receive(int fd, const char *project, struct cJSON **ret_reply, struct stack_error *err);
+/* Asks the supervisor to stop a container (timeout_usec -1: its own grace period) and waits until it has
+ * stopped. When cancel_fd (-1: none) becomes readable meanwhile, a second request asks it to kill the
+ * container at once, and the first request's answer is still awaited. */
+int supervisor_stop(const char *run_root, const char *project, const char *name, int64_t timeout_usec,
+                    int cancel_fd, struct stack_error *err);
 
 /* Where the runtime keeps its state for a run root, and the argv prefix to call it with. */
 char *supervisor_runtime_root(const char *run_root);

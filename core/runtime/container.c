@@ -21,7 +21,6 @@
 #include "core/base/cleanup.h"
 #include "core/runtime/container.h"
 #include "core/base/fileio.h"
-#include "core/base/log.h"
 #include "core/runtime/oci.h"
 #include "core/runtime/user.h"
 #include "core/base/util.h"
@@ -742,11 +741,8 @@ static int create_bundle(struct container_host *h, const struct container_spec *
         if (r < 0)
                 return r;
 
-        if (s->tty || s->stdin_open)
-                /* Output goes to the log file, which must outlive every stack process: no terminal. */
-                log_warning("service '%s': tty and stdin_open are not supported; the container runs without "
-                            "a terminal",
-                            s->name ? s->name : spec->name);
+        /* tty and stdin_open are not supported (the output goes to the log file, which must outlive every
+         * stack process): the graph warns about them, once per `up`. */
         bool host_net = s->network_mode && streq(s->network_mode, "host");
         if (s->network_mode && !host_net && !streq(s->network_mode, "none") && !spec->netns_path)
                 return stack_error_set(err, ENOTSUP,
@@ -985,24 +981,70 @@ int container_start(struct container_host *h, const char *name, struct stack_err
         }
 }
 
-static enum container_status status_from_runtime(enum runtime_status s)
+static enum container_state state_from_runtime(enum runtime_status s)
 {
         switch (s) {
         case RUNTIME_ABSENT:
-                return CONTAINER_ABSENT;
+                return CONTAINER_STATE_DEAD;
         case RUNTIME_CREATING:
         case RUNTIME_CREATED:
-                return CONTAINER_CREATED;
+                return CONTAINER_STATE_CREATED;
         case RUNTIME_RUNNING:
-                return CONTAINER_RUNNING;
+                return CONTAINER_STATE_RUNNING;
         case RUNTIME_PAUSED:
-                return CONTAINER_PAUSED;
-        default:
-                return CONTAINER_STOPPED;
+                return CONTAINER_STATE_PAUSED;
+        case RUNTIME_STOPPED:
+                return CONTAINER_STATE_EXITED;
         }
+        return CONTAINER_STATE_UNKNOWN;
 }
 
-int container_state(struct container_host *h, const char *name, struct container_state *ret,
+char *container_name(const char *project, const char *service, const char *fixed_name, int number)
+{
+        if (fixed_name)
+                return xstrdup(fixed_name);
+        return xasprintf("%s-%s-%d", project, service, number);
+}
+
+const char *container_label(const char *project, const char *service, int number, const char *name)
+{
+        if (!project || !service)
+                return name;
+        _cleanup_free_ char *dflt = container_name(project, service, NULL, number);
+        return streq(dflt, name) ? name + strlen(project) + 1 : name;
+}
+
+static const char *const state_names[_CONTAINER_STATE_MAX] = {
+    [CONTAINER_STATE_UNKNOWN] = "unknown", [CONTAINER_STATE_CREATED] = "created",
+    [CONTAINER_STATE_RUNNING] = "running", [CONTAINER_STATE_RESTARTING] = "restarting",
+    [CONTAINER_STATE_PAUSED] = "paused",   [CONTAINER_STATE_EXITED] = "exited",
+    [CONTAINER_STATE_DEAD] = "dead",
+};
+
+const char *container_state_to_string(enum container_state s)
+{
+        return s < _CONTAINER_STATE_MAX ? state_names[s] : "unknown";
+}
+
+enum container_state container_state_from_string(const char *s)
+{
+        for (size_t i = 0; s && i < _CONTAINER_STATE_MAX; i++)
+                if (streq(state_names[i], s))
+                        return (enum container_state) i;
+        return CONTAINER_STATE_UNKNOWN;
+}
+
+bool container_state_is_up(enum container_state s)
+{
+        return s == CONTAINER_STATE_RUNNING || s == CONTAINER_STATE_RESTARTING;
+}
+
+bool container_state_is_live(enum container_state s)
+{
+        return s != CONTAINER_STATE_EXITED && s != CONTAINER_STATE_DEAD;
+}
+
+int container_state(struct container_host *h, const char *name, struct container_status *ret,
                     struct stack_error *err)
 {
         int r = check_name(name, err);
@@ -1012,7 +1054,7 @@ int container_state(struct container_host *h, const char *name, struct container
         r = runtime_state(h->runtime, name, &st, err);
         if (r < 0)
                 return r;
-        *ret = (struct container_state){.status = status_from_runtime(st.status), .pid = st.pid};
+        *ret = (struct container_status){.state = state_from_runtime(st.status), .pid = st.pid};
         return 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/base/error.h"
 #include "core/image/image.h"
+#include "core/runtime/container-id.h"
 #include "core/runtime/runtime.h"
 #include "spec/model.h"
 
@@ -53,16 +54,8 @@ struct container_spec {
         const struct stack_kvlist *labels; /* recorded as annotations (com.docker.compose.*) */
 };
 
-enum container_status {
-        CONTAINER_ABSENT,
-        CONTAINER_CREATED,
-        CONTAINER_RUNNING,
-        CONTAINER_STOPPED,
-        CONTAINER_PAUSED,
-};
-
-struct container_state {
-        enum container_status status;
+struct container_status {
+        enum container_state state; /* never RESTARTING: that is the supervisor's knowledge */
         pid_t pid;
 };
 
@@ -73,7 +66,7 @@ int container_create(struct container_host *h, const struct container_spec *spec
  * `runtime create` by whoever is to be the container's parent (the project's supervisor). */
 int container_prepare(struct container_host *h, const struct container_spec *spec, struct stack_error *err);
 int container_start(struct container_host *h, const char *name, struct stack_error *err);
-int container_state(struct container_host *h, const char *name, struct container_state *ret,
+int container_state(struct container_host *h, const char *name, struct container_status *ret,
                     struct stack_error *err);
 /* Sends sig to the container's init. */
 int container_kill(struct container_host *h, const char *name, int sig, struct stack_error *err);

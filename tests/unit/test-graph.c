@@ -3,8 +3,8 @@
 
 #include "core/base/cleanup.h"
 #include "core/engine/graph.h"
+#include "core/engine/stop.h"
 #include "core/base/util.h"
-#include "tests/unit/capture.h"
 #include "tests/unit/tap.h"
 
 static struct node_mark at(unsigned line, unsigned column)
@@ -109,10 +109,10 @@ static void built_done(struct built *b)
 static struct built build(const struct stack_project *p)
 {
         struct built b = {0};
-        struct capture c;
-        capture_start(&c);
         b.r = graph_build(p, &b.g, &b.err);
-        b.warnings = capture_end(&c);
+        b.warnings = b.g ? strv_join(b.g->warnings, "\n") : NULL;
+        if (!b.warnings)
+                b.warnings = xstrdup("");
         return b;
 }
 
@@ -461,8 +461,96 @@ static void test_undefined_resources(void)
                "undefined volume");
 }
 
+static struct container_info info(const char *name, const char *service, enum container_state state)
+{
+        return (struct container_info){.name = (char *) name, .service = (char *) service, .state = state};
+}
+
+static const struct plan_action *stop_of(const struct plan *p, const char *name, size_t *ret_index)
+{
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (streq(p->actions[i].target, name)) {
+                        *ret_index = i;
+                        return &p->actions[i];
+                }
+        return NULL;
+}
+
+static bool stops_after(const struct plan *p, const char *name, const char *before)
+{
+        size_t i, k;
+        const struct plan_action *a = stop_of(p, name, &i);
+        if (!a || !stop_of(p, before, &k))
+                return false;
+        for (size_t j = 0; j < a->n_after; j++)
+                if (a->after[j] == k)
+                        return true;
+        return false;
+}
+
+/* Stopping follows the graph: a container stops after those that need it, even through a service that is
+ * not running; what is not live gets no action. */
+static void test_stop_plan(void)
+{
+        _cleanup_project_ struct stack_project *p = project("st");
+        size_t web = service(p, "web", "nginx");
+        size_t app = service(p, "app", "app");
+        service(p, "db", "postgres");
+        service(p, "cache", "redis");
+        depends(p, web, "app", STACK_DEP_STARTED, true, false, 5);
+        depends(p, app, "db", STACK_DEP_HEALTHY, true, false, 6);
+        _cleanup_built_ struct built b = build(p);
+        ok(b.r == 0, "graph for the stop plan");
+        struct container_info c[] = {
+            info("st-web-1", "web", CONTAINER_STATE_RUNNING),
+            info("st-web-2", "web", CONTAINER_STATE_RESTARTING),
+            info("st-app-1", "app", CONTAINER_STATE_EXITED),
+            info("st-db-1", "db", CONTAINER_STATE_RUNNING),
+            info("st-cache-1", "cache", CONTAINER_STATE_DEAD),
+            info("orphan-1", "gone", CONTAINER_STATE_CREATED),
+        };
+        struct project_status st = {.containers = c, .n = ELEMENTSOF(c)};
+        struct plan *plan = stop_plan(b.g, &st);
+        is_int((int) plan->n_actions, 4, "one stop per live container (exited and dead ones have none)");
+        ok(stops_after(plan, "st-db-1", "st-web-1") && stops_after(plan, "st-db-1", "st-web-2"),
+           "db stops after web, which needs it through app (not running)");
+        size_t i;
+        ok(stop_of(plan, "st-web-1", &i) && plan->actions[i].n_after == 0, "web stops at once");
+        ok(stop_of(plan, "orphan-1", &i) && plan->actions[i].n_after == 0, "an orphan has no order");
+        ok(stop_of(plan, "st-app-1", &i) == NULL, "the exited app is not stopped again");
+        ok(plan->actions[0].kind == PLAN_STOP_CONTAINER, "stop actions");
+        plan_free(plan);
+
+        struct plan *unordered = stop_plan(NULL, &st);
+        ok(stop_of(unordered, "st-db-1", &i) && unordered->actions[i].n_after == 0, "no graph: no order");
+        plan_free(unordered);
+}
+
+/* One naming rule, and the words of the one state enum. */
+static void test_names(void)
+{
+        _cleanup_free_ char *a = container_name("shop", "web", NULL, 2);
+        _cleanup_free_ char *b = container_name("shop", "web", "front", 1);
+        is_str(a, "shop-web-2", "default name");
+        is_str(b, "front", "container_name wins");
+        is_str(container_label("shop", "web", 2, a), "web-2", "label drops the project");
+        is_str(container_label("shop", "web", 1, "shop-web-9"), "shop-web-9",
+               "a name that is not the default stays");
+        for (int s = 0; s < _CONTAINER_STATE_MAX; s++)
+                ok(container_state_from_string(container_state_to_string(s)) == (enum container_state) s,
+                   "state %s round-trips", container_state_to_string(s));
+        ok(container_state_from_string("stopped") == CONTAINER_STATE_UNKNOWN, "an unknown word is unknown");
+        ok(container_state_is_up(CONTAINER_STATE_RESTARTING) &&
+               !container_state_is_up(CONTAINER_STATE_CREATED),
+           "restarting counts as up, created does not");
+        ok(container_state_is_live(CONTAINER_STATE_PAUSED) && !container_state_is_live(CONTAINER_STATE_DEAD),
+           "paused is live, dead is not");
+}
+
 int main(void)
 {
+        test_stop_plan();
+        test_names();
         test_basic();
         test_cycles();
         test_missing();

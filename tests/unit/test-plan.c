@@ -47,8 +47,7 @@ static struct plan_observed *observed_new(void)
 }
 
 static struct plan_observed_container *add_container(struct plan_observed *o, const char *service,
-                                                     int number, const char *hash,
-                                                     enum plan_container_state st)
+                                                     int number, const char *hash, enum container_state st)
 {
         o->containers = xrealloc(o->containers, (o->n_containers + 1) * sizeof(*o->containers));
         struct plan_observed_container *c = &o->containers[o->n_containers++];
@@ -100,9 +99,9 @@ static struct plan *run(const struct plan_desired *d, const struct plan_observed
                         const struct plan_options *opt, const char *want, const char *name)
 {
         struct plan *p = NULL;
-        _cleanup_free_ char *error = NULL;
+        _cleanup_error_ struct stack_error error = {0};
         if (!ok(plan_compute(d, o, opt, &p, &error) == 0, "%s: plan computed", name)) {
-                diag("%s", error ? error : "?");
+                diag("%s", error.msg ? error.msg : "?");
                 return NULL;
         }
         _cleanup_free_ char *got = plan_format(p);
@@ -144,8 +143,8 @@ static void test_fresh(void)
         /* Nothing changed: a second up has nothing to do. */
         o->networks = NULL;
         strv_push(&o->networks, "default");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
         plan_free(run(d, o, &defaults, "", "unchanged project"));
 
         struct plan_options no_start = defaults;
@@ -170,9 +169,9 @@ static void test_recreate(void)
         add_dep(add_service(d, "worker", "h3"), "db", STACK_DEP_STARTED, false);
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
-        add_container(o, "worker", 1, "h3", PLAN_STATE_RUNNING);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
+        add_container(o, "worker", 1, "h3", CONTAINER_STATE_RUNNING);
         struct plan *p = run(d, o, &defaults,
                              "stop container p-web-1: dependency db was recreated\n"
                              "stop container p-db-1: configuration changed\n"
@@ -260,8 +259,8 @@ static void test_scale_and_states(void)
         add_service(d, "job", "j");
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
-        add_container(o, "job", 1, "j", PLAN_STATE_EXITED);
+        add_container(o, "web", 1, "h", CONTAINER_STATE_RUNNING);
+        add_container(o, "job", 1, "j", CONTAINER_STATE_EXITED);
         plan_free(run(d, o, &defaults,
                       "create container p-web-2: not found\n"
                       "create container p-web-3: not found\n"
@@ -271,8 +270,8 @@ static void test_scale_and_states(void)
                       "scale up adds the next numbers; a completed one-shot is left alone"));
 
         d->services[0].scale = 1;
-        add_container(o, "web", 2, "h", PLAN_STATE_RUNNING);
-        add_container(o, "web", 3, "h", PLAN_STATE_RUNNING);
+        add_container(o, "web", 2, "h", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 3, "h", CONTAINER_STATE_RUNNING);
         o->containers[1].exit_code = 1;
         plan_free(run(d, o, &defaults,
                       "stop container p-web-2: scale web to 1\n"
@@ -293,10 +292,10 @@ static void test_orphans(void)
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
         strv_push(&o->networks, "old");
-        add_container(o, "web", 1, "h", PLAN_STATE_RUNNING);
+        add_container(o, "web", 1, "h", CONTAINER_STATE_RUNNING);
         for (int i = 1; i <= 5; i++) {
                 _cleanup_free_ char *svc = xasprintf("old%d", i);
-                struct plan_observed_container *c = add_container(o, svc, 1, "x", PLAN_STATE_RUNNING);
+                struct plan_observed_container *c = add_container(o, svc, 1, "x", CONTAINER_STATE_RUNNING);
                 strv_push(&c->networks, "old");
         }
         struct plan_options max3 = defaults;
@@ -336,7 +335,7 @@ static void test_orphans(void)
         struct plan_options max0 = defaults;
         max0.max_orphans = 0;
         p = NULL;
-        _cleanup_free_ char *e = NULL;
+        _cleanup_error_ struct stack_error e = {0};
         plan_compute(d, o, &max0, &p, &e);
         ok(p && find_action(p, PLAN_REMOVE_NETWORK, "old") >= 0 &&
                find_action(p, PLAN_REMOVE_CONTAINER, "p-old5-1") >= 0,
@@ -354,9 +353,9 @@ static void test_down(void)
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
         strv_push(&o->volumes, "data");
-        add_container(o, "db", 1, "h1", PLAN_STATE_RUNNING);
-        add_container(o, "web", 1, "h2", PLAN_STATE_RUNNING);
-        add_container(o, "gone", 1, "h3", PLAN_STATE_EXITED);
+        add_container(o, "db", 1, "h1", CONTAINER_STATE_RUNNING);
+        add_container(o, "web", 1, "h2", CONTAINER_STATE_RUNNING);
+        add_container(o, "gone", 1, "h3", CONTAINER_STATE_EXITED);
         struct plan_options down = defaults;
         down.down = true;
         struct plan *p = run(d, o, &down,
@@ -378,7 +377,7 @@ static void test_down(void)
         plan_free(p);
         down.remove_volumes = true;
         p = NULL;
-        _cleanup_free_ char *e = NULL;
+        _cleanup_error_ struct stack_error e = {0};
         plan_compute(d, o, &down, &p, &e);
         ok(p && find_action(p, PLAN_REMOVE_VOLUME, "data") >= 0, "down -v removes volumes");
         plan_free(p);
@@ -386,16 +385,41 @@ static void test_down(void)
         plan_desired_free(d);
 }
 
-static void test_cycle(void)
+/* The start order is the graph's (plan_desired_order): the planner follows it, whatever order the services
+ * come in, and refuses one that names a service it does not have. */
+static void test_given_order(void)
 {
         struct plan_desired *d = desired_new();
-        add_dep(add_service(d, "a", "h"), "b", STACK_DEP_STARTED, false);
-        add_dep(add_service(d, "b", "h"), "a", STACK_DEP_STARTED, false);
+        add_dep(add_service(d, "web", "h2"), "db", STACK_DEP_STARTED, false);
+        add_service(d, "db", "h1");
+        d->start_order = strv_split("db,web", ",");
         struct plan_observed *o = observed_new();
+        plan_free(run(d, o, &defaults,
+                      "create network default: not found\n"
+                      "create container p-db-1: not found\n"
+                      "create container p-web-1: not found\n"
+                      "update firewall of p: containers or networks changed\n"
+                      "start container p-db-1: not found\n"
+                      "wait for db started: web depends on it\n"
+                      "start container p-web-1: not found\n",
+                      "the given start order"));
+        struct plan_options only_web = {.max_orphans = -1};
+        d->targets = strv_split("web", ",");
+        only_web.services = d->targets;
+        plan_free(run(d, o, &only_web,
+                      "create network default: not found\n"
+                      "create container p-web-1: not found\n"
+                      "update firewall of p: containers or networks changed\n"
+                      "wait for db started: web depends on it\n"
+                      "start container p-web-1: not found\n",
+                      "targets as given (the graph's closure is the caller's), as --no-deps"));
+        strv_free(d->start_order);
+        d->start_order = strv_split("db,nope", ",");
         struct plan *p = NULL;
-        _cleanup_free_ char *error = NULL;
-        ok(plan_compute(d, o, &defaults, &p, &error) < 0 && !p, "a cycle is refused");
-        contains(error, "dependency cycle", "and named");
+        _cleanup_error_ struct stack_error error = {0};
+        ok(plan_compute(d, o, &defaults, &p, &error) < 0 && !p,
+           "an order naming an unknown service is refused");
+        contains(error.msg, "unknown service \"nope\"", "and named");
         plan_observed_free(o);
         plan_desired_free(d);
 }
@@ -406,13 +430,13 @@ static void test_stopped_and_pending(void)
         add_service(d, "web", "h");
         struct plan_observed *o = observed_new();
         strv_push(&o->networks, "default");
-        struct plan_observed_container *c = add_container(o, "web", 1, "h", PLAN_STATE_EXITED);
+        struct plan_observed_container *c = add_container(o, "web", 1, "h", CONTAINER_STATE_EXITED);
         plan_free(run(d, o, &defaults, "", "an exited 0 one-shot is complete"));
         c->stopped = true;
         plan_free(run(d, o, &defaults, "start container p-web-1: not running\n",
                       "a service stack stopped (exit 0 on request) is started again"));
         c->stopped = false;
-        c->state = PLAN_STATE_RUNNING;
+        c->state = CONTAINER_STATE_RUNNING;
         o->publish_pending = true;
         plan_free(run(d, o, &defaults, "update firewall of p: an interrupted run left it undone\n",
                       "an update interrupted before its firewall step is finished by the next up"));
@@ -428,6 +452,6 @@ int main(void)
         test_scale_and_states();
         test_orphans();
         test_down();
-        test_cycle();
+        test_given_order();
         return done_testing();
 }
