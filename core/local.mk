@@ -94,3 +94,13 @@ libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
+
+# Registries: HTTP over libcurl, the distribution protocol's pure parts, credentials, pull and push.
+libstack_core_la_SOURCES += \
+	core/image/http.h core/image/http.c \
+	core/image/distribution.h core/image/distribution.c \
+	core/image/registry-auth.h core/image/registry-auth.c \
+	core/image/registry.h core/image/registry.c
+check_PROGRAMS += tests/unit/test-distribution
+TESTS += tests/unit/test-distribution
+tests_unit_test_distribution_LDADD = $(STACK_LIBS)
