@@ -104,3 +104,7 @@ libstack_core_la_SOURCES += \
 check_PROGRAMS += tests/unit/test-distribution
 TESTS += tests/unit/test-distribution
 tests_unit_test_distribution_LDADD = $(STACK_LIBS)
+libstack_core_la_SOURCES += core/engine/images.h core/engine/images.c
+check_PROGRAMS += tests/unit/test-images
+TESTS += tests/unit/test-images
+tests_unit_test_images_LDADD = $(STACK_LIBS)
