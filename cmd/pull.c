@@ -34,16 +34,6 @@ static void pull_usage(void)
               stdout);
 }
 
-static void add_deps(const struct stack_project *p, const char *name, char ***l)
-{
-        if (strv_contains(*l, name))
-                return;
-        strv_push(l, name);
-        const struct stack_service *s = stack_project_service(p, name);
-        for (size_t i = 0; s && i < s->n_depends_on; i++)
-                add_deps(p, s->depends_on[i].service, l);
-}
-
 int cmd_pull(struct cmd_global *g, int argc, char **argv)
 {
         enum { ARG_IGNORE = 0x100, ARG_DEPS, ARG_POLICY, ARG_PLATFORM };
@@ -92,18 +82,13 @@ int cmd_pull(struct cmd_global *g, int argc, char **argv)
         int ret = cmd_load_project(g, named, &p);
         if (ret != EXIT_OK)
                 return ret;
-        _cleanup_strv_free_ char **services = NULL;
-        STRV_FOREACH (s, named) {
+        STRV_FOREACH (s, named)
                 if (!stack_project_service(p, *s)) {
                         fprintf(stderr, "stack pull: no such service: %s\n", *s);
                         return EXIT_ERROR;
                 }
-                if (deps)
-                        add_deps(p, *s, &services);
-                else
-                        strv_push(&services, *s);
-        }
-        o.services = services;
+        o.services = named;
+        o.include_deps = deps;
         if (!quiet && !streq(g->progress, "quiet"))
                 o.registry.progress = cmd_pull_progress;
         _cleanup_error_ struct stack_error err = {0};

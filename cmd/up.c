@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/engine/images.h"
 #include "core/image/image.h"
 #include "core/base/log.h"
 #include "core/runtime/logindex.h"
@@ -395,6 +396,8 @@ static void up_usage(void)
             "      --exit-code-from SERVICE Return the exit code of the selected service container\n"
             "      --no-log-prefix          Don't print prefix in logs\n"
             "      --dry-run                Print the plan and change nothing\n"
+            "      --pull always|missing|never  Pull images before starting (default: each pull_policy)\n"
+            "      --quiet-pull             Pull without printing progress\n"
             "  -h, --help                   Show this help");
 }
 
@@ -578,6 +581,14 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
         return code;
 }
 
+static int up_images(const struct cmd_global *g, const struct stack_project *p,
+                     const struct images_options *io, struct stack_error *err)
+{
+        _cleanup_image_store_ struct image_store *s = NULL;
+        int r = image_store_open(g->root, &s, err);
+        return r < 0 ? r : images_ensure(s, p, io, err);
+}
+
 int cmd_up(struct cmd_global *g, int argc, char **argv)
 {
         enum {
@@ -598,6 +609,8 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 ARG_DRY_RUN,
                 ARG_IGNORED,
                 ARG_IGNORED_ARG,
+                ARG_PULL,
+                ARG_QUIET_PULL,
         };
         static const struct option options[] = {
             {"detach", no_argument, NULL, 'd'},
@@ -620,12 +633,13 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
             {"no-color", no_argument, NULL, ARG_IGNORED},
             {"build", no_argument, NULL, ARG_IGNORED},
             {"no-build", no_argument, NULL, ARG_IGNORED},
-            {"quiet-pull", no_argument, NULL, ARG_IGNORED},
-            {"pull", required_argument, NULL, ARG_IGNORED_ARG},
+            {"quiet-pull", no_argument, NULL, ARG_QUIET_PULL},
+            {"pull", required_argument, NULL, ARG_PULL},
             {"help", no_argument, NULL, 'h'},
             {},
         };
         struct plan_options o = {.max_orphans = -1};
+        struct images_options io = {.parallel = g->parallel, .registry.progress = cmd_pull_progress};
         bool detach = false, wait = false, prefix = true, abort_exit = false, abort_failure = false;
         int wait_timeout = 0, timeout = -1, max_orphans = -1;
         _cleanup_free_ char *exit_from = NULL;
@@ -690,6 +704,15 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                         break;
                 case ARG_DRY_RUN:
                         g->dry_run = true;
+                        break;
+                case ARG_PULL:
+                        if (!streq(optarg, "always") && !streq(optarg, "missing") && !streq(optarg, "never"))
+                                return cmd_usage_error(
+                                    "up", "--pull: expected always, missing or never, got \"%s\"", optarg);
+                        io.policy = optarg;
+                        break;
+                case ARG_QUIET_PULL:
+                        io.registry.progress = NULL;
                         break;
                 case ARG_IGNORED:
                 case ARG_IGNORED_ARG:
@@ -757,6 +780,16 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 _cleanup_(cJSON_Deletep) cJSON *before = NULL;
                 if (reconcile_status(&cfg, p->name, &before, NULL) >= 0)
                         log_set_mark(&marks, before);
+        }
+        /* Every image is present (pulled per pull_policy) before anything is created. */
+        io.services = services;
+        io.include_deps = !o.no_deps;
+        if (streq(g->progress, "quiet"))
+                io.registry.progress = NULL;
+        if (!cfg.dry_run && up_images(g, p, &io, &err) < 0) {
+                if (notify)
+                        sd_notifyf(0, "STATUS=Failed: %s", err.msg);
+                return cmd_fail(&err);
         }
         if (reconcile_up(&cfg, p, &o, &err) < 0) {
                 if (notify)

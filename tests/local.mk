@@ -22,3 +22,7 @@ TESTS += \
 
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
+
+# Registries: pull, push, login against a real docker-registry on loopback.
+EXTRA_DIST += tests/integration/t0549-registry-lib.inc
+TESTS += tests/integration/t0540-registry-pull.sh

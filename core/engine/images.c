@@ -105,9 +105,27 @@ static void run_pulls(struct pull_pool *pool, int parallel)
         free(th);
 }
 
-static bool selected(const struct images_options *o, const char *name)
+static void add_with_deps(const struct stack_project *p, const char *name, char ***l)
 {
-        return !o->services || strv_contains(o->services, name);
+        if (strv_contains(*l, name))
+                return;
+        strv_push(l, name);
+        const struct stack_service *s = stack_project_service(p, name);
+        for (size_t i = 0; s && i < s->n_depends_on; i++)
+                add_with_deps(p, s->depends_on[i].service, l);
+}
+
+/* The services whose images are wanted; NULL: all. */
+static char **selection(const struct stack_project *p, const struct images_options *o)
+{
+        if (!o->services)
+                return NULL;
+        if (!o->include_deps)
+                return strv_copy(o->services);
+        char **l = xcalloc(1, sizeof(char *));
+        STRV_FOREACH (s, o->services)
+                add_with_deps(p, *s, &l);
+        return l;
 }
 
 static struct pull_job *job_for(struct pull_job **jobs, size_t *n, size_t *cap, const char *ref,
@@ -132,9 +150,10 @@ int images_ensure(struct image_store *s, const struct stack_project *p, const st
         size_t n_failed = 0;
         uint64_t now = realtime_usec();
         int r = 0;
+        _cleanup_strv_free_ char **wanted = selection(p, o);
         for (size_t i = 0; i < p->n_services && r >= 0; i++) {
                 const struct stack_service *svc = &p->services[i];
-                if (!selected(o, svc->name))
+                if (wanted && !strv_contains(wanted, svc->name))
                         continue;
                 enum images_decision d = IMAGES_USE;
                 bool present = false;

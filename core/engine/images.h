@@ -26,6 +26,7 @@ struct images_options {
          * service's pull_policy, "missing" when unset. */
         const char *policy;
         char **services;      /* NULL: every service of the project */
+        bool include_deps;    /* with services: also those they depend on, transitively */
         const char *platform; /* over every service's platform: */
         bool ignore_failures; /* report failed pulls as warnings and go on */
         int parallel;         /* images pulled at once; <= 0: 4 */

@@ -26,6 +26,7 @@ struct http_stream {
         char *buf;
         size_t len, pos, cap;
         bool paused, done, headers_done;
+        unsigned responses; /* status lines seen: more than one after a redirect */
         CURLcode result;
         char errbuf[CURL_ERROR_SIZE];
         const struct http_request *req; /* only while the request's body is uploaded */
@@ -73,6 +74,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
         size_t n = size * nmemb;
         /* A redirect's headers come first: a new status line starts the response over. */
         if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+                s->responses++;
                 http_response_done(&s->resp);
                 return n;
         }
@@ -196,9 +198,7 @@ static int fail(struct http_stream *s, bool *ret_transient, struct stack_error *
         if (ret_transient)
                 *ret_transient = is_transient(s->result);
         const char *detail = s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result);
-        long redirects = 0;
-        curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-        if (s->result == CURLE_UNSUPPORTED_PROTOCOL && redirects > 0)
+        if (s->result == CURLE_UNSUPPORTED_PROTOCOL && s->responses > 0)
                 detail = "redirected to a URL whose scheme is not allowed (never from https to http)";
         return stack_error_set(err, curl_errno(s->result), "%s: %s", s->url, detail);
 }

@@ -678,6 +678,7 @@ static ssize_t blob_read_net(struct blob_source *b, void *buf, size_t n, struct 
                 }
                 if (k < 0) {
                         http_stream_freep(&b->st);
+                        b->st = NULL;
                         b->skip = 0;
                         if (transient && b->attempts + 1 < MAX_ATTEMPTS) {
                                 backoff(b->attempts++);
