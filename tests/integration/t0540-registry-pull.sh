@@ -142,7 +142,6 @@ is "$("$STACK_BIN" --root "$T/root6" image ls -q | wc -l)" 2 "two images for thr
 
 # --- a connection cut in the middle of a blob is resumed with Range ---
 start_proxy cut
-wait_until 300 port_open "$pport"
 rm -rf "$T/root7"
 ok "a pull through a proxy that cuts each blob halfway succeeds" \
         "$STACK_BIN" --root "$T/root7" image pull -q "$PROXY/ex/redis:1"
