@@ -381,7 +381,9 @@ int http_fetch(const struct http_request *req, size_t max_body, struct http_resp
         int r = http_stream_open(req, &s, ret_transient, err);
         if (r < 0)
                 return r;
-        if (s->resp.content_length > 0 && (uint64_t) s->resp.content_length > max_body)
+        /* A HEAD's Content-Length describes a body that never comes. */
+        bool head = req->method && streq(req->method, "HEAD");
+        if (!head && s->resp.content_length > 0 && (uint64_t) s->resp.content_length > max_body)
                 return stack_error_set(err, EFBIG,
                                        "%s: response of %lld bytes is larger than the %zu allowed", req->url,
                                        (long long) s->resp.content_length, max_body);

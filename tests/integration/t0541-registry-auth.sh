@@ -9,7 +9,6 @@ command -v openssl >/dev/null || skip_all "openssl not installed"
 
 build_test_images
 export DOCKER_CONFIG=$T/docker
-export REGISTRY_AUTH_FILE=$T/no-podman-auth.json
 trap 'stop_proxy; stop_registries; [ -n "${TOKEN_PID:-}" ] && kill "$TOKEN_PID"' EXIT
 
 # --- Basic auth (htpasswd) ---
