@@ -1022,7 +1022,7 @@ int registry_pull(struct registry_client *c, struct image_store *s, const char *
         _cleanup_(repo_done) struct repo rp = {0};
         r = repo_open(c, &ref, false, &rp, err);
         if (r < 0)
-                return r;
+                return stack_error_prefix(err, "pull %s", shown);
         /* A digest pins the content; the tag beside it is only a name. */
         const char *what = ref.digest ? ref.digest : ref.tag;
         _cleanup_free_ char *top = NULL, *top_type = NULL;
