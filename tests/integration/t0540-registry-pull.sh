@@ -162,7 +162,7 @@ partial_grown() {
 }
 ok "the download is under way" wait_until 600 partial_grown
 kill -KILL "$victim"
-wait "$victim" 2>/dev/null
+{ wait "$victim"; } 2>/dev/null
 stop_proxy
 ok "the killed pull left its partial download" partial_grown
 is "$("$STACK_BIN" --root "$T/root9" image ls -q)" "" "and no image"
