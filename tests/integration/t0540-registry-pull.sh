@@ -33,6 +33,7 @@ gets=$(blob_gets reg "$base")
 out=$(stack image pull "$REG/ex/httpd:1" 2>&1)
 like "$out" "Already exists" "a second pull finds every layer in the store"
 is "$(blob_gets reg "$base")" "$gets" "and fetches no blob"
+is "$(stack image pull -q "$REG/ex/httpd:1")" "$REG/ex/httpd:1" "pull -q prints only the reference, as docker"
 
 # --- Docker schema2 manifest, by digest, and a digest the registry does not have ---
 ok "a Docker schema2 image pulls" stack image pull -q "$REG/ex/worker:v2s2"
