@@ -119,3 +119,11 @@ int cmd_network(struct cmd_global *g, int argc, char **argv);
 int cmd_port(struct cmd_global *g, int argc, char **argv);
 int cmd_systemd(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);
+int cmd_pull(struct cmd_global *g, int argc, char **argv);
+int cmd_push(struct cmd_global *g, int argc, char **argv);
+int cmd_login(struct cmd_global *g, int argc, char **argv);
+int cmd_logout(struct cmd_global *g, int argc, char **argv);
+int cmd_image_pull(struct cmd_global *g, int argc, char **argv);
+int cmd_image_push(struct cmd_global *g, int argc, char **argv);
+/* Registry progress as plain lines on stderr (a registry_progress_fn). */
+void cmd_pull_progress(void *userdata, const char *id, const char *status);

@@ -15,5 +15,8 @@ stack_SOURCES = \
 	cmd/image.c \
 	cmd/network.c \
 	cmd/systemd.c \
-	cmd/progress.h cmd/progress.c
+	cmd/progress.h cmd/progress.c \
+	cmd/pull.c \
+	cmd/push.c \
+	cmd/login.c
 stack_LDADD = $(STACK_LIBS)

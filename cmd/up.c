@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "core/engine/images.h"
+#include "core/image/image.h"
 #include "core/base/cleanup.h"
 #include "core/base/util.h"
 #include "core/engine/options.h"
@@ -40,6 +42,8 @@ static const char up_usage[] =
     "      --exit-code-from SERVICE Return the exit code of the selected service container\n"
     "      --no-log-prefix          Don't print prefix in logs\n"
     "      --dry-run                Print the plan and change nothing\n"
+    "      --pull always|missing|never  Pull images before starting (default: each pull_policy)\n"
+    "      --quiet-pull             Pull without printing progress\n"
     "  -h, --help                   Show this help";
 
 struct up_args {
@@ -49,6 +53,7 @@ struct up_args {
         const char *exit_from;
         char **scales;
         struct cmd_log_printer printer;
+        struct images_options images;
 };
 
 enum {
@@ -69,7 +74,8 @@ enum {
         ARG_DRY_RUN,
         ARG_NO_COLOR,
         ARG_IGNORED,
-        ARG_IGNORED_ARG,
+        ARG_PULL,
+        ARG_QUIET_PULL,
 };
 
 static const struct option up_options[] = {
@@ -91,12 +97,10 @@ static const struct option up_options[] = {
     {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
     {"dry-run", no_argument, NULL, ARG_DRY_RUN},
     {"no-color", no_argument, NULL, ARG_NO_COLOR},
-    /* Accepted as compose accepts them: images come from the store, there is nothing to build or pull
-     * (the image preparation step before reconciling is where these will mean something). */
     {"build", no_argument, NULL, ARG_IGNORED},
     {"no-build", no_argument, NULL, ARG_IGNORED},
-    {"quiet-pull", no_argument, NULL, ARG_IGNORED},
-    {"pull", required_argument, NULL, ARG_IGNORED_ARG},
+    {"quiet-pull", no_argument, NULL, ARG_QUIET_PULL},
+    {"pull", required_argument, NULL, ARG_PULL},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -141,8 +145,10 @@ static bool up_flag(int c, struct up_args *a)
         case ARG_NO_COLOR:
                 a->printer.color = false;
                 return true;
+        case ARG_QUIET_PULL:
+                a->images.registry.progress = NULL;
+                return true;
         case ARG_IGNORED:
-        case ARG_IGNORED_ARG:
                 return true;
         }
         return false;
@@ -167,6 +173,12 @@ static int up_value(int c, struct up_args *a)
                 return cmd_parse_int("up", "--timeout", optarg, &a->timeout);
         case ARG_EXIT_CODE_FROM:
                 a->exit_from = optarg;
+                return 0;
+        case ARG_PULL:
+                if (!streq(optarg, "always") && !streq(optarg, "missing") && !streq(optarg, "never"))
+                        return cmd_usage_error("up", "--pull: expected always, missing or never, got \"%s\"",
+                                               optarg);
+                a->images.policy = optarg;
                 return 0;
         }
         return -1;
@@ -313,10 +325,23 @@ static int up_wait(const struct reconcile_config *cfg, const struct stack_projec
         return EXIT_OK;
 }
 
-/* The changes themselves, under the project's lock: the images the services need are made ready first
- * (the place for the engine's images_ensure()), then the reconciler makes the host match the file. */
+/* Every image the services need is present (pulled per pull_policy and --pull) before anything is created. */
+static int up_images(const struct cmd_global *g, const struct stack_project *p, struct up_args *a,
+                     struct stack_error *err)
+{
+        _cleanup_image_store_ struct image_store *s = NULL;
+        a->images.services = a->plan.services;
+        a->images.include_deps = !a->plan.no_deps;
+        if (streq(g->progress, "quiet"))
+                a->images.registry.progress = NULL;
+        int r = image_store_open(g->root, &s, err);
+        return r < 0 ? r : images_ensure(s, p, &a->images, err);
+}
+
+/* The changes themselves, under the project's lock: the images the services need are made ready first,
+ * then the reconciler makes the host match the file. */
 static int up_reconcile(const struct cmd_global *g, const struct reconcile_config *cfg,
-                        const struct stack_project *p, const struct up_args *a, bool notify)
+                        const struct stack_project *p, struct up_args *a, bool notify)
 {
         _cleanup_error_ struct stack_error err = {0};
         _cleanup_close_ int lock = -1;
@@ -324,7 +349,7 @@ static int up_reconcile(const struct cmd_global *g, const struct reconcile_confi
                 return cmd_fail(&err);
         if (notify)
                 sd_notifyf(0, "STATUS=Bringing up project %s", p->name);
-        if (reconcile_up(cfg, p, &a->plan, &err) < 0) {
+        if ((!cfg->dry_run && up_images(g, p, a, &err) < 0) || reconcile_up(cfg, p, &a->plan, &err) < 0) {
                 if (notify)
                         sd_notifyf(0, "STATUS=Failed: %s", err.msg);
                 return cmd_fail(&err);
@@ -340,6 +365,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
             .max_orphans = -1,
             .timeout = -1,
             .printer = {.prefix = true, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")},
+            .images = {.parallel = g->parallel, .registry.progress = cmd_pull_progress},
         };
         int ret = up_parse(g, argc, argv, &a);
         scales = a.scales;

@@ -24,3 +24,9 @@ TESTS += \
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
 TESTS += tests/integration/t0600-systemd-generate.sh
+
+# Registries: pull, push, login against a real docker-registry on loopback.
+EXTRA_DIST += tests/integration/t0549-registry-lib.inc
+TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh \
+	tests/integration/t0542-registry-up.sh tests/integration/t0543-registry-example.sh
+EXTRA_DIST += examples/registry.sh
