@@ -1,4 +1,9 @@
-EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
+EXTRA_DIST += tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh tests/integration/lib.sh
+
+# Checks of the tree itself (plain TAP scripts, no namespaces needed): includes run down the layers
+# (tools/check-layers.sh; tools/layers-allow.txt is a temporary list of known violations).
+TESTS += tests/tools/check-layers.test
+EXTRA_DIST += tools/check-layers.sh tools/layers-allow.txt
 
 # Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.
 TESTS += \
