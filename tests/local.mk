@@ -3,6 +3,8 @@ EXTRA_DIST += tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh t
 # Checks of the tree itself (plain TAP scripts, no namespaces needed): includes run down the layers
 # (tools/check-layers.sh; tools/layers-allow.txt is a temporary list of known violations).
 TESTS += tests/tools/check-layers.test
+# shellcheck over every shell script of the tree (skipped where shellcheck is not installed).
+TESTS += tests/tools/shellcheck.test
 EXTRA_DIST += tools/check-layers.sh tools/layers-allow.txt
 
 # Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.

@@ -110,6 +110,7 @@ print("%08x" % h)' "$STACK_RUN_ROOT")
         # A runtime that had the cgroup2 mount hidden from it may have made directories on the host's
         # /sys/fs/cgroup tmpfs beneath that mount point: look under the mount too.
         if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+                # shellcheck disable=SC2016 # $1 and $2 belong to the inner shell
                 unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null &&
                         find /sys/fs/cgroup/unified -maxdepth 2 -type d -name "*$1*-$2"' _ "$project" "$tag" |
                         sed 's/^/hidden-cgroup /'

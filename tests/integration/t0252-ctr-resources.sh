@@ -14,14 +14,15 @@ like "$out" "rc=137" "mem_limit: a memory hog is killed (SIGKILL from the OOM ki
 out=$(run_log t-res-2 '{"command":["sh","-c","dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]}')
 like "$out" "rc=0" "without the limit the same allocation succeeds"
 
+# shellcheck disable=SC2016 # $(jobs -p) runs in the container
 out=$(run_log t-res-3 '{"pids_limit":5,"command":["sh","-c","for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1; echo spawned; kill $(jobs -p) 2>/dev/null"]}')
 like "$out" "Resource temporarily unavailable" "pids_limit: fork fails past the limit"
 
 if [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
         ct_run t-res-4 '{"cpus":0.5,"cpu_shares":512,"command":["sleep","100"]}' >/dev/null
         cg=$(echo /sys/fs/cgroup/cpu/stack/t-res-4-*)
-        is "$(cat $cg/cpu.cfs_quota_us 2>/dev/null)" 50000 "cpus: 0.5 is a 50ms quota per 100ms"
-        is "$(cat $cg/cpu.shares 2>/dev/null)" 512 "cpu_shares"
+        is "$(cat "$cg/cpu.cfs_quota_us" 2>/dev/null)" 50000 "cpus: 0.5 is a 50ms quota per 100ms"
+        is "$(cat "$cg/cpu.shares" 2>/dev/null)" 512 "cpu_shares"
         ct stop t-res-4 KILL 1 >/dev/null
 else
         ct_run t-res-4 '{"cpus":0.5,"command":["sleep","100"]}' >/dev/null
