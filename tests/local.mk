@@ -1,4 +1,7 @@
 EXTRA_DIST += tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh tests/integration/lib.sh
+# Automake distributes test programs through their sources but not test scripts: every script in TESTS,
+# whichever local.mk lists it, goes into the tarball here (make distcheck runs them).
+EXTRA_DIST += $(filter %.sh %.test,$(TESTS))
 
 # Checks of the tree itself (plain TAP scripts, no namespaces needed): includes run down the layers
 # (tools/check-layers.sh; tools/layers-allow.txt is a temporary list of known violations).
