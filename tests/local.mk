@@ -1,4 +1,5 @@
-EXTRA_DIST += tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh tests/integration/lib.sh
+EXTRA_DIST += tests/run-all.sh tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh \
+	tests/integration/lib.sh
 # Automake distributes test programs through their sources but not test scripts: every script in TESTS,
 # whichever local.mk lists it, goes into the tarball here (make distcheck runs them).
 EXTRA_DIST += $(filter %.sh %.test,$(TESTS))
