@@ -20,6 +20,7 @@ CT=$STACK_BUILDDIR/tests/integration/ctr-tool
 BUSYBOX=$(command -v busybox) || { echo "container-overhead: needs busybox-static" >&2; exit 1; }
 export CT N BUSYBOX
 
+# shellcheck disable=SC2016 # the script in single quotes runs in the private mount namespace
 unshare --mount --propagation private -- bash -c '
         set -eu
         tmp=$(mktemp -d /tmp/stack-bench.XXXXXX)

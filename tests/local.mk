@@ -1,4 +1,15 @@
-EXTRA_DIST += tests/unit/tap.h tests/integration/run.sh tests/integration/lib.sh
+EXTRA_DIST += tests/run-all.sh tests/unit/tap.h tests/unit/spec-test.h tests/integration/run.sh \
+	tests/integration/lib.sh
+# Automake distributes test programs through their sources but not test scripts: every script in TESTS,
+# whichever local.mk lists it, goes into the tarball here (make distcheck runs them).
+EXTRA_DIST += $(filter %.sh %.test,$(TESTS))
+
+# Checks of the tree itself (plain TAP scripts, no namespaces needed): includes run down the layers
+# (tools/check-layers.sh; tools/layers-allow.txt is a temporary list of known violations).
+TESTS += tests/tools/check-layers.test
+# shellcheck over every shell script of the tree (skipped where shellcheck is not installed).
+TESTS += tests/tools/shellcheck.test
+EXTRA_DIST += tools/check-layers.sh tools/layers-allow.txt
 
 # Integration tests: shell scripts, each run by tests/integration/run.sh in its own namespaces.
 TESTS += \

@@ -10,13 +10,19 @@ jobs=$(nproc)
 rm -rf build build-asan
 mkdir -p build build-asan
 
-# shellcheck disable=SC2086
-(cd build && ../configure -q ${STACK_CONFIGURE_FLAGS:-} && make -s -j"$jobs" &&
-        make -s -j"$jobs" check || { cat test-suite.log 2>/dev/null | tail -n 200; exit 1; })
+# suite DIR CONFIGURE-FLAGS...: configures in DIR, builds and runs `make check`; on a failure, shows the end
+# of the suite's log and stops.
+suite() {
+        local dir=$1
+        shift
+        if ! (cd "$dir" && ../configure -q "$@" && make -s -j"$jobs" && make -s -j"$jobs" check); then
+                tail -n 200 "$dir/test-suite.log" 2>/dev/null
+                exit 1
+        fi
+}
 
+read -r -a flags <<<"${STACK_CONFIGURE_FLAGS:-}"
+suite build "${flags[@]}"
 # Sanitizers: the whole suite again, so that every path the tests take is checked for memory errors.
-# shellcheck disable=SC2086
-(cd build-asan && ../configure -q --enable-sanitizers ${STACK_CONFIGURE_FLAGS:-} && make -s -j"$jobs" &&
-        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 make -s -j"$jobs" check ||
-        { cat test-suite.log 2>/dev/null | tail -n 200; exit 1; })
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 suite build-asan --enable-sanitizers "${flags[@]}"
 echo "all tests passed ($top)"

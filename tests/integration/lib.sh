@@ -90,6 +90,80 @@ wait_until() {
         return 1
 }
 
+# ---- reading state through stack and the runtime ----
+# Names, states and times come from stack's own output (`stack ps --format json`) and the runtime's, so
+# that the tests never rebuild a naming rule of their own.
+
+# ps_field CONTAINER KEY: one field of CONTAINER in `stack ps -a --format json` (whole numbers printed
+# as integers); empty, and a failure, when there is no such container or key.
+ps_field() {
+        stack ps -a --format json | python3 -c '
+import json, sys
+name, key = sys.argv[1], sys.argv[2]
+for c in json.load(sys.stdin):
+    if c.get("Name") == name and key in c:
+        v = c[key]
+        print(int(v) if isinstance(v, float) and v.is_integer() else v)
+        sys.exit(0)
+sys.exit(1)' "$1" "$2"
+}
+
+# ctr_pid CONTAINER: the pid of the container's init, as the OCI runtime reports it.
+ctr_pid() {
+        crun --root "$STACK_RUN_ROOT/runtime" state "$1" 2>/dev/null |
+                python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])'
+}
+
+# ctr_netns CONTAINER: a path to the running container's network namespace (its init's).
+ctr_netns() {
+        local pid
+        pid=$(ctr_pid "$1") && [ -n "$pid" ] && echo "/proc/$pid/ns/net"
+}
+
+# kv TEXT KEY: the value of KEY=VALUE in a line of KEY=VALUE pairs (the test tools print those).
+kv() {
+        printf '%s\n' "$1" | sed -n "s/.*\(^\| \)$2=\([^ ]*\).*/\2/p"
+}
+
+# netns_exec PROJECT CONTAINER CMD...: runs CMD in the network namespace that net/ made for CONTAINER of
+# PROJECT (under the run root, as net/netns.h lays them out); for tests that drive net/ without stack.
+netns_exec() {
+        local ns=$STACK_RUN_ROOT/netns/$1/$2
+        shift 2
+        nsenter --net="$ns" "$@"
+}
+
+# ---- DNS questions ----
+
+# in_netns NETNS CMD...: runs CMD in a network namespace given by name (ip netns) or by path.
+in_netns() {
+        local ns=$1
+        shift
+        case $ns in
+        */*) nsenter --net="$ns" "$@" ;;
+        *) ip netns exec "$ns" "$@" ;;
+        esac
+}
+
+# dig's timeout and tries for the helpers below; a test may set its own before asking.
+DIG_TIMING=${DIG_TIMING:-+time=3 +tries=2}
+
+# dns_answer NETNS SERVER NAME [DIG-OPTION...]: the short answer, sorted, on one line.
+dns_answer() {
+        local ns=$1 server=$2 name=$3
+        shift 3
+        # shellcheck disable=SC2086 # DIG_TIMING is a list of options
+        in_netns "$ns" dig +short $DIG_TIMING "@$server" "$@" "$name" | sort | tr '\n' ' '
+}
+
+# dns_status NETNS SERVER NAME [DIG-OPTION...]: the reply's status (NOERROR, NXDOMAIN, SERVFAIL ...).
+dns_status() {
+        local ns=$1 server=$2 name=$3
+        shift 3
+        # shellcheck disable=SC2086 # DIG_TIMING is a list of options
+        in_netns "$ns" dig $DIG_TIMING "@$server" "$@" "$name" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
+}
+
 # Prints what a project may have left on the host, one line per object; empty when clean.
 residue() {
         local project=$1
@@ -117,6 +191,7 @@ print("%08x" % h)' "$STACK_RUN_ROOT")
         # A runtime that had the cgroup2 mount hidden from it may have made directories on the host's
         # /sys/fs/cgroup tmpfs beneath that mount point: look under the mount too.
         if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+                # shellcheck disable=SC2016 # $1 and $2 belong to the inner shell
                 unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null &&
                         find /sys/fs/cgroup/unified -maxdepth 2 -type d -name "*$1*-$2"' _ "$project" "$tag" |
                         sed 's/^/hidden-cgroup /'

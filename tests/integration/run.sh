@@ -22,6 +22,7 @@ export STACK_SRCDIR STACK_BIN
 
 # Inside: private mounts (nothing leaks to the host's mount table), a fresh network namespace with lo up,
 # and a private /run so that `ip netns add` and the xtables lock stay in the test's own world.
+# shellcheck disable=SC2016 # the snippet's variables are expanded by the inner shell
 unshare --net --mount --propagation private -- bash -c '
         set -u
         mount -t tmpfs -o mode=0755 tmpfs /run || exit 1
@@ -48,11 +49,11 @@ done
 if [ -d "$tmp/run/containers" ]; then
         for c in "$tmp"/run/containers/*; do
                 [ -e "$c" ] || continue
-                for cg in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")*" 2>/dev/null); do
+                while read -r cg; do
                         while read -r pid; do
                                 kill -KILL "$pid" 2>/dev/null
                         done <"$cg/cgroup.procs"
-                done
+                done < <(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(basename "$c")*" 2>/dev/null)
         done
         sleep 0.3
         for c in "$tmp"/run/containers/*; do

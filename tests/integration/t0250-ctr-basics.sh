@@ -5,6 +5,7 @@
 . "$STACK_SRCDIR/tests/integration/t0299-ctr-lib.inc"
 
 img='{"Env":["FROM_IMAGE=1","OVERRIDE=image"],"Cmd":["echo","image-cmd"],"WorkingDir":"/data"}'
+# shellcheck disable=SC2016 # $FROM_IMAGE and the rest are expanded by the container's shell
 svc='{"environment":{"OVERRIDE":"service","EXTRA":"x y"},"user":"app","working_dir":"/home/app/work",
       "command":["sh","-c","echo env=$FROM_IMAGE,$OVERRIDE,$EXTRA; id; pwd; echo home=$HOME; hostname"]}'
 ok "create and start" ct_run t-basic-1 "$svc" --image "$img"

@@ -4,17 +4,15 @@
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 . "$STACK_SRCDIR/tests/integration/t0299-ctr-lib.inc"
 
-run_log() {
-        ct_run "$1" "$2" >/dev/null && ct_wait_exit "$1" && ct log "$1"
-}
 
 # 64 MiB buffer in a 16 MiB container: the kernel's OOM killer ends it.
-out=$(run_log t-res-1 '{"mem_limit":16777216,"command":["sh","-c","dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]}')
+out=$(ct_run_log t-res-1 '{"mem_limit":16777216,"command":["sh","-c","dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]}')
 like "$out" "rc=137" "mem_limit: a memory hog is killed (SIGKILL from the OOM killer)"
-out=$(run_log t-res-2 '{"command":["sh","-c","dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]}')
+out=$(ct_run_log t-res-2 '{"command":["sh","-c","dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?"]}')
 like "$out" "rc=0" "without the limit the same allocation succeeds"
 
-out=$(run_log t-res-3 '{"pids_limit":5,"command":["sh","-c","for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1; echo spawned; kill $(jobs -p) 2>/dev/null"]}')
+# shellcheck disable=SC2016 # $(jobs -p) runs in the container
+out=$(ct_run_log t-res-3 '{"pids_limit":5,"command":["sh","-c","for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>&1; echo spawned; kill $(jobs -p) 2>/dev/null"]}')
 like "$out" "Resource temporarily unavailable" "pids_limit: fork fails past the limit"
 # Without pids_limit a container still stops at 2048 processes, so a fork bomb cannot take the host;
 # pids_limit: -1 lifts that (the kernel's "max").
@@ -33,8 +31,8 @@ done
 if [ -d /sys/fs/cgroup/cpu ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
         ct_run t-res-4 '{"cpus":0.5,"cpu_shares":512,"command":["sleep","100"]}' >/dev/null
         cg=$(echo /sys/fs/cgroup/cpu/stack/t-res-4-*)
-        is "$(cat $cg/cpu.cfs_quota_us 2>/dev/null)" 50000 "cpus: 0.5 is a 50ms quota per 100ms"
-        is "$(cat $cg/cpu.shares 2>/dev/null)" 512 "cpu_shares"
+        is "$(cat "$cg/cpu.cfs_quota_us" 2>/dev/null)" 50000 "cpus: 0.5 is a 50ms quota per 100ms"
+        is "$(cat "$cg/cpu.shares" 2>/dev/null)" 512 "cpu_shares"
         ct stop t-res-4 KILL 1 >/dev/null
 else
         ct_run t-res-4 '{"cpus":0.5,"command":["sleep","100"]}' >/dev/null
@@ -43,7 +41,7 @@ else
         ct stop t-res-4 KILL 1 >/dev/null
 fi
 
-out=$(run_log t-res-5 '{"ulimits":{"nofile":{"soft":1000,"hard":2000}},"oom_score_adj":500,"shm_size":8388608,"sysctls":{"net.ipv4.ip_forward":"1"},"command":["sh","-c","ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; df -k /dev/shm | tail -1; cat /proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"]}')
+out=$(ct_run_log t-res-5 '{"ulimits":{"nofile":{"soft":1000,"hard":2000}},"oom_score_adj":500,"shm_size":8388608,"sysctls":{"net.ipv4.ip_forward":"1"},"command":["sh","-c","ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; df -k /dev/shm | tail -1; cat /proc/sys/net/ipv4/ip_forward; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"]}')
 like "$out" $'1000\n2000' "ulimits nofile soft and hard"
 like "$out" $'\n500\n' "oom_score_adj"
 like "$out" " 8192 " "shm_size: /dev/shm is 8 MiB"

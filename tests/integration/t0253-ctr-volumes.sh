@@ -4,16 +4,13 @@
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 . "$STACK_SRCDIR/tests/integration/t0299-ctr-lib.inc"
 
-run_log() {
-        ct_run "$@" >/dev/null && ct_wait_exit "$1" && ct log "$1"
-}
 proj='{"volumes":{"data":{"name":"t-vol_data"},"ext":{"name":"t-vol_missing","external":true}}}'
 # The image's /data: a hard-linked pair and an extended attribute, kept by the first-use copy.
 echo linked >"$LAYER/data/hard1"
 ln "$LAYER/data/hard1" "$LAYER/data/hard2"
 xattr_ok=$(python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.stack", b"kept"); print("yes")' "$LAYER/data/seed.txt" 2>/dev/null || echo no)
 
-out=$(run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["sh","-c","cat /data/seed.txt; stat -c %u /data; echo persisted >/data/new.txt"]}' --project "$proj")
+out=$(ct_run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["sh","-c","cat /data/seed.txt; stat -c %u /data; echo persisted >/data/new.txt"]}' --project "$proj")
 like "$out" "from the image" "a new named volume is filled from the image's content at the mount point"
 like "$out" $'\n1000' "and takes the owner of the directory it covers"
 vol=$STACK_ROOT/volumes/t-vol_data/_data
@@ -24,11 +21,11 @@ if [ "$xattr_ok" = yes ]; then
 fi
 ok "remove the container" ct remove t-vol-1
 ok "the volume survives container removal" test -f "$vol/new.txt"
-out=$(run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["cat","/data/new.txt"]}' --project "$proj")
+out=$(ct_run_log t-vol-1 '{"volumes":[{"type":"volume","source":"data","target":"/data"}],"command":["cat","/data/new.txt"]}' --project "$proj")
 is "$out" "persisted" "a recreated container sees the volume's data"
 ct remove t-vol-1
 
-out=$(run_log t-vol-2 '{"volumes":[{"type":"volume","source":"data","target":"/data","read_only":true}],"command":["sh","-c","touch /data/x 2>&1 || echo ro-refused"]}' --project "$proj")
+out=$(ct_run_log t-vol-2 '{"volumes":[{"type":"volume","source":"data","target":"/data","read_only":true}],"command":["sh","-c","touch /data/x 2>&1 || echo ro-refused"]}' --project "$proj")
 like "$out" "ro-refused" "read-only volume"
 
 err=$(ct create t-vol-3 --rootfs "$LAYER" --project "$proj" --service '{"volumes":[{"type":"volume","source":"ext","target":"/x"}],"command":["true"]}' 2>&1)
@@ -48,7 +45,7 @@ like "$err" "bind source path does not exist" "a missing bind source is an error
 ok "create_host_path creates it" ct create t-vol-5 --rootfs "$LAYER" --service "{\"volumes\":[{\"type\":\"bind\",\"source\":\"$STACK_TEST_TMP/made\",\"target\":\"/mnt\",\"create_host_path\":true}],\"command\":[\"true\"]}"
 ok "host path exists" test -d "$STACK_TEST_TMP/made"
 
-out=$(run_log t-vol-6 '{"volumes":[{"type":"volume","target":"/home/app"},{"type":"tmpfs","target":"/scratch","size":1048576,"mode":448}],"command":["sh","-c","ls /home/app; stat -c %a /scratch; grep \" /scratch \" /proc/mounts"]}')
+out=$(ct_run_log t-vol-6 '{"volumes":[{"type":"volume","target":"/home/app"},{"type":"tmpfs","target":"/scratch","size":1048576,"mode":448}],"command":["sh","-c","ls /home/app; stat -c %a /scratch; grep \" /scratch \" /proc/mounts"]}')
 like "$out" "size=1024k" "tmpfs volume with size"
 ok "tmpfs volume with mode" grep -qx 700 <<<"$out"
 anon=$(cd "$STACK_ROOT/volumes" && echo t-vol-6-anon-*)
@@ -72,7 +69,7 @@ umount "$STACK_TEST_TMP/prop"
 
 echo "s3cret" >"$STACK_TEST_TMP/secret.txt"
 proj2="{\"secrets\":{\"db\":{\"file\":\"$STACK_TEST_TMP/secret.txt\"},\"tok\":{\"content\":\"abc\"},\"env\":{\"environment\":\"T_SECRET\"}},\"configs\":{\"cfg\":{\"content\":\"k=v\"}},\"environment\":{\"T_SECRET\":\"from-env\"}}"
-out=$(run_log t-vol-7 '{"user":"app","secrets":[{"source":"db"},{"source":"tok","target":"/etc/tok","uid":"1000","mode":256},{"source":"env"}],"configs":[{"source":"cfg","target":"/etc/app.conf"}],"command":["sh","-c","cat /run/secrets/db; stat -c \"%a %u\" /run/secrets/db /etc/tok; cat /etc/tok; echo; cat /etc/app.conf; echo; cat /run/secrets/env; echo; echo x >/run/secrets/db 2>&1 || echo secret-ro"]}' --project "$proj2")
+out=$(ct_run_log t-vol-7 '{"user":"app","secrets":[{"source":"db"},{"source":"tok","target":"/etc/tok","uid":"1000","mode":256},{"source":"env"}],"configs":[{"source":"cfg","target":"/etc/app.conf"}],"command":["sh","-c","cat /run/secrets/db; stat -c \"%a %u\" /run/secrets/db /etc/tok; cat /etc/tok; echo; cat /etc/app.conf; echo; cat /run/secrets/env; echo; echo x >/run/secrets/db 2>&1 || echo secret-ro"]}' --project "$proj2")
 like "$out" "s3cret" "a file secret is readable at /run/secrets/<name>"
 like "$out" "444 0" "with the default mode 0444, owned by root"
 like "$out" "400 1000" "a secret with uid and mode 0400"

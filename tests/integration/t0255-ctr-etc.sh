@@ -5,11 +5,8 @@
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 . "$STACK_SRCDIR/tests/integration/t0299-ctr-lib.inc"
 
-run_log() {
-        ct_run "$@" >/dev/null && ct_wait_exit "$1" && ct log "$1"
-}
 
-out=$(run_log t-etc-1 '{"hostname":"db","domainname":"example.org","extra_hosts":{"gw.local":"10.9.8.7"},"dns":["192.0.2.53"],"command":["sh","-c","hostname; cat /etc/hostname; cat /proc/sys/kernel/domainname; cat /etc/hosts; cat /etc/resolv.conf; grep -c \" /etc/hosts \" /proc/self/mountinfo"]}')
+out=$(ct_run_log t-etc-1 '{"hostname":"db","domainname":"example.org","extra_hosts":{"gw.local":"10.9.8.7"},"dns":["192.0.2.53"],"command":["sh","-c","hostname; cat /etc/hostname; cat /proc/sys/kernel/domainname; cat /etc/hosts; cat /etc/resolv.conf; grep -c \" /etc/hosts \" /proc/self/mountinfo"]}')
 like "$out" $'db\ndb\nexample.org' "hostname and domainname, /etc/hostname"
 like "$out" $'127.0.0.1\tlocalhost' "/etc/hosts has localhost"
 like "$out" $'10.9.8.7\tgw.local' "extra_hosts in /etc/hosts"
@@ -20,25 +17,25 @@ not_ok "only the given nameserver" grep -q "nameserver 127." <<<"$out"
 # unreachable from another network namespace and left out; the rest, search and options are kept.
 printf '# host file\nnameserver 127.0.0.1\nnameserver 192.0.2.1   # upstream\nsearch corp.example  lab.example\noptions ndots:2 timeout:1\n' >"$STACK_TEST_TMP/resolv.conf"
 mount --bind "$STACK_TEST_TMP/resolv.conf" /etc/resolv.conf
-out=$(run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
+out=$(ct_run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
 not_ok "no loopback resolver from the host in a private network namespace" grep -q "nameserver 127\." <<<"$out"
 like "$out" $'nameserver 192.0.2.1\nsearch corp.example lab.example\noptions ndots:2 timeout:1' "the host's other nameservers, search and options"
 ct remove t-etc-2
 printf 'nameserver 127.0.0.53\n' >"$STACK_TEST_TMP/resolv.conf"
-out=$(run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
+out=$(ct_run_log t-etc-2 '{"command":["sh","-c","cat /etc/resolv.conf; ls /sys/class/net"]}')
 umount /etc/resolv.conf
 like "$out" $'nameserver 8.8.8.8\nnameserver 8.8.4.4' "only a loopback resolver on the host: docker's public fallback"
 is "$(printf '%s\n' "$out" | grep -v nameserver | grep -v '^search\|^options' | tr '\n' ' ')" "lo " "network_mode none: only lo"
 
 ip netns add t-etc-ns
 ip -n t-etc-ns link add t-etc-dummy type veth peer name t-etc-peer
-out=$(run_log t-etc-3 '{"command":["ls","/sys/class/net"]}' --netns /run/netns/t-etc-ns)
+out=$(ct_run_log t-etc-3 '{"command":["ls","/sys/class/net"]}' --netns /run/netns/t-etc-ns)
 like "$out" "t-etc-dummy" "a given network namespace is joined by path"
 ct remove t-etc-3
 ip netns del t-etc-ns
 
 ip link add t-etc-hostlink type veth peer name t-etc-hostpeer
-out=$(run_log t-etc-4 '{"network_mode":"host","command":["sh","-c","ls /sys/class/net; hostname"]}')
+out=$(ct_run_log t-etc-4 '{"network_mode":"host","command":["sh","-c","ls /sys/class/net; hostname"]}')
 like "$out" "t-etc-hostlink" "network_mode host: the host's interfaces"
 like "$out" "$(hostname)" "network_mode host: the host's hostname"
 ip link del t-etc-hostlink
@@ -46,12 +43,12 @@ ip link del t-etc-hostlink
 # ipc: host shares the host's /dev/shm.
 shm=/dev/shm/t-etc-shm-$$
 echo "host shm" >"$shm"
-out=$(run_log t-etc-11 "{\"ipc\":\"host\",\"command\":[\"cat\",\"$shm\"]}")
+out=$(ct_run_log t-etc-11 "{\"ipc\":\"host\",\"command\":[\"cat\",\"$shm\"]}")
 rm -f "$shm"
 is "$out" "host shm" "ipc: host sees the host's /dev/shm"
 ct remove t-etc-11
 
-out=$(run_log t-etc-5 '{"devices":["/dev/null:/dev/mynull:rw"],"command":["sh","-c","echo x >/dev/mynull && echo dev-ok; ls -l /dev/mynull"]}')
+out=$(ct_run_log t-etc-5 '{"devices":["/dev/null:/dev/mynull:rw"],"command":["sh","-c","echo x >/dev/mynull && echo dev-ok; ls -l /dev/mynull"]}')
 like "$out" "dev-ok" "devices: a host device at a new path"
 like "$out" "1,   3" "devices: same major/minor"
 
@@ -74,7 +71,7 @@ ok "the runtime forgets it" rt_direct delete t-etc-9
 umount "$STACK_RUN_ROOT/containers/t-etc-9/rootfs"
 rm -rf "$STACK_RUN_ROOT/containers/t-etc-9"
 like "$(ct list -)" "t-etc-9" "after the 'reboot' the container is known by its writable layer"
-out=$(run_log t-etc-9 '{"command":["cat","/survivor"]}')
+out=$(ct_run_log t-etc-9 '{"command":["cat","/survivor"]}')
 like "$out" "kept" "the writable layer survived the loss of the run root"
 
 # Leftovers of a crash in the middle of create (mounts under the bundle, no runtime state) are removed.

@@ -7,11 +7,6 @@ NT=$STACK_BUILDDIR/tests/integration/net-tool
 [ -x "$NT" ] || skip_all "net-tool not built"
 command -v busybox >/dev/null || skip_all "busybox not installed"
 
-nsx() { # nsx CONTAINER CMD...: runs CMD inside the container's namespace
-        local ns=$STACK_RUN_ROOT/netns/p1/$1
-        shift
-        nsenter --net="$ns" "$@"
-}
 
 out=$("$NT" setup p1 p1_default)
 ok "setup a network" test -n "$out"
@@ -40,19 +35,19 @@ ok "host end of the second veth is a port of the bridge" sh -c "ip -o link show 
 like "$(bridge -d link show dev "$host1")" "hairpin on" "hairpin mode is on for the port"
 
 ok "netns is a mounted namespace file" mountpoint -q "$STACK_RUN_ROOT/netns/p1/p1-web-1"
-like "$(nsx p1-web-1 ip -o link show lo)" "UP" "lo is up inside"
-like "$(nsx p1-web-1 ip -o -4 addr show dev eth0)" "172.30.0.2/24" "the address is inside"
-like "$(nsx p1-web-1 ip route show default)" "default via 172.30.0.1 dev eth0" "default route through the gateway"
-like "$(nsx p1-web-1 ip -o link show eth0)" "02:53:ac:1e:00:02" "the MAC is derived from the address"
+like "$(netns_exec p1 p1-web-1 ip -o link show lo)" "UP" "lo is up inside"
+like "$(netns_exec p1 p1-web-1 ip -o -4 addr show dev eth0)" "172.30.0.2/24" "the address is inside"
+like "$(netns_exec p1 p1-web-1 ip route show default)" "default via 172.30.0.1 dev eth0" "default route through the gateway"
+like "$(netns_exec p1 p1-web-1 ip -o link show eth0)" "02:53:ac:1e:00:02" "the MAC is derived from the address"
 
-ok "web-1 pings web-2" nsx p1-web-1 busybox ping -c 1 -W 3 172.30.0.3
-ok "web-2 pings web-1" nsx p1-web-2 busybox ping -c 1 -W 3 172.30.0.2
-ok "the gateway answers" nsx p1-web-1 busybox ping -c 1 -W 3 172.30.0.1
+ok "web-1 pings web-2" netns_exec p1 p1-web-1 busybox ping -c 1 -W 3 172.30.0.3
+ok "web-2 pings web-1" netns_exec p1 p1-web-2 busybox ping -c 1 -W 3 172.30.0.2
+ok "the gateway answers" netns_exec p1 p1-web-1 busybox ping -c 1 -W 3 172.30.0.1
 ok "the host reaches a container" busybox ping -c 1 -W 3 172.30.0.3
 
 a1b=$("$NT" -d attach p1 p1_default p1-web-1)
 is "$a1b" "$a1" "attaching again is idempotent: same address, same names"
-is "$(nsx p1-web-1 ip -o -4 addr show | grep -c 172.30)" 1 "still one address inside"
+is "$(netns_exec p1 p1-web-1 ip -o -4 addr show | grep -c 172.30)" 1 "still one address inside"
 
 st=$("$NT" status p1_default)
 like "$st" "endpoint p1-web-1 172.30.0.2" "status lists the first endpoint"
@@ -61,7 +56,7 @@ like "$st" "in_kernel=yes" "status sees the bridge"
 
 ok "detach web-2" "$NT" detach p1 p1_default p1-web-2
 not_ok "its veth is gone" ip link show dev "$host2"
-not_ok "web-1 no longer reaches web-2" nsx p1-web-1 busybox ping -c 1 -W 1 172.30.0.3
+not_ok "web-1 no longer reaches web-2" netns_exec p1 p1-web-1 busybox ping -c 1 -W 1 172.30.0.3
 ok "detach twice is fine" "$NT" detach p1 p1_default p1-web-2
 ok "remove web-2's namespace" "$NT" rm p1 p1-web-2
 not_ok "its namespace file is gone" test -e "$STACK_RUN_ROOT/netns/p1/p1-web-2"
@@ -74,7 +69,7 @@ st=$("$NT" status p1_default)
 is "$(printf '%s\n' "$st" | grep -c '^endpoint p1-c-')" 5 "each has a lease"
 is "$(printf '%s\n' "$st" | awk '/^endpoint/ {print $3}' | sort | uniq -d)" "" "no address was handed out twice"
 ok "the last replica reaches the first" \
-        nsx p1-c-5 busybox ping -c 1 -W 3 "$(printf '%s\n' "$st" | awk '$2 == "p1-c-1" {print $3}')"
+        netns_exec p1 p1-c-5 busybox ping -c 1 -W 3 "$(printf '%s\n' "$st" | awk '$2 == "p1-c-1" {print $3}')"
 
 ok "remove web-1" "$NT" rm p1 p1-web-1
 not_ok "web-1's veth went with its namespace" ip link show dev "$host1"

@@ -8,15 +8,9 @@ NT=$STACK_BUILDDIR/tests/integration/net-tool
 [ -x "$NT" ] || skip_all "net-tool not built"
 command -v busybox >/dev/null || skip_all "busybox not installed"
 
-nsx() {
-        local ns=$STACK_RUN_ROOT/netns/p1/$1
-        shift
-        nsenter --net="$ns" "$@"
-}
-field() { printf '%s\n' "$1" | sed -n "s/.*$2=\([^ ]*\).*/\1/p"; }
 
 out=$("$NT" setup p1 p1_default)
-br=$(field "$out" bridge)
+br=$(kv "$out" bridge)
 
 # A crash right after the bridge was created: no alias, no address, down.
 ip link set dev "$br" alias ""
@@ -35,26 +29,26 @@ ok "the file is left without its mount" test -f "$path"
 not_ok "it is no namespace any more" mountpoint -q "$path"
 ok "attach mounts a fresh namespace on it" "$NT" -d attach p1 p1_default p1-a-1
 ok "it is a namespace again" mountpoint -q "$path"
-ok "and reaches the gateway" nsx p1-a-1 busybox ping -c 1 -W 3 172.30.0.1
+ok "and reaches the gateway" netns_exec p1 p1-a-1 busybox ping -c 1 -W 3 172.30.0.1
 
 # A container whose address and route are gone (crash between veth and address).
 "$NT" -d attach p1 p1_default p1-b-1 >/dev/null
-nsx p1-b-1 ip addr flush dev eth0
-nsx p1-b-1 ip link set eth0 down
+netns_exec p1 p1-b-1 ip addr flush dev eth0
+netns_exec p1 p1-b-1 ip link set eth0 down
 ok "attach again repairs the container side" "$NT" -d attach p1 p1_default p1-b-1
-like "$(nsx p1-b-1 ip -o -4 addr show dev eth0)" "172.30.0.3/24" "its address is back"
-like "$(nsx p1-b-1 ip route show default)" "via 172.30.0.1" "its default route is back"
-ok "b reaches a" nsx p1-b-1 busybox ping -c 1 -W 3 172.30.0.2
+like "$(netns_exec p1 p1-b-1 ip -o -4 addr show dev eth0)" "172.30.0.3/24" "its address is back"
+like "$(netns_exec p1 p1-b-1 ip route show default)" "via 172.30.0.1" "its default route is back"
+ok "b reaches a" netns_exec p1 p1-b-1 busybox ping -c 1 -W 3 172.30.0.2
 
 # A stray veth under the name of a container's host end, with its peer in the wrong place.
 a=$("$NT" -d attach p1 p1_default p1-c-1)
-host=$(field "$a" host)
+host=$(kv "$a" host)
 "$NT" rm p1 p1-c-1
 ip link add "$host" type veth peer name strayp
 ip link set "$host" master "$br"
 ok "attach replaces the stray veth" "$NT" -d attach p1 p1_default p1-c-1
 not_ok "the stray peer is gone" ip link show dev strayp
-ok "c reaches a" nsx p1-c-1 busybox ping -c 1 -W 3 172.30.0.2
+ok "c reaches a" netns_exec p1 p1-c-1 busybox ping -c 1 -W 3 172.30.0.2
 
 # Someone else's bridge under a name we would use is refused and left alone.
 ip link add stkforeign type bridge

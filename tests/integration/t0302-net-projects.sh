@@ -8,11 +8,6 @@ NT=$STACK_BUILDDIR/tests/integration/net-tool
 [ -x "$NT" ] || skip_all "net-tool not built"
 command -v busybox >/dev/null || skip_all "busybox not installed"
 
-nsx() { # nsx PROJECT CONTAINER CMD...
-        local ns=$STACK_RUN_ROOT/netns/$1/$2
-        shift 2
-        nsenter --net="$ns" "$@"
-}
 
 # Somebody else's network on the host holds the first /24 of our pool.
 ip link add hostv type veth peer name hostp
@@ -32,8 +27,8 @@ like "$("$NT" -d attach pa pa_default pa-web-1)" "addr=172.30.1.2/24" "a's conta
 like "$("$NT" -d attach pb pb_default pb-web-1)" "addr=172.30.2.2/24" "b's container"
 like "$("$NT" -x -n eth1 attach pb pa_default pb-web-1)" "addr=172.30.1.3/24" \
         "b's container joins a's network as external, as eth1"
-ok "b reaches a over the shared network" nsx pb pb-web-1 busybox ping -c 1 -W 3 172.30.1.2
-ok "a reaches b there" nsx pa pa-web-1 busybox ping -c 1 -W 3 172.30.1.3
+ok "b reaches a over the shared network" netns_exec pb pb-web-1 busybox ping -c 1 -W 3 172.30.1.2
+ok "a reaches b there" netns_exec pa pa-web-1 busybox ping -c 1 -W 3 172.30.1.3
 
 out=$("$NT" setup pb pa_default 2>&1)
 like "$out" "belongs to project 'pa'" "b cannot claim a's network without external"
@@ -44,7 +39,7 @@ out=$("$NT" down pa 2>&1)
 like "$out" "active endpoints of other projects: pb-web-1" "a's network stays while b uses it, and says why"
 not_ok "a's own containers are gone" test -e "$STACK_RUN_ROOT/netns/pa/pa-web-1"
 ok "a's bridge is still there for b" ip link show dev "$bra"
-ok "b's container still reaches its gateway" nsx pb pb-web-1 busybox ping -c 1 -W 3 172.30.2.1
+ok "b's container still reaches its gateway" netns_exec pb pb-web-1 busybox ping -c 1 -W 3 172.30.2.1
 ok "the host still reaches b's container" busybox ping -c 1 -W 3 172.30.2.2
 ok "hostv was left alone" ip link show dev hostv
 

@@ -38,10 +38,9 @@ networks:
 YAML
 trap 'stack down -t 0 >/dev/null 2>&1' EXIT
 
-netns() { echo "$STACK_RUN_ROOT/netns/fw6/$1"; }
-addr6() { nsenter --net="$(netns "$1")" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
+addr6() { nsenter --net="$(ctr_netns "$1")" ip -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 # ping6 CONTAINER ADDRESS: "up" when ADDRESS answers an echo request from CONTAINER, empty otherwise
-ping6() { nsenter --net="$(netns "$1")" busybox ping -c 1 -W 2 "$2" >/dev/null 2>&1 && echo up; }
+ping6() { nsenter --net="$(ctr_netns "$1")" busybox ping -c 1 -W 2 "$2" >/dev/null 2>&1 && echo up; }
 
 ok "up with three IPv6 networks, one internal" stack up -d --wait --wait-timeout 60
 web=$(addr6 fw6-web-1)
@@ -49,7 +48,7 @@ vault=$(addr6 fw6-vault-1)
 ok "web has an IPv6 address ($web)" test -n "$web"
 ok "vault has an IPv6 address ($vault)" test -n "$vault"
 ok "IPv6 reaches the web container from its own network" \
-        wait_until 50 nsenter --net="$(netns fw6-peer-1)" busybox ping -c 1 -W 1 "$web"
+        wait_until 50 nsenter --net="$(ctr_netns fw6-peer-1)" busybox ping -c 1 -W 1 "$web"
 
 save=$(ip6tables-legacy-save | grep -E 'STACK')
 like "$save" "-A FORWARD -j STACK-FORWARD" "FORWARD jumps to STACK-FORWARD in ip6tables"

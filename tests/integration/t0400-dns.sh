@@ -65,50 +65,41 @@ ok "responder started" wait_until 50 test -e "$T/ready"
 ok "responder listens on both gateways (udp and tcp)" \
         bash -c "ss -lnu | grep -q 10.77.1.1:53 && ss -lnt | grep -q 10.77.2.1:53"
 
-q() { # NETNS SERVER NAME [dig options]: the sorted short answer
-        local ns=$1 server=$2 name=$3
-        shift 3
-        ip netns exec "$ns" dig +short +time=2 +tries=1 "@$server" "$name" "$@" | sort | tr '\n' ' '
-}
-status() { # NETNS SERVER NAME [dig options]: the reply's status
-        local ns=$1 server=$2 name=$3
-        shift 3
-        ip netns exec "$ns" dig +time=2 +tries=1 "@$server" "$@" "$name" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
-}
+DIG_TIMING="+time=2 +tries=1"
 ptr() { # NETNS SERVER ADDRESS: the name the address maps back to
         ip netns exec "$1" dig +short +time=2 +tries=1 "@$2" -x "$3"
 }
 
-is "$(q c1 10.77.1.1 web)" "10.77.1.2 10.77.1.3 " "service name gives both replicas"
-is "$(q c2 10.77.1.1 www)" "10.77.1.2 10.77.1.3 " "alias gives both replicas"
-is "$(q c1 10.77.1.1 demo-web-2)" "10.77.1.3 " "container name gives that container"
-is "$(q c1 10.77.1.1 mycache)" "10.77.1.4 " "container_name resolves"
-is "$(q c1 10.77.1.1 webhost)" "10.77.1.2 " "hostname resolves"
-is "$(q c1 10.77.1.1 WeB.)" "10.77.1.2 10.77.1.3 " "case-insensitive, trailing dot"
-is "$(q c1 10.77.1.1 web +tcp)" "10.77.1.2 10.77.1.3 " "over TCP too"
-is "$(q c1 10.77.1.1 web.demo_front)" "10.77.1.2 10.77.1.3 " "<service>.<network> as docker answers it"
+is "$(dns_answer c1 10.77.1.1 web)" "10.77.1.2 10.77.1.3 " "service name gives both replicas"
+is "$(dns_answer c2 10.77.1.1 www)" "10.77.1.2 10.77.1.3 " "alias gives both replicas"
+is "$(dns_answer c1 10.77.1.1 demo-web-2)" "10.77.1.3 " "container name gives that container"
+is "$(dns_answer c1 10.77.1.1 mycache)" "10.77.1.4 " "container_name resolves"
+is "$(dns_answer c1 10.77.1.1 webhost)" "10.77.1.2 " "hostname resolves"
+is "$(dns_answer c1 10.77.1.1 WeB.)" "10.77.1.2 10.77.1.3 " "case-insensitive, trailing dot"
+is "$(dns_answer c1 10.77.1.1 web +tcp)" "10.77.1.2 10.77.1.3 " "over TCP too"
+is "$(dns_answer c1 10.77.1.1 web.demo_front)" "10.77.1.2 10.77.1.3 " "<service>.<network> as docker answers it"
 is "$(ptr c1 10.77.1.1 10.77.1.3)" "demo-web-2." "PTR of a container address"
-is "$(status c1 10.77.1.1 web)" NOERROR "status NOERROR"
+is "$(dns_status c1 10.77.1.1 web)" NOERROR "status NOERROR"
 out=$(ip netns exec c2 busybox nslookup web 10.77.1.1 2>&1)
 like "$out" "10.77.1.2" "busybox nslookup (a plain stub client) resolves the service"
 like "$out" "10.77.1.3" "... with both replicas"
 
-is "$(status c1 10.77.1.1 db)" NXDOMAIN "a service of the other network does not resolve"
-is "$(status c1 10.77.1.1 database)" NXDOMAIN "nor its alias"
-is "$(status c1 10.77.1.1 demo-db-1)" NXDOMAIN "nor its container name"
-is "$(status c1 10.77.1.1 db.demo_back)" NXDOMAIN "nor <service>.<its network>"
-is "$(status c1 10.77.1.1 2.2.77.10.in-addr.arpa -t PTR)" NXDOMAIN "nor its address backwards"
-is "$(status c1 10.77.2.1 db)" NXDOMAIN "asking the other network's gateway does not help"
-is "$(q c3 10.77.2.1 db)" "10.77.2.2 " "on its own network it resolves"
-is "$(q c3 10.77.2.1 database)" "10.77.2.2 " "alias on its own network"
-is "$(status c3 10.77.2.1 web)" NXDOMAIN "and the first network's names do not resolve there"
+is "$(dns_status c1 10.77.1.1 db)" NXDOMAIN "a service of the other network does not resolve"
+is "$(dns_status c1 10.77.1.1 database)" NXDOMAIN "nor its alias"
+is "$(dns_status c1 10.77.1.1 demo-db-1)" NXDOMAIN "nor its container name"
+is "$(dns_status c1 10.77.1.1 db.demo_back)" NXDOMAIN "nor <service>.<its network>"
+is "$(dns_status c1 10.77.1.1 2.2.77.10.in-addr.arpa -t PTR)" NXDOMAIN "nor its address backwards"
+is "$(dns_status c1 10.77.2.1 db)" NXDOMAIN "asking the other network's gateway does not help"
+is "$(dns_answer c3 10.77.2.1 db)" "10.77.2.2 " "on its own network it resolves"
+is "$(dns_answer c3 10.77.2.1 database)" "10.77.2.2 " "alias on its own network"
+is "$(dns_status c3 10.77.2.1 web)" NXDOMAIN "and the first network's names do not resolve there"
 
 # Recreate web-2 with a new address and scale web to three: rewrite the file, signal the responder.
 write_records 10.77.1.5 ', {"id": "demo-web-3", "names": ["demo-web-3", "web", "www"], "addresses": ["10.77.1.6"]}'
 kill -HUP "$server_pid"
 ok "reload seen" wait_until 30 bash -c "[ \"\$(ip netns exec c1 dig +short +time=1 +tries=1 @10.77.1.1 demo-web-2)\" = 10.77.1.5 ]"
-is "$(q c1 10.77.1.1 web)" "10.77.1.2 10.77.1.5 10.77.1.6 " "after recreate and scale: the new set of replicas"
-is "$(q c2 10.77.1.1 demo-web-3)" "10.77.1.6 " "the new replica by container name"
+is "$(dns_answer c1 10.77.1.1 web)" "10.77.1.2 10.77.1.5 10.77.1.6 " "after recreate and scale: the new set of replicas"
+is "$(dns_answer c2 10.77.1.1 demo-web-3)" "10.77.1.6 " "the new replica by container name"
 is "$(ptr c1 10.77.1.1 10.77.1.3)" "" "the old address no longer maps back"
 is "$(ptr c1 10.77.1.1 10.77.1.5)" "demo-web-2." "the new one does"
 
@@ -118,14 +109,14 @@ sed -i '/"demo-web-2"/d; s/"addresses": \["10.77.1.2"\]},/"addresses": ["10.77.1
 kill -HUP "$server_pid"
 ok "scale down seen" wait_until 30 bash -c "[ \"\$(ip netns exec c1 dig +short +time=1 +tries=1 @10.77.1.1 web)\" = 10.77.1.2 ]"
 # Not ours any more, so it is forwarded, and there is no upstream here: SERVFAIL, no address.
-is "$(q c1 10.77.1.1 demo-web-2)" "" "a removed container's name no longer resolves"
-is "$(status c1 10.77.1.1 demo-web-2)" SERVFAIL "... it is forwarded like any unknown name (no upstream here)"
+is "$(dns_answer c1 10.77.1.1 demo-web-2)" "" "a removed container's name no longer resolves"
+is "$(dns_status c1 10.77.1.1 demo-web-2)" SERVFAIL "... it is forwarded like any unknown name (no upstream here)"
 
 # A broken file is refused and the last good table stays.
 echo '{"version": 1, "networks": [' >"$records"
 kill -HUP "$server_pid"
 ok "the broken file is reported" wait_until 30 grep -q "reload:" "$T/server.log"
-is "$(q c1 10.77.1.1 web)" "10.77.1.2 " "the last good table still answers"
+is "$(dns_answer c1 10.77.1.1 web)" "10.77.1.2 " "the last good table still answers"
 ok "responder still running" kill -0 "$server_pid"
 
 kill "$server_pid"

@@ -80,34 +80,25 @@ server_pid=$!
 ok "responder started" wait_until 50 test -e "$T/ready"
 ok "upstreams started" wait_until 50 bash -c "ss -lnu | grep -q 127.0.0.53:53 && ss -lnu | grep -q 127.0.0.60:53"
 
-q() { # NAME [dig options]: the short answer from c1
-        local name=$1
-        shift
-        ip netns exec c1 dig +short +time=3 +tries=1 @10.78.1.1 "$@" "$name" | sort | tr '\n' ' '
-}
-status() {
-        local name=$1
-        shift
-        ip netns exec c1 dig +time=3 +tries=1 @10.78.1.1 "$@" "$name" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'
-}
+DIG_TIMING="+time=3 +tries=1"
 
 not_ok "the container cannot reach the loopback upstream itself" \
         ip netns exec c1 dig +time=1 +tries=1 @127.0.0.53 example.test
-is "$(q example.test)" "192.0.2.10 " "another name is forwarded and the answer relayed"
+is "$(dns_answer c1 10.78.1.1 example.test)" "192.0.2.10 " "another name is forwarded and the answer relayed"
 like "$(cat "$T/upstream.log")" "example.test" "the upstream saw the query"
-is "$(q example.test +tcp)" "192.0.2.10 " "forwarded for a TCP client too"
+is "$(dns_answer c1 10.78.1.1 example.test +tcp)" "192.0.2.10 " "forwarded for a TCP client too"
 out=$(ip netns exec c1 "$tool" raw --tcp 10.78.1.1 53 432101000001000000000000076578616d706c6504746573740000010001)
 like "$out" "rcode=0 id=17185" "a TCP client that shuts its sending side still gets a forwarded answer"
 like "$out" "an=1" "... with the upstream's record"
 out=$(ip netns exec c1 dig +ignore +noedns +time=3 +tries=1 @10.78.1.1 many.test)
 like "$out" "flags: qr aa tc" "an upstream answer cut with TC over UDP is relayed with TC"
 : >"$T/upstream.log"
-is "$(q many.test +noedns | wc -w)" 50 "the client's TCP retry is forwarded over TCP: all 50 addresses"
+is "$(dns_answer c1 10.78.1.1 many.test +noedns | wc -w)" 50 "the client's TCP retry is forwarded over TCP: all 50 addresses"
 like "$(cat "$T/upstream.log")" "many.test (tcp)" "the upstream was asked over TCP"
-is "$(status nothing.test)" NXDOMAIN "the upstream's NXDOMAIN is relayed"
-is "$(q web)" "10.78.1.2 " "our own names are still answered locally"
+is "$(dns_status c1 10.78.1.1 nothing.test)" NXDOMAIN "the upstream's NXDOMAIN is relayed"
+is "$(dns_answer c1 10.78.1.1 web)" "10.78.1.2 " "our own names are still answered locally"
 : >"$T/upstream.log"
-is "$(status db)" NXDOMAIN "a name of the project on another network: NXDOMAIN"
+is "$(dns_status c1 10.78.1.1 db)" NXDOMAIN "a name of the project on another network: NXDOMAIN"
 is "$(grep -c '^db$' "$T/upstream.log")" 0 "... and it was never forwarded"
 
 is "$(ip netns exec c2 dig +short +time=3 +tries=1 @10.78.1.1 example.test)" 192.0.2.60 \
@@ -121,21 +112,21 @@ is "$(grep -c example.test "$T/upstream.log")" 0 "... and never reach the upstre
 is "$(ip netns exec c3 dig +short +time=3 +tries=1 @10.78.3.1 vault)" 10.78.3.2 "its own names still resolve"
 
 start=$(date +%s%N)
-is "$(status slow.test)" SERVFAIL "a silent upstream gives SERVFAIL"
+is "$(dns_status c1 10.78.1.1 slow.test)" SERVFAIL "a silent upstream gives SERVFAIL"
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 ok "... after the upstream timeout, not the client's ($elapsed_ms ms)" test "$elapsed_ms" -lt 2500
 
 # A dead server first: skipped (its port is closed, so no timeout is needed). The file is read anew.
 printf 'nameserver 127.0.0.54\nnameserver 127.0.0.53\n' >"$T/resolv.conf"
-is "$(q example.test)" "192.0.2.10 " "a dead first server is skipped"
-is "$(q example.test +tcp)" "192.0.2.10 " "... over TCP too"
+is "$(dns_answer c1 10.78.1.1 example.test)" "192.0.2.10 " "a dead first server is skipped"
+is "$(dns_answer c1 10.78.1.1 example.test +tcp)" "192.0.2.10 " "... over TCP too"
 is "$(ip netns exec c1 dig +tcp +keepopen +short +time=3 +tries=1 @10.78.1.1 example.test web example.test | tr '\n' ' ')" \
         "192.0.2.10 10.78.1.2 192.0.2.10 " "pipelined on one TCP connection: forwarded and local answers in order"
 
 # Only ourselves as upstream: must not loop.
 echo "nameserver 10.78.1.1" >"$T/resolv.conf"
-is "$(status example.test)" SERVFAIL "resolv.conf naming our own gateway: SERVFAIL, no loop"
-is "$(status example.test +tcp)" SERVFAIL "... over TCP too (the forward fails at once)"
+is "$(dns_status c1 10.78.1.1 example.test)" SERVFAIL "resolv.conf naming our own gateway: SERVFAIL, no loop"
+is "$(dns_status c1 10.78.1.1 example.test +tcp)" SERVFAIL "... over TCP too (the forward fails at once)"
 is "$(ip netns exec c1 dig +tcp +keepopen +short +time=3 +tries=1 @10.78.1.1 example.test web example.test web | tr '\n' ' ')" \
         "10.78.1.2 10.78.1.2 " "pipelined on one TCP connection: failed forwards and local answers in order"
 ok "responder still running" kill -0 "$server_pid"

@@ -52,24 +52,20 @@ pid_a=$!
 pid_b=$!
 ok "both responders started" wait_until 50 test -e "$T/a.ready" -a -e "$T/b.ready"
 
-dig1() { # NETNS SERVER NAME
-        ip netns exec "$1" dig +time=2 +tries=1 "@$2" "$3"
-}
-short() { dig1 "$@" | sed -n '/^;; ANSWER SECTION:/,/^$/p' | awk '$4 == "A" {print $5}'; }
-status() { dig1 "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+DIG_TIMING="+time=2 +tries=1"
 
-is "$(short ca 10.81.0.1 web)" 10.81.0.2 "project a's container gets a's web"
-is "$(short cb 10.82.0.1 web)" 10.82.0.2 "project b's container gets b's web"
-is "$(status ca 10.82.0.1 web)" REFUSED "a's container asking b's gateway is refused"
-is "$(status ca 10.82.0.1 example.test)" REFUSED "... for other names too: no forwarding for strangers"
-is "$(status cb 10.81.0.1 dnsb-web-1)" REFUSED "and the other way round"
-is "$(short ca 10.81.0.1 example.test)" 192.0.2.10 "a's own container is forwarded for"
+is "$(dns_answer ca 10.81.0.1 web)" "10.81.0.2 " "project a's container gets a's web"
+is "$(dns_answer cb 10.82.0.1 web)" "10.82.0.2 " "project b's container gets b's web"
+is "$(dns_status ca 10.82.0.1 web)" REFUSED "a's container asking b's gateway is refused"
+is "$(dns_status ca 10.82.0.1 example.test)" REFUSED "... for other names too: no forwarding for strangers"
+is "$(dns_status cb 10.81.0.1 dnsb-web-1)" REFUSED "and the other way round"
+is "$(dns_answer ca 10.81.0.1 example.test)" "192.0.2.10 " "a's own container is forwarded for"
 
 kill "$pid_a"
 wait "$pid_a"
 is "$?" 0 "project a's responder stops cleanly"
 pid_a=
-is "$(short cb 10.82.0.1 web)" 10.82.0.2 "project b still answers"
+is "$(dns_answer cb 10.82.0.1 web)" "10.82.0.2 " "project b still answers"
 ok "a's gateway no longer listens" bash -c "! ss -lnu | grep -q '10.81.0.1:53 '"
 
 kill "$up_pid"

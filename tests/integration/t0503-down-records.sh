@@ -26,13 +26,12 @@ volumes:
 YAML
 trap 'stack -p downrec down -v -t 0 >/dev/null 2>&1' EXIT
 supervisor() { cut -d' ' -f1 "$STACK_RUN_ROOT/projects/downrec/supervisor.pid" 2>/dev/null; }
-init_pid() { crun --root "$STACK_RUN_ROOT/runtime" state "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])"; }
 
 # 1. The supervisor is killed; down alone must stop the containers it no longer watches.
 ok "up -d --wait" stack up -d --wait --wait-timeout 40
 sup=$(supervisor)
 ok "a supervisor runs ($sup)" kill -0 "$sup"
-app_pid=$(init_pid downrec-app-1)
+app_pid=$(ctr_pid downrec-app-1)
 kill -KILL "$sup"
 ok "the supervisor is gone" wait_until 50 bash -c "! kill -0 $sup"
 ok "its containers keep running" kill -0 "$app_pid"
@@ -46,7 +45,7 @@ is "$(pgrep -f -- "$STACK_TEST_TMP.* [s]upervise downrec")" "" "and no superviso
 # 2. The compose file is deleted: down -p NAME works from the records alone, from anywhere.
 ok "up -d --wait again" stack up -d --wait --wait-timeout 40
 ok "the named volume exists" test -d "$STACK_ROOT/volumes/downrec_pages"
-app_pid=$(init_pid downrec-app-1)
+app_pid=$(ctr_pid downrec-app-1)
 rm compose.yaml
 cd / || exit 1
 like "$(stack ls 2>&1)" "downrec" "ls still lists the project"

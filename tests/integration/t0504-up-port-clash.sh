@@ -53,15 +53,14 @@ ok "with the ports free, up -d --wait works" stack up -d --wait --wait-timeout 4
 ok "the port answers" timeout 5 busybox wget -qO- http://127.0.0.1:18083/
 
 # On a running project, a change that needs a taken port fails before it stops or recreates anything.
-started() { stack ps --format json | python3 -c "import json,sys; print(next(c['StartedAt'] for c in json.load(sys.stdin) if c['Name']=='$1'))"; }
-before=$(started clash-other-1)
+before=$(ps_field clash-other-1 StartedAt)
 socat TCP-LISTEN:18085,reuseaddr,fork /dev/null &
 holder=$!
 ok "a host process listens on *:18085" wait_until 50 bash -c "ss -Hltn | grep -q ':18085 '"
 out=$(OTHER_PORT=18085 "$STACK_BIN" up -d 2>&1)
 ok "up with other moved to the taken port fails" test $? -ne 0
 like "$out" ":18085/tcp is already in use" "naming that port"
-is "$(started clash-other-1)" "$before" "other was not recreated"
+is "$(ps_field clash-other-1 StartedAt)" "$before" "other was not recreated"
 ok "and still answers on its old port" timeout 5 busybox wget -qO- http://127.0.0.1:18084/
 kill "$holder"
 wait "$holder" 2>/dev/null

@@ -85,7 +85,7 @@ like "$(printf '%s\n' "$all" | tr -s ' ')" "job-1 | line2" "and the job"
 "$STACK_BIN" logs -f ticker >"$STACK_TEST_TMP/follow.log" 2>&1 &
 follower=$!
 ok "logs -f shows the ticker" wait_until 50 grep -q 'ticker-1 *| worker: started' "$STACK_TEST_TMP/follow.log"
-pid=$(crun --root "$STACK_RUN_ROOT/runtime" state obs-ticker-1 | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])")
+pid=$(ctr_pid obs-ticker-1)
 kill -KILL "$pid"
 ok "after its init is killed, ticker restarts and -f shows it starting again" \
         wait_until 150 bash -c "[ \$(grep -c 'ticker-1 *| worker: started' '$STACK_TEST_TMP/follow.log') -ge 2 ]"

@@ -32,12 +32,11 @@ networks:
 YAML
 trap 'stack down -t 0 >/dev/null 2>&1' EXIT
 
-netns() { echo "$STACK_RUN_ROOT/netns/disco/$1"; }
-addr() { nsenter --net="$(netns "$1")" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
+addr() { nsenter --net="$(ctr_netns "$1")" ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
 nameserver() { awk '/^nameserver/ {print $2; exit}' "$STACK_RUN_ROOT/containers/$1/resolv.conf"; }
 # lookup FROM NAME: the sorted addresses busybox nslookup gets for NAME from FROM's nameserver.
 lookup() {
-        nsenter --net="$(netns "$1")" timeout 10 busybox nslookup "$2" "$(nameserver "$1")" 2>/dev/null |
+        nsenter --net="$(ctr_netns "$1")" timeout 10 busybox nslookup "$2" "$(nameserver "$1")" 2>/dev/null |
                 awk '/^Name:/ {n=1} n && /^Address/ {print $NF}' | sort | tr '\n' ' '
 }
 
@@ -75,7 +74,7 @@ sup=$(cut -d' ' -f1 "$STACK_RUN_ROOT/projects/disco/supervisor.pid")
 kill -KILL "$sup"
 ok "the supervisor is gone" wait_until 50 bash -c "! kill -0 $sup"
 ok "up -d starts a new one" env GEN=2 "$STACK_BIN" up -d --scale api=2
-ok "names resolve again" wait_until 50 bash -c "[ \"\$(nsenter --net='$(netns disco-client-1)' timeout 5 busybox nslookup api $ns 2>/dev/null | grep -c '^Address.*$new1')\" -ge 1 ]"
+ok "names resolve again" wait_until 50 bash -c "[ \"\$(nsenter --net='$(ctr_netns disco-client-1)' timeout 5 busybox nslookup api $ns 2>/dev/null | grep -c '^Address.*$new1')\" -ge 1 ]"
 is "$(lookup disco-client-1 api)" "$want" "with both re-adopted replicas"
 
 ok "down" stack down -t 1

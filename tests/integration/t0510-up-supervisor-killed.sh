@@ -22,10 +22,8 @@ services:
     restart: on-failure:2
 YAML
 trap 'stack down -t 0 >/dev/null 2>&1' EXIT
-field() { # field CONTAINER KEY
-        stack ps -a --format json | python3 -c "import json,sys; print(next(c['$2'] for c in json.load(sys.stdin) if c['Name']=='$1'))"
-}
-flaky_done() { [ "$(field supk-flaky-1 State) $(field supk-flaky-1 ExitCode) $(field supk-flaky-1 RestartCount)" = "exited 1 2" ]; }
+flaky_done() { [ "$(ps_field supk-flaky-1 State) $(ps_field supk-flaky-1 ExitCode) $(ps_field supk-flaky-1 RestartCount)" = "exited 1 2" ]; }
+a_restarted() { [ "$(ps_field supk-a-1 State) $(ps_field supk-a-1 RestartCount)" = "running 1" ]; }
 pidfile=$STACK_RUN_ROOT/projects/supk/supervisor.pid
 
 for delay in 0 0.02 0.04 0.08; do
@@ -42,11 +40,11 @@ for delay in 0 0.02 0.04 0.08; do
         diag "supervisor killed $delay s after it started; up: $(tail -n 1 "$STACK_TEST_TMP/up.log")"
         ok "the next up -d succeeds ($delay)" stack up -d
         ok "flaky's exits are seen and its policy applied: exited 1 after 2 restarts" wait_until 100 flaky_done
-        is "$(field supk-b-1 State)" "running" "b runs"
-        pid=$(crun --root "$STACK_RUN_ROOT/runtime" state supk-a-1 | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])")
+        is "$(ps_field supk-b-1 State)" "running" "b runs"
+        pid=$(ctr_pid supk-a-1)
         kill -KILL "$pid"
         ok "a, killed, is restarted (restart: always): it is watched" \
-                wait_until 100 bash -c "[ \"\$('$STACK_BIN' ps -a --format json | python3 -c \"import json,sys; c=next(c for c in json.load(sys.stdin) if c['Name']=='supk-a-1'); print(c['State'], c['RestartCount'])\")\" = 'running 1' ]"
+                wait_until 100 a_restarted
         ok "down" stack down -t 0
         is "$(residue supk)" "" "leaves nothing"
 done
