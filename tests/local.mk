@@ -34,7 +34,7 @@ TESTS += \
 
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
-TESTS += tests/integration/t0600-systemd-generate.sh
+TESTS += tests/integration/t0650-systemd-generate.sh
 
 # Registries: pull, push, login against a real docker-registry on loopback.
 EXTRA_DIST += tests/integration/t0549-registry-lib.inc

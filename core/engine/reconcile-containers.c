@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include "config.h"
 #include "core/base/cleanup.h"
 #include "core/base/json.h"
 #include "core/base/log.h"

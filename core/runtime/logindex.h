@@ -1,8 +1,8 @@
 /* When each byte of a container's log was written: a sidecar time index next to the log file.
  *
  * A container's stdout and stderr point straight at its log file, so its output survives the supervisor
- * (see DESIGN.md): nobody is in the data path to stamp lines. Instead the supervisor watches each log with
- * inotify and, whenever the file has grown, appends a record to `<log>.idx`:
+ * (see docs/ARCHITECTURE.md): nobody is in the data path to stamp lines. Instead the supervisor watches each
+ * log with inotify and, whenever the file has grown, appends a record to `<log>.idx`:
  *
  *     { u64 end, u64 realtime_ns }   "every byte before offset `end` was written no later than realtime_ns"
  *

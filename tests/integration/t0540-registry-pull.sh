@@ -67,7 +67,7 @@ ok "a corrupt layer fails the pull" test "$rc" -ne 0
 like "$out" "$rl" "the error names the corrupt blob"
 is "$("$STACK_BIN" --root "$T/root3" image ls -q)" "" "no image is recorded"
 is "$(ls "$T/root3/images/layers")" "" "no layer is committed"
-is "$(ls "$T/root3/images/pulls" | grep "${rl:7}" | grep -v '\.lock$')" "" "no download of the corrupt blob is kept to resume from"
+is "$(find "$T/root3/images/pulls" -mindepth 1 -maxdepth 1 -name "*${rl:7}*" ! -name '*.lock')" "" "no download of the corrupt blob is kept to resume from"
 cp "$T/layer.orig" "$ldata"
 ok "once repaired, the same pull succeeds" "$STACK_BIN" --root "$T/root3" image pull -q "$REG/ex/corrupt:1"
 
@@ -125,7 +125,7 @@ wait $p2
 r2=$?
 ok "two concurrent pulls succeed" test "$r1$r2" = 00
 is "$(($(blob_gets reg "$base") - gets))" 1 "the shared base layer was fetched once"
-is "$(ls "$T/root5/images/layers" | wc -l)" 3 "and is stored once (3 layer directories)"
+is "$(find "$T/root5/images/layers" -mindepth 1 -maxdepth 1 | wc -l)" 3 "and is stored once (3 layer directories)"
 
 # --- `stack pull` of a project: services in parallel, images de-duplicated ---
 mkdir -p "$T/proj"
@@ -172,7 +172,7 @@ start_proxy pass
 ok "the next pull completes" "$STACK_BIN" --root "$T/root9" image pull -q "$PROXY/ex/redis:1"
 like "$(cat "$T/proxy.log")" "range=bytes=" "asking only for the rest (Range)"
 is "$(ls "$T/root9/images/tmp")" "" "the store's staging area is clean"
-is "$(ls "$T/root9/images/pulls" | grep -v '\.lock$')" "" "no partial download is left"
+is "$(find "$T/root9/images/pulls" -mindepth 1 -maxdepth 1 ! -name '*.lock')" "" "no partial download is left"
 stop_proxy
 
 # --- errors: nothing changes ---

@@ -74,7 +74,7 @@ stack -f "$STACK_TEST_TMP/bad.yaml" systemd generate --output "$STACK_TEST_TMP/u
 is "$?" 1 "a bad compose file fails"
 like "$(cat "$STACK_TEST_TMP/err")" "bad.yaml:4:" "with the file and line"
 is "$(ls "$STACK_TEST_TMP/units")" "$before" "and no unit was written"
-stack -f - systemd generate </dev/null >/dev/null 2>"$STACK_TEST_TMP/err" <<<'services: {x: {image: x}}'
+stack -f - systemd generate >/dev/null 2>"$STACK_TEST_TMP/err" <<<'services: {x: {image: x}}'
 is "$?" 1 "a project read from stdin cannot become a unit"
 
 assert_no_residue unitdemo
