@@ -94,3 +94,9 @@ libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
+
+# The image builder: the Dockerfile parser, layer tars of overlay upper directories, the executor.
+libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c
+check_PROGRAMS += tests/unit/test-dockerfile
+TESTS += tests/unit/test-dockerfile
+tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)

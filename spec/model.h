@@ -168,11 +168,11 @@ struct stack_logging {
  * file's order. */
 struct stack_build {
         bool present;
-        bool image_default;      /* no `image:`: the service's image is named <project>-<service> */
-        char *context;           /* a directory, or a remote URL kept as written */
-        char *dockerfile;        /* relative to the context as given, or absolute; NULL: "Dockerfile" */
-        char *dockerfile_inline; /* the Dockerfile's text itself */
-        struct stack_kvlist args;   /* value NULL: a bare name whose variable is unset */
+        bool image_default;       /* no `image:`: the service's image is named <project>-<service> */
+        char *context;            /* a directory, or a remote URL kept as written */
+        char *dockerfile;         /* relative to the context as given, or absolute; NULL: "Dockerfile" */
+        char *dockerfile_inline;  /* the Dockerfile's text itself */
+        struct stack_kvlist args; /* value NULL: a bare name whose variable is unset */
         char *target;
         struct stack_kvlist labels; /* sorted */
         char **tags;

@@ -1535,10 +1535,12 @@ static int parse_build_mapping(struct svc *c, struct stack_build *b, const struc
                                            "ulimits",
                                            NULL};
         /* Keys of BuildKit features stack's builder does not have. */
-        static const char *const unsupported[] = {"entitlements", "isolation",  "no_cache_filter", "privileged",
-                                                  "provenance",   "sbom",       "ulimits",         NULL};
+        static const char *const unsupported[] = {"entitlements", "isolation",  "no_cache_filter",
+                                                  "privileged",   "provenance", "sbom",
+                                                  "ulimits",      NULL};
         int r;
-        if ((r = parse_expect(v, path, NODE_MAPPING, err)) < 0 || (r = parse_check_keys(v, path, keys, err)) < 0)
+        if ((r = parse_expect(v, path, NODE_MAPPING, err)) < 0 ||
+            (r = parse_check_keys(v, path, keys, err)) < 0)
                 return r;
         for (size_t i = 0; i < v->n_pairs; i++)
                 if (strv_contains((char **) unsupported, v->pairs[i].key)) {
@@ -1607,10 +1609,11 @@ static int parse_build_mapping(struct svc *c, struct stack_build *b, const struc
                         free(b->ssh.items[i].value);
                         b->ssh.items[i].value = abs;
                 } else if (!streq(b->ssh.items[i].key, "default"))
-                        return spec_error(err, node_get(v, "ssh")->mark, p_ssh,
-                                          "ssh \"%s\": give a socket or key path (ID=PATH); only \"default\" "
-                                          "stands alone",
-                                          b->ssh.items[i].key);
+                        return spec_error(
+                            err, node_get(v, "ssh")->mark, p_ssh,
+                            "ssh \"%s\": give a socket or key path (ID=PATH); only \"default\" "
+                            "stands alone",
+                            b->ssh.items[i].key);
         resolve_additional_contexts(c, &b->additional_contexts);
         stack_kvlist_sort(&b->labels);
         stack_kvlist_sort(&b->additional_contexts);
@@ -2062,7 +2065,8 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
                                   "working_dir \"%s\" must be an absolute path", s->working_dir);
         if (!s->image) {
                 if (!s->build.present)
-                        return spec_error(err, key_mark, path, "neither an image nor a build context specified");
+                        return spec_error(err, key_mark, path,
+                                          "neither an image nor a build context specified");
                 /* compose's name for a built image: <project>-<service>, lower case as references are. */
                 s->image = xasprintf("%s-%s", st->project->name, s->name);
                 for (char *q = s->image; *q; q++)

@@ -724,8 +724,8 @@ static void test_misc_errors(void)
 static void test_build_image_name(void)
 {
         _cleanup_error_ struct stack_error err = {0};
-        _cleanup_project_ struct stack_project *p =
-            load_model("services:\n  Web:\n    build: .\n  api:\n    image: reg/api:1\n    build: ./api\n", &err);
+        _cleanup_project_ struct stack_project *p = load_model(
+            "services:\n  Web:\n    build: .\n  api:\n    image: reg/api:1\n    build: ./api\n", &err);
         if (!ok(p != NULL, "build without image loads"))
                 return diag("%s", err.msg);
         const struct stack_service *api = stack_project_service(p, "api");
@@ -776,7 +776,8 @@ static void test_build_mapping(void)
         is_str(b->context, TEST_DIR "/app", "context");
         is_str(b->dockerfile, "docker/Dockerfile.dev", "dockerfile as given");
         is_str(stack_kvlist_get(&b->args, "VERSION")->value, "1.2", "arg list entry");
-        is_str(stack_kvlist_get(&b->args, "FROM_SHELL")->value, "shell-value", "bare arg from the environment");
+        is_str(stack_kvlist_get(&b->args, "FROM_SHELL")->value, "shell-value",
+               "bare arg from the environment");
         ok(stack_kvlist_get(&b->args, "NOT_IN_SHELL") && !stack_kvlist_get(&b->args, "NOT_IN_SHELL")->value,
            "bare arg not in the environment stays unset");
         is_str(b->target, "dev", "target");
@@ -788,42 +789,50 @@ static void test_build_mapping(void)
         is_int(b->shm_size, 128 << 20, "shm_size");
         is_int(b->n_secrets, 2, "secrets");
         is_str(b->secrets[1].target, "/run/secrets/tk", "secret target");
-        ok(stack_kvlist_get(&b->ssh, "default") && !stack_kvlist_get(&b->ssh, "default")->value, "ssh default");
+        ok(stack_kvlist_get(&b->ssh, "default") && !stack_kvlist_get(&b->ssh, "default")->value,
+           "ssh default");
         is_str(stack_kvlist_get(&b->ssh, "key")->value, TEST_DIR "/id", "ssh key path resolved");
         is_str(stack_kvlist_get(&b->additional_contexts, "base")->value, TEST_DIR "/base",
                "additional context directory resolved");
         is_str(stack_kvlist_get(&b->additional_contexts, "img")->value, "docker-image://alpine:3",
                "image context kept");
-        is_str(stack_kvlist_get(&b->additional_contexts, "svc")->value, "service:api", "service context kept");
+        is_str(stack_kvlist_get(&b->additional_contexts, "svc")->value, "service:api",
+               "service context kept");
         is_str(b->platforms[0], "linux/amd64", "platforms");
         is_str(b->cache_from[0], "type=local,src=/tmp/c", "cache_from");
         is_str(b->cache_to[0], "type=local,dest=/tmp/c", "cache_to");
 
         _cleanup_json_ cJSON *j = spec_service_to_json(p, &p->services[0], 0);
         _cleanup_free_ char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "build"));
-        is_str(text,
-               "{\"context\":\"" TEST_DIR "/app\",\"dockerfile\":\"docker/Dockerfile.dev\",\"args\":{\"VERSION\":"
-               "\"1.2\",\"FROM_SHELL\":\"shell-value\",\"NOT_IN_SHELL\":null},\"ssh\":[\"default\",\"key=" TEST_DIR
-               "/id\"],\"labels\":{\"a.b\":\"one\",\"z.b\":\"two\"},\"cache_from\":[\"type=local,src=/tmp/c\"],"
-               "\"cache_to\":[\"type=local,dest=/tmp/c\"],\"no_cache\":true,\"additional_contexts\":{\"base\":"
-               "\"" TEST_DIR "/base\",\"img\":\"docker-image://alpine:3\",\"svc\":\"service:api\"},\"network\":"
-               "\"none\",\"pull\":true,\"target\":\"dev\",\"shm_size\":\"134217728\",\"extra_hosts\":["
-               "\"db=10.0.0.5\"],\"secrets\":[{\"source\":\"token\",\"target\":\"/run/secrets/token\"},{"
-               "\"source\":\"token\",\"target\":\"/run/secrets/tk\"}],\"tags\":[\"reg/web:dev\",\"web:latest\"],"
-               "\"platforms\":[\"linux/amd64\"]}",
-               "printed in compose's order");
+        is_str(
+            text,
+            "{\"context\":\"" TEST_DIR
+            "/app\",\"dockerfile\":\"docker/Dockerfile.dev\",\"args\":{\"VERSION\":"
+            "\"1.2\",\"FROM_SHELL\":\"shell-value\",\"NOT_IN_SHELL\":null},\"ssh\":[\"default\","
+            "\"key=" TEST_DIR
+            "/id\"],\"labels\":{\"a.b\":\"one\",\"z.b\":\"two\"},\"cache_from\":[\"type=local,src=/tmp/c\"],"
+            "\"cache_to\":[\"type=local,dest=/tmp/c\"],\"no_cache\":true,\"additional_contexts\":{\"base\":"
+            "\"" TEST_DIR "/base\",\"img\":\"docker-image://alpine:3\",\"svc\":\"service:api\"},\"network\":"
+            "\"none\",\"pull\":true,\"target\":\"dev\",\"shm_size\":\"134217728\",\"extra_hosts\":["
+            "\"db=10.0.0.5\"],\"secrets\":[{\"source\":\"token\",\"target\":\"/run/secrets/token\"},{"
+            "\"source\":\"token\",\"target\":\"/run/secrets/tk\"}],\"tags\":[\"reg/"
+            "web:dev\",\"web:latest\"],"
+            "\"platforms\":[\"linux/amd64\"]}",
+            "printed in compose's order");
 }
 
 static void test_build_errors(void)
 {
         _cleanup_free_ char *e1 = load_error("services:\n  web:\n    build: {network: bridge0}\n");
-        is_str(e1,
-               "compose.yaml:3:22: services.web.build.network: unsupported build network \"bridge0\" (expected "
-               "default, none or host)",
-               "bad network");
+        is_str(
+            e1,
+            "compose.yaml:3:22: services.web.build.network: unsupported build network \"bridge0\" (expected "
+            "default, none or host)",
+            "bad network");
         _cleanup_free_ char *e2 = load_error("services:\n  web:\n    build: {contxt: .}\n");
         contains(e2, "services.web.build: additional property \"contxt\" is not allowed", "unknown key");
-        _cleanup_free_ char *e3 = load_error("services:\n  web:\n    build: {dockerfile: a, dockerfile_inline: b}\n");
+        _cleanup_free_ char *e3 =
+            load_error("services:\n  web:\n    build: {dockerfile: a, dockerfile_inline: b}\n");
         contains(e3, "dockerfile and dockerfile_inline are mutually exclusive", "both dockerfiles");
         _cleanup_free_ char *e4 = load_error("services:\n  web:\n    build: {secrets: [nope]}\n");
         contains(e4, "services.web.build.secrets[0]: undefined secret \"nope\"", "undeclared secret");
@@ -841,7 +850,7 @@ static void test_build_errors(void)
         _cleanup_project_ struct stack_project *p = load_web("    build: {context: ., sbom: true}\n", &err);
         _cleanup_free_ char *out = stderr_capture_end(&cap);
         ok(p != NULL, "a BuildKit-only key loads");
-        contains(out, "compose.yaml:4:30: services.web.build.sbom: not supported by stack yet, ignored",
+        contains(out, "compose.yaml:4:25: services.web.build.sbom: not supported by stack yet, ignored",
                  "and is named as ignored");
 }
 
