@@ -56,3 +56,14 @@ int cmd_images(struct cmd_global *g, int argc, char **argv);
 int cmd_network(struct cmd_global *g, int argc, char **argv);
 int cmd_port(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);
+int cmd_build(struct cmd_global *g, int argc, char **argv);
+
+/* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
+struct cmd_build_options {
+        bool no_cache, pull, quiet;
+        bool only_missing; /* build only images the store lacks (and pull_policy: build ones) */
+        const struct stack_kvlist *build_args;
+};
+/* services NULL: every service with build:. */
+int cmd_build_services(const struct cmd_global *g, const struct stack_project *p, char *const *services,
+                       const struct cmd_build_options *o);

@@ -96,7 +96,8 @@ TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
 
 # The image builder: the Dockerfile parser, layer tars of overlay upper directories, the executor.
-libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c
+libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c core/build/ignore.h core/build/ignore.c \
+	core/build/layertar.h core/build/layertar.c core/build/builder.h core/build/builder.c
 check_PROGRAMS += tests/unit/test-dockerfile
 TESTS += tests/unit/test-dockerfile
 tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)
