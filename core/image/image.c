@@ -1516,8 +1516,7 @@ static int builtin_in_use(const struct image_store *s, const char *run_root, con
                         }
                 }
         }
-        /* <root>/projects/<project>/containers/<name>.json, written by the reconciler (core/engine/state.h).
-         */
+        /* <root>/projects/<project>/containers/<name>.json, written by the reconciler (core/engine/state.h). */
         _cleanup_free_ char *root = path_dirname(s->dir);
         _cleanup_free_ char *pdir = path_join(root, "projects");
         _cleanup_closedir_ DIR *pd = opendir(pdir);
