@@ -376,6 +376,8 @@ static void up_usage(void)
             "Create and start containers.\n"
             "\n"
             "Options:\n"
+            "      --build                  Build images before starting containers\n"
+            "      --no-build               Do not build images, even when missing\n"
             "  -d, --detach                 Run containers in the background\n"
             "      --wait                   Wait for services to be running|healthy (implies -d)\n"
             "      --wait-timeout SECONDS   Maximum duration to wait for the project to be running|healthy\n"
@@ -598,6 +600,8 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 ARG_DRY_RUN,
                 ARG_IGNORED,
                 ARG_IGNORED_ARG,
+                ARG_BUILD,
+                ARG_NO_BUILD,
         };
         static const struct option options[] = {
             {"detach", no_argument, NULL, 'd'},
@@ -618,8 +622,8 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
             {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
             {"dry-run", no_argument, NULL, ARG_DRY_RUN},
             {"no-color", no_argument, NULL, ARG_IGNORED},
-            {"build", no_argument, NULL, ARG_IGNORED},
-            {"no-build", no_argument, NULL, ARG_IGNORED},
+            {"build", no_argument, NULL, ARG_BUILD},
+            {"no-build", no_argument, NULL, ARG_NO_BUILD},
             {"quiet-pull", no_argument, NULL, ARG_IGNORED},
             {"pull", required_argument, NULL, ARG_IGNORED_ARG},
             {"help", no_argument, NULL, 'h'},
@@ -627,6 +631,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         };
         struct plan_options o = {.max_orphans = -1};
         bool detach = false, wait = false, prefix = true, abort_exit = false, abort_failure = false;
+        bool build = false, no_build = false;
         int wait_timeout = 0, timeout = -1, max_orphans = -1;
         _cleanup_free_ char *exit_from = NULL;
         _cleanup_strv_free_ char **scales = NULL;
@@ -691,6 +696,12 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 case ARG_DRY_RUN:
                         g->dry_run = true;
                         break;
+                case ARG_BUILD:
+                        build = true;
+                        break;
+                case ARG_NO_BUILD:
+                        no_build = true;
+                        break;
                 case ARG_IGNORED:
                 case ARG_IGNORED_ARG:
                         break;
@@ -703,6 +714,8 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         }
         if (o.force_recreate && o.no_recreate)
                 return cmd_usage_error("up", "--force-recreate and --no-recreate are incompatible");
+        if (build && no_build)
+                return cmd_usage_error("up", "--build and --no-build are incompatible");
         if (detach && (abort_exit || abort_failure || exit_from))
                 return cmd_usage_error("up",
                                        "--abort-on-container-exit and --exit-code-from cannot be combined "
@@ -738,6 +751,16 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         o.max_orphans = max_orphans_default(p, max_orphans);
         if (env_true("COMPOSE_IGNORE_ORPHANS") && !o.remove_orphans && max_orphans < 0)
                 o.max_orphans = -1;
+
+        /* Images first: --build rebuilds every service with build:, otherwise only missing images are built
+         * (and pull_policy: build ones); the config hash sees the new image ID, so only services whose
+         * image changed are recreated. */
+        if (!no_build && !g->dry_run) {
+                struct cmd_build_options bo = {.only_missing = !build};
+                int br = cmd_build_services(g, p, NULL, &bo);
+                if (br != EXIT_OK)
+                        return br;
+        }
 
         struct reconcile_config cfg = config_from(g);
         if (timeout >= 0)

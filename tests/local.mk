@@ -22,3 +22,6 @@ TESTS += \
 
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
+
+# Building images: stack build, up building missing images, the step cache.
+TESTS += tests/integration/t0600-build.sh
