@@ -101,3 +101,6 @@ libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c core
 check_PROGRAMS += tests/unit/test-dockerfile
 TESTS += tests/unit/test-dockerfile
 tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-build-files
+TESTS += tests/unit/test-build-files
+tests_unit_test_build_files_LDADD = $(STACK_LIBS)
