@@ -24,4 +24,4 @@ TESTS += \
 TESTS += tests/integration/t0520-logs-time.sh
 
 # Building images: stack build, up building missing images, the step cache.
-TESTS += tests/integration/t0600-build.sh
+TESTS += tests/integration/t0600-build.sh tests/integration/t0601-build-config.sh

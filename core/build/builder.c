@@ -835,9 +835,15 @@ static int copy_sources(int src_root_fd, char *const *srcs, const char *dest, in
                 _cleanup_close_ int dfd = -1;
                 const char *dname;
                 _cleanup_free_ char *dparent = NULL;
+                /* ADD unpacks an archive into the destination directory itself. */
+                bool archive = false;
+                if (o->extract && S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int afd = openat(parent, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        archive = afd >= 0 && is_archive(afd);
+                }
                 if (S_ISDIR(st.st_mode) || dest_dir) {
                         r = mkdir_in_root(dst_root_fd, dest, &dfd, err);
-                        dname = S_ISDIR(st.st_mode) ? "." : base;
+                        dname = S_ISDIR(st.st_mode) || archive ? "." : base;
                 } else {
                         dparent = path_dirname(dest);
                         r = mkdir_in_root(dst_root_fd, dparent, &dfd, err);
