@@ -1,6 +1,9 @@
 /* The image builder (see builder.h). */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -1516,6 +1519,41 @@ static void add_final_labels(struct stage_state *st, const struct stack_kvlist *
                          cJSON_CreateString(labels->items[i].value ? labels->items[i].value : ""));
 }
 
+/* Whether the build that named something after its pid is gone (killed, or the host rebooted). */
+static bool build_owner_gone(const char *name_after_prefix)
+{
+        char *end;
+        long pid = strtol(name_after_prefix, &end, 10);
+        if (pid <= 0 || *end != '-')
+                return false;
+        return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
+/* A build killed mid-step (Ctrl-C, kill -9) leaves its step container, overlay mount and staging
+ * directory; the next build removes them. */
+static void sweep_dead_builds(struct container_host *h, const char *tmproot)
+{
+        _cleanup_error_ struct stack_error e = {0};
+        _cleanup_strv_free_ char **names = NULL;
+        if (container_list(h, &names, &e) >= 0)
+                STRV_FOREACH (n, names) {
+                        const char *rest = startswith(*n, "stack-build-");
+                        if (rest && build_owner_gone(rest) && container_remove(h, *n, &e) < 0) {
+                                fprintf(stderr, "stack: warning: %s\n", e.msg);
+                                stack_error_clear(&e);
+                        }
+                }
+        stack_error_clear(&e);
+        _cleanup_closedir_ DIR *d = opendir(tmproot);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                if (de->d_name[0] == '.' || !build_owner_gone(de->d_name))
+                        continue;
+                _cleanup_free_ char *p = path_join(tmproot, de->d_name);
+                (void) rm_rf(p, &e);
+                stack_error_clear(&e);
+        }
+}
+
 int builder_build(struct image_store *s, struct container_host *h, const struct builder_request *rq,
                   char **ret_id, struct stack_error *err)
 {
@@ -1544,7 +1582,8 @@ int builder_build(struct image_store *s, struct container_host *h, const struct 
         r = mkdir_p(tmproot, 0700, err);
         if (r < 0)
                 return r;
-        b.tmp = xasprintf("%s/XXXXXX", tmproot);
+        sweep_dead_builds(h, tmproot);
+        b.tmp = xasprintf("%s/%ld-XXXXXX", tmproot, (long) getpid());
         if (!mkdtemp(b.tmp)) {
                 free(b.tmp);
                 b.tmp = NULL;

@@ -129,5 +129,19 @@ printf 'name: bt\nservices:\n  nobase:\n    build: {context: ., dockerfile: Dock
 out=$(stack -f nobase.yaml build 2>&1)
 like "$out" "FROM busybox:nope: no such image in the store" "a missing base says how to get it"
 
+# kill -9 in the middle of a RUN: the next build removes the step container, its mount and staging.
+printf 'FROM busybox:build-base\nRUN echo slow-step-started && sleep 1000\n' >Dockerfile.slow
+printf 'name: bt\nservices:\n  slow:\n    build: {context: ., dockerfile: Dockerfile.slow}\n' >slow.yaml
+"$STACK_BIN" -f slow.yaml build >/dev/null 2>&1 &
+bpid=$!
+ok "the slow RUN step is running" wait_until 600 sh -c 'grep -qs slow-step-started "$STACK_ROOT"/containers/stack-build-*/container.log'
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+ok "the killed build left its step container" test -n "$(ls "$STACK_ROOT/containers")"
+ok "the next build succeeds" stack build web
+is "$(ls "$STACK_ROOT/containers")" "" "and removed the killed build's step container"
+is "$(ls "$STACK_ROOT/build-tmp")" "" "and its staging directory"
+is "$(ls "$STACK_RUN_ROOT/runtime" 2>/dev/null | grep stack-build)" "" "and its runtime state"
+
 assert_no_residue bt
 done_testing
