@@ -106,6 +106,25 @@ int cmd_build_services(const struct cmd_global *g, const struct stack_project *p
         return ret;
 }
 
+int cmd_build_image(void *userdata, const struct stack_service *svc, struct stack_error *err)
+{
+        const struct cmd_build_context *c = userdata;
+        _cleanup_image_store_ struct image_store *store = NULL;
+        struct container_host *host = NULL;
+        int r = image_store_open(c->g->root, &store, err);
+        if (r < 0)
+                return r;
+        r = container_host_new(c->g->root, c->g->run_root, c->g->runtime, &host, err);
+        if (r < 0)
+                return r;
+        struct builder_options bo = {.progress = stderr};
+        _cleanup_free_ char *id = NULL;
+        fprintf(stderr, "Building %s\n", svc->name);
+        r = builder_build_service(store, host, c->p, svc, &bo, &id, err);
+        container_host_free(host);
+        return r;
+}
+
 int cmd_build(struct cmd_global *g, int argc, char **argv)
 {
         enum { ARG_BUILD_ARG = 0x100, ARG_CHECK, ARG_NO_CACHE, ARG_PULL, ARG_WITH_DEPS };

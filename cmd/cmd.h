@@ -67,3 +67,17 @@ struct cmd_build_options {
 /* services NULL: every service with build:. */
 int cmd_build_services(const struct cmd_global *g, const struct stack_project *p, char *const *services,
                        const struct cmd_build_options *o);
+/* The build callback of images_ensure() (an images_build_fn): builds one service's image. */
+struct cmd_build_context {
+        const struct cmd_global *g;
+        const struct stack_project *p;
+};
+int cmd_build_image(void *userdata, const struct stack_service *svc, struct stack_error *err);
+int cmd_pull(struct cmd_global *g, int argc, char **argv);
+int cmd_push(struct cmd_global *g, int argc, char **argv);
+int cmd_login(struct cmd_global *g, int argc, char **argv);
+int cmd_logout(struct cmd_global *g, int argc, char **argv);
+int cmd_image_pull(struct cmd_global *g, int argc, char **argv);
+int cmd_image_push(struct cmd_global *g, int argc, char **argv);
+/* Registry progress as plain lines on stderr (a registry_progress_fn). */
+void cmd_pull_progress(void *userdata, const char *id, const char *status);

@@ -289,7 +289,9 @@ static void image_usage(FILE *f)
               "  ls                 List images\n"
               "  inspect REF...     Show images as JSON\n"
               "  rm REF...          Remove images\n"
-              "  tag SRC DST        Name an image\n",
+              "  tag SRC DST        Name an image\n"
+              "  pull REF           Pull an image from its registry\n"
+              "  push REF           Push an image to its registry\n",
               f);
 }
 
@@ -316,6 +318,10 @@ int cmd_image(struct cmd_global *g, int argc, char **argv)
                 return image_rm_cmd(g, argc - 1, argv + 1);
         if (streq(sub, "tag"))
                 return image_tag_cmd(g, argc - 1, argv + 1);
+        if (streq(sub, "pull"))
+                return cmd_image_pull(g, argc - 1, argv + 1);
+        if (streq(sub, "push"))
+                return cmd_image_push(g, argc - 1, argv + 1);
         fprintf(stderr, "stack image: unknown command \"%s\"\n", sub);
         image_usage(stderr);
         return EXIT_USAGE;

@@ -7,5 +7,8 @@ stack_SOURCES = \
 	cmd/config.c \
 	cmd/up.c \
 	cmd/image.c \
-	cmd/network.c
+	cmd/network.c \
+	cmd/pull.c \
+	cmd/push.c \
+	cmd/login.c
 stack_LDADD = $(STACK_LIBS)

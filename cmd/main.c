@@ -22,6 +22,10 @@ static const struct cmd commands[] = {
     {"network", cmd_network, "List and inspect the project's networks"},
     {"image", cmd_image, "Import, list, inspect and remove stored images"},
     {"images", cmd_images, "List images used by the project's services"},
+    {"pull", cmd_pull, "Pull service images"},
+    {"push", cmd_push, "Push service images"},
+    {"login", cmd_login, "Log in to a registry"},
+    {"logout", cmd_logout, "Log out from a registry"},
     {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true},
 };
 

@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/engine/images.h"
 #include "core/image/image.h"
 #include "core/base/log.h"
 #include "core/runtime/logindex.h"
@@ -397,6 +398,8 @@ static void up_usage(void)
             "      --exit-code-from SERVICE Return the exit code of the selected service container\n"
             "      --no-log-prefix          Don't print prefix in logs\n"
             "      --dry-run                Print the plan and change nothing\n"
+            "      --pull always|missing|never  Pull images before starting (default: each pull_policy)\n"
+            "      --quiet-pull             Pull without printing progress\n"
             "  -h, --help                   Show this help");
 }
 
@@ -580,6 +583,14 @@ static int attach(const struct reconcile_config *cfg, const struct stack_project
         return code;
 }
 
+static int up_images(const struct cmd_global *g, const struct stack_project *p,
+                     const struct images_options *io, struct stack_error *err)
+{
+        _cleanup_image_store_ struct image_store *s = NULL;
+        int r = image_store_open(g->root, &s, err);
+        return r < 0 ? r : images_ensure(s, p, io, err);
+}
+
 int cmd_up(struct cmd_global *g, int argc, char **argv)
 {
         enum {
@@ -602,6 +613,8 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 ARG_IGNORED_ARG,
                 ARG_BUILD,
                 ARG_NO_BUILD,
+                ARG_PULL,
+                ARG_QUIET_PULL,
         };
         static const struct option options[] = {
             {"detach", no_argument, NULL, 'd'},
@@ -624,12 +637,13 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
             {"no-color", no_argument, NULL, ARG_IGNORED},
             {"build", no_argument, NULL, ARG_BUILD},
             {"no-build", no_argument, NULL, ARG_NO_BUILD},
-            {"quiet-pull", no_argument, NULL, ARG_IGNORED},
-            {"pull", required_argument, NULL, ARG_IGNORED_ARG},
+            {"quiet-pull", no_argument, NULL, ARG_QUIET_PULL},
+            {"pull", required_argument, NULL, ARG_PULL},
             {"help", no_argument, NULL, 'h'},
             {},
         };
         struct plan_options o = {.max_orphans = -1};
+        struct images_options io = {.parallel = g->parallel, .registry.progress = cmd_pull_progress};
         bool detach = false, wait = false, prefix = true, abort_exit = false, abort_failure = false;
         bool build = false, no_build = false;
         int wait_timeout = 0, timeout = -1, max_orphans = -1;
@@ -702,6 +716,15 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 case ARG_NO_BUILD:
                         no_build = true;
                         break;
+                case ARG_PULL:
+                        if (!streq(optarg, "always") && !streq(optarg, "missing") && !streq(optarg, "never"))
+                                return cmd_usage_error(
+                                    "up", "--pull: expected always, missing or never, got \"%s\"", optarg);
+                        io.policy = optarg;
+                        break;
+                case ARG_QUIET_PULL:
+                        io.registry.progress = NULL;
+                        break;
                 case ARG_IGNORED:
                 case ARG_IGNORED_ARG:
                         break;
@@ -752,14 +775,19 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         if (env_true("COMPOSE_IGNORE_ORPHANS") && !o.remove_orphans && max_orphans < 0)
                 o.max_orphans = -1;
 
-        /* Images first: --build rebuilds every service with build:, otherwise only missing images are built
-         * (and pull_policy: build ones); the config hash sees the new image ID, so only services whose
-         * image changed are recreated. */
-        if (!no_build && !g->dry_run) {
-                struct cmd_build_options bo = {.only_missing = !build};
+        /* --build rebuilds every service with build: first; otherwise images_ensure() below builds only the
+         * missing images (and pull_policy: build ones) through the builder. The config hash sees the new
+         * image ID, so only services whose image changed are recreated. */
+        if (build && !g->dry_run) {
+                struct cmd_build_options bo = {0};
                 int br = cmd_build_services(g, p, NULL, &bo);
                 if (br != EXIT_OK)
                         return br;
+        }
+        struct cmd_build_context bctx = {.g = g, .p = p};
+        if (!no_build) {
+                io.build = cmd_build_image;
+                io.build_userdata = &bctx;
         }
 
         struct reconcile_config cfg = config_from(g);
@@ -780,6 +808,16 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 _cleanup_(cJSON_Deletep) cJSON *before = NULL;
                 if (reconcile_status(&cfg, p->name, &before, NULL) >= 0)
                         log_set_mark(&marks, before);
+        }
+        /* Every image is present (pulled per pull_policy) before anything is created. */
+        io.services = services;
+        io.include_deps = !o.no_deps;
+        if (streq(g->progress, "quiet"))
+                io.registry.progress = NULL;
+        if (!cfg.dry_run && up_images(g, p, &io, &err) < 0) {
+                if (notify)
+                        sd_notifyf(0, "STATUS=Failed: %s", err.msg);
+                return cmd_fail(&err);
         }
         if (reconcile_up(&cfg, p, &o, &err) < 0) {
                 if (notify)

@@ -104,3 +104,16 @@ tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/unit/test-build-files
 TESTS += tests/unit/test-build-files
 tests_unit_test_build_files_LDADD = $(STACK_LIBS)
+# Registries: HTTP over libcurl, the distribution protocol's pure parts, credentials, pull and push.
+libstack_core_la_SOURCES += \
+	core/image/http.h core/image/http.c \
+	core/image/distribution.h core/image/distribution.c \
+	core/image/registry-auth.h core/image/registry-auth.c \
+	core/image/registry.h core/image/registry.c
+check_PROGRAMS += tests/unit/test-distribution
+TESTS += tests/unit/test-distribution
+tests_unit_test_distribution_LDADD = $(STACK_LIBS)
+libstack_core_la_SOURCES += core/engine/images.h core/engine/images.c
+check_PROGRAMS += tests/unit/test-images
+TESTS += tests/unit/test-images
+tests_unit_test_images_LDADD = $(STACK_LIBS)

@@ -131,7 +131,7 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
                 return stack_error_errno(err, errno, "image store: current directory");
         _cleanup_free_ char *abs = path_absolute(cwd ? cwd : "/", root);
         _cleanup_free_ char *dir = path_join(abs, "images");
-        static const char *const subdirs[] = {"blobs/sha256", "layers", "images", "tmp"};
+        static const char *const subdirs[] = {"blobs/sha256", "layers", "images", "tmp", "pulls"};
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(dir, subdirs[i]);
                 int r = mkdir_p(p, 0700, err);
@@ -591,7 +591,8 @@ struct pending_layer {
 struct pending_image {
         char id[DIGEST_STRING_MAX];
         char manifest[DIGEST_STRING_MAX];
-        bool original_manifest; /* the manifest came with the image (so it has repo digests) */
+        bool original_manifest;  /* the manifest came with the image (so it has repo digests) */
+        const char *repo_digest; /* pulled: the digest the registry's tag named (index or manifest) */
         struct pending_layer *layers;
         size_t n_layers;
         char **names; /* normalized references */
@@ -1344,13 +1345,16 @@ static int commit(struct import_ctx *c, struct stack_error *err)
                                 if (reference_parse(*n, &ref, NULL) < 0)
                                         continue;
                                 _cleanup_free_ char *name = reference_name(&ref);
-                                _cleanup_free_ char *rd = xasprintf("%s@%s", name, p->manifest);
+                                _cleanup_free_ char *rd =
+                                    xasprintf("%s@%s", name, p->repo_digest ? p->repo_digest : p->manifest);
                                 if (!strv_contains(repo_digests, rd))
                                         strv_push(&repo_digests, rd);
                         }
                 _cleanup_json_ cJSON *rec = cJSON_CreateObject();
                 cJSON_AddStringToObject(rec, "id", p->id);
                 cJSON_AddStringToObject(rec, "manifest", p->manifest);
+                if (p->repo_digest && !streq(p->repo_digest, p->manifest))
+                        cJSON_AddStringToObject(rec, "index", p->repo_digest);
                 cJSON *rd = cJSON_AddArrayToObject(rec, "repo_digests");
                 STRV_FOREACH (d, repo_digests)
                         cJSON_AddItemToArray(rd, cJSON_CreateString(*d));
@@ -1516,7 +1520,8 @@ static int builtin_in_use(const struct image_store *s, const char *run_root, con
                         }
                 }
         }
-        /* <root>/projects/<project>/containers/<name>.json, written by the reconciler (core/engine/state.h). */
+        /* <root>/projects/<project>/containers/<name>.json, written by the reconciler (core/engine/state.h).
+         */
         _cleanup_free_ char *root = path_dirname(s->dir);
         _cleanup_free_ char *pdir = path_join(root, "projects");
         _cleanup_closedir_ DIR *pd = opendir(pdir);
@@ -1557,6 +1562,8 @@ static int gc(struct image_store *s, struct stack_error *err)
                 strv_push(&keep, digest_hex(*id));
                 if (digest_hex(json_get_str(rec, "manifest")))
                         strv_push(&keep, digest_hex(json_get_str(rec, "manifest")));
+                if (digest_hex(json_get_str(rec, "index")))
+                        strv_push(&keep, digest_hex(json_get_str(rec, "index")));
                 const cJSON *l;
                 cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(rec, "layers"))
                 {
@@ -1850,4 +1857,132 @@ int image_commit_built(struct image_store *s, const struct image_layer_ref *laye
                 return r;
         *ret_id = xstrdup(p->id);
         return 0;
+}
+
+/* ---- images from registries ---- */
+
+char *image_store_pulls_path(const struct image_store *s)
+{
+        return path_join(s->dir, "pulls");
+}
+
+char *image_store_blob_path(const struct image_store *s, const char *digest)
+{
+        return blob_path(s, digest);
+}
+
+bool image_store_has_blob(const struct image_store *s, const char *digest, const char *diff_id)
+{
+        _cleanup_free_ char *bp = blob_path(s, digest);
+        if (!path_exists(bp))
+                return false;
+        if (!diff_id)
+                return true;
+        _cleanup_free_ char *lp = layer_path(s, diff_id);
+        return path_is_dir(lp);
+}
+
+static int record_pull_time(struct image_store *s, const char *reference, struct stack_error *err)
+{
+        _cleanup_free_ char *p = path_join(s->dir, "pulled.json");
+        _cleanup_json_ cJSON *times = NULL;
+        if (!path_exists(p) || read_json(p, &times, NULL) < 0 || !cJSON_IsObject(times)) {
+                cJSON_Delete(times);
+                times = cJSON_CreateObject();
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(times, reference);
+        cJSON_AddNumberToObject(times, reference, (double) realtime_usec());
+        return write_json(p, times, err);
+}
+
+uint64_t image_pull_time(struct image_store *s, const char *reference)
+{
+        _cleanup_free_ char *p = path_join(s->dir, "pulled.json");
+        _cleanup_json_ cJSON *times = NULL;
+        if (!path_exists(p) || read_json(p, &times, NULL) < 0)
+                return 0;
+        double t = json_get_num(times, reference, 0);
+        return t > 0 ? (uint64_t) t : 0;
+}
+
+int image_commit_pulled(struct image_store *s, const struct image_pulled *p, struct image **ret,
+                        struct stack_error *err)
+{
+        _cleanup_unlock_ struct image_store *locked = s;
+        int r = store_lock(s, err);
+        if (r < 0)
+                return r;
+        _cleanup_(import_ctx_done) struct import_ctx c = {.s = s, .want_ref = p->reference};
+        c.tmp = xasprintf("%s/tmp/pull-XXXXXX", s->dir);
+        if (!mkdtemp(c.tmp)) {
+                free(c.tmp);
+                c.tmp = NULL;
+                return stack_error_errno(err, errno, "image store: create staging directory");
+        }
+        if (p->index) {
+                char d[DIGEST_STRING_MAX];
+                digest_data(p->index, p->index_len, d);
+                r = stage_bytes(&c, p->index, p->index_len, d, err);
+                if (r < 0)
+                        return r;
+        }
+        r = stage_bytes(&c, p->manifest, p->manifest_len, p->manifest_digest, err);
+        if (r < 0)
+                return r;
+        r = stage_bytes(&c, p->config, p->config_len, p->config_digest, err);
+        if (r < 0)
+                return r;
+        struct pending_image *pi = new_pending(&c);
+        strcpy(pi->id, p->config_digest);
+        strcpy(pi->manifest, p->manifest_digest);
+        pi->original_manifest = true;
+        pi->repo_digest = p->repo_digest;
+        pi->layers = xcalloc(p->n_layers ? p->n_layers : 1, sizeof(*pi->layers));
+        for (size_t i = 0; i < p->n_layers; i++) {
+                const struct image_pulled_layer *l = &p->layers[i];
+                struct pending_layer *pl = &pi->layers[pi->n_layers++];
+                strcpy(pl->digest, l->digest);
+                strcpy(pl->diff_id, l->diff_id);
+                pl->size = l->size;
+                pl->unpacked = l->unpacked;
+                pl->media_type = xstrdup(l->media_type ? l->media_type : MEDIA_OCI_LAYER);
+                _cleanup_free_ char *bfinal = blob_path(s, l->digest);
+                _cleanup_free_ char *lfinal = layer_path(s, l->diff_id);
+                /* Staged by this pull, or by a concurrent one that committed first, or already stored:
+                 * whichever, the piece must exist once this lock is held. */
+                if (!path_exists(bfinal) && !is_staged(&c, bfinal)) {
+                        if (!l->blob_file || !path_exists(l->blob_file))
+                                return stack_error_set(err, ENOENT, "layer %s: blob vanished before commit",
+                                                       l->digest);
+                        stage(&c, xstrdup(l->blob_file), TAKE_PTR(bfinal));
+                }
+                if (!path_is_dir(lfinal) && !is_staged(&c, lfinal)) {
+                        if (!l->layer_dir || !path_is_dir(l->layer_dir))
+                                return stack_error_set(err, ENOENT,
+                                                       "layer %s: unpacked layer vanished before commit",
+                                                       l->digest);
+                        stage(&c, xstrdup(l->layer_dir), TAKE_PTR(lfinal));
+                }
+        }
+        strv_push(&pi->names, p->reference);
+        r = commit(&c, err);
+        if (r < 0)
+                return r;
+        /* Staged pieces another pull moved in first are surplus now. */
+        for (size_t i = 0; i < p->n_layers; i++) {
+                if (p->layers[i].layer_dir && path_exists(p->layers[i].layer_dir))
+                        (void) rm_rf(p->layers[i].layer_dir, NULL);
+                if (p->layers[i].blob_file)
+                        (void) unlink(p->layers[i].blob_file);
+        }
+        r = record_pull_time(s, p->reference, err);
+        if (r < 0)
+                return r;
+        if (!ret)
+                return 0;
+        _cleanup_json_ cJSON *refs = NULL;
+        r = refs_load(s, &refs, err);
+        if (r < 0)
+                return r;
+        return image_load(s, refs, p->config_digest, p->reference, ret, err);
 }

@@ -145,3 +145,46 @@ int image_add_layer(struct image_store *s, const char *tar_path, struct image_la
  * is filled in here), generates its manifest and points every reference in refs at it. */
 int image_commit_built(struct image_store *s, const struct image_layer_ref *layers, size_t n_layers,
                        const char *config_json, char *const *refs, char **ret_id, struct stack_error *err);
+
+/* ---- images from registries ---- */
+
+/* A pulled layer: its blob and unpacked directory, either already in the store or staged by the puller
+ * (renamed into the store by image_commit_pulled). */
+struct image_pulled_layer {
+        const char *digest;     /* compressed blob, as in the manifest */
+        const char *diff_id;    /* uncompressed, as in the config */
+        const char *media_type; /* the manifest's */
+        uint64_t size;
+        uint64_t unpacked;     /* bytes of regular files */
+        const char *blob_file; /* staged blob, NULL when the store has it */
+        const char *layer_dir; /* staged directory, NULL when the store has it */
+};
+
+struct image_pulled {
+        const char *reference;   /* normalized; becomes the image's name */
+        const char *repo_digest; /* digest the reference resolved to (index or manifest) */
+        const void *index;       /* the index's bytes when the reference named one, else NULL */
+        size_t index_len;
+        const void *manifest; /* the manifest's bytes (digest verified by the puller) */
+        size_t manifest_len;
+        const char *manifest_digest;
+        const void *config;
+        size_t config_len;
+        const char *config_digest;
+        const struct image_pulled_layer *layers;
+        size_t n_layers;
+};
+
+/* Where a pull stages its blobs and layers: <store>/pulls, outside tmp/ because a partial download is
+ * kept there for a later pull to resume, and tmp/ is emptied by every writer. */
+char *image_store_pulls_path(const struct image_store *s);
+/* Whether the store already holds this blob; with diff_id, also its unpacked layer. */
+bool image_store_has_blob(const struct image_store *s, const char *digest, const char *diff_id);
+/* Path of a stored blob (whether or not it exists). */
+char *image_store_blob_path(const struct image_store *s, const char *digest);
+/* Moves a pull's staged pieces into the store and writes the image's record and reference, under the
+ * store's lock, in the same order as an import: a crash leaves no reference to anything incomplete. */
+int image_commit_pulled(struct image_store *s, const struct image_pulled *p, struct image **ret,
+                        struct stack_error *err);
+/* When reference was last pulled (realtime µs), 0 if never. */
+uint64_t image_pull_time(struct image_store *s, const char *reference);
