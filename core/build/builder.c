@@ -28,6 +28,7 @@
 #include "core/build/layertar.h"
 #include "core/image/layer.h"
 #include "core/image/reference.h"
+#include "core/image/registry.h"
 #include "core/runtime/user.h"
 #include "spec/units.h"
 
@@ -1365,14 +1366,20 @@ static int stage_base(struct build *b, size_t i, struct stage_state *st, struct 
                 return 0;
         }
         _cleanup_image_ struct image *img = NULL;
-        r = image_lookup(b->store, base, &img, err);
+        r = b->rq->pull ? -ENOENT : image_lookup(b->store, base, &img, err);
         if (r == -ENOENT) {
+                /* Missing, or --pull: the registry has the say. */
                 stack_error_clear(err);
-                return stack_error_set(
-                    err, ENOENT,
-                    "%s:%u: FROM %s: no such image in the store (import it with `stack image "
-                    "import` or pull it first)",
-                    b->df->filename, ds->line, base);
+                struct registry_options ro = {0};
+                _cleanup_registry_client_ struct registry_client *c = registry_client_new(&ro);
+                progress(b, "#%u FROM %s: pulling\n", b->step, base);
+                r = registry_pull(c, b->store, base, NULL, &img, err);
+                if (r < 0)
+                        return stack_error_prefix(
+                            err,
+                            "%s:%u: FROM %s: not in the store (import it with `stack image "
+                            "import`) and pulling it failed",
+                            b->df->filename, ds->line, base);
         }
         if (r < 0)
                 return r;
@@ -1669,11 +1676,6 @@ int builder_build_service(struct image_store *store, struct container_host *h, c
         if (bd->additional_contexts.n)
                 return stack_error_set(
                     err, ENOTSUP, "service '%s': build.additional_contexts is not supported yet", s->name);
-        if (o->pull || bd->pull)
-                return stack_error_set(err, ENOTSUP,
-                                       "service '%s': pulling base images is not available in this build; "
-                                       "import them with `stack image import`",
-                                       s->name);
         struct stack_kvlist args = {0};
         for (size_t i = 0; i < bd->args.n; i++)
                 stack_kvlist_set(&args, bd->args.items[i].key, bd->args.items[i].value);
@@ -1699,6 +1701,7 @@ int builder_build_service(struct image_store *store, struct container_host *h, c
             .refs = refs,
             .labels = &labels,
             .no_cache = o->no_cache || bd->no_cache,
+            .pull = o->pull || bd->pull,
             .network = bd->network,
             .extra_hosts = &bd->extra_hosts,
             .shm_size = bd->shm_size,

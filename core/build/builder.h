@@ -28,6 +28,7 @@ struct builder_request {
         char *const *refs;                 /* names for the result */
         const struct stack_kvlist *labels; /* added to the image's labels */
         bool no_cache;
+        bool pull; /* FROM images are pulled again from their registry (missing ones are always pulled) */
         const char *network; /* NULL, "default", "none" or "host" */
         const struct stack_kvlist *extra_hosts;
         int64_t shm_size;

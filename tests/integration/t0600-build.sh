@@ -124,10 +124,10 @@ is "$?" 1 "an unknown instruction fails"
 like "$out" "Dockerfile.typo:3:1: unknown instruction \"RUNN\"" "located"
 out=$(stack -f typo.yaml build --check 2>&1)
 like "$out" "unknown instruction" "build --check reports it without building"
-printf 'FROM busybox:nope\n' >Dockerfile.nobase
+printf 'FROM 127.0.0.1:1/busybox:nope\n' >Dockerfile.nobase
 printf 'name: bt\nservices:\n  nobase:\n    build: {context: ., dockerfile: Dockerfile.nobase}\n' >nobase.yaml
 out=$(stack -f nobase.yaml build 2>&1)
-like "$out" "FROM busybox:nope: no such image in the store" "a missing base says how to get it"
+like "$out" "FROM 127.0.0.1:1/busybox:nope: not in the store (import it with \`stack image import\`) and pulling it failed" "a missing base says how to get it"
 
 # kill -9 in the middle of a RUN: the next build removes the step container, its mount and staging.
 printf 'FROM busybox:build-base\nRUN echo slow-step-started && sleep 1000\n' >Dockerfile.slow
