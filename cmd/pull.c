@@ -136,11 +136,9 @@ int cmd_image_pull(struct cmd_global *g, int argc, char **argv)
         if (image_store_open(g->root, &s, &err) < 0 ||
             registry_pull(rc, s, argv[optind], platform, &img, &err) < 0)
                 return cmd_fail(&err);
-        if (img->repo_digests && img->repo_digests[0])
-                fprintf(quiet ? stdout : stderr, "%s%s\n",
-                        quiet ? "" : "Digest: ", strchr(img->repo_digests[0], '@') + 1);
-        if (quiet)
-                return EXIT_OK;
+        /* As docker: the digest on stderr, the reference on stdout (all that -q prints). */
+        if (!quiet && img->repo_digests && img->repo_digests[0])
+                fprintf(stderr, "Digest: %s\n", strchr(img->repo_digests[0], '@') + 1);
         printf("%s\n", img->reference);
         return EXIT_OK;
 }

@@ -29,4 +29,5 @@ TESTS += tests/integration/t0600-build.sh tests/integration/t0601-build-config.s
 # Registries: pull, push, login against a real docker-registry on loopback.
 EXTRA_DIST += tests/integration/t0549-registry-lib.inc
 TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh \
-	tests/integration/t0542-registry-up.sh
+	tests/integration/t0542-registry-up.sh tests/integration/t0543-registry-example.sh
+EXTRA_DIST += examples/registry.sh

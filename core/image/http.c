@@ -354,6 +354,8 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t n, bool *ret_t
         size_t avail = s->len - s->pos;
         if (n > avail)
                 n = avail;
+        if (n == 0)
+                return 0;
         memcpy(buf, s->buf + s->pos, n);
         s->pos += n;
         return (ssize_t) n;

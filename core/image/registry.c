@@ -114,11 +114,22 @@ static bool insecure_registry(const char *domain)
 {
         if (dist_registry_insecure_default(domain))
                 return true;
-        /* Registries the user marks as plain HTTP, as docker's insecure-registries. */
+        /* Registries the user marks as plain HTTP: $STACK_INSECURE_REGISTRIES (comma-separated) and
+         * docker's own "insecure-registries" in /etc/docker/daemon.json. */
         _cleanup_strv_free_ char **l = strv_split(getenv("STACK_INSECURE_REGISTRIES") ?: "", ",");
         STRV_FOREACH (d, l)
                 if (streq(*d, domain))
                         return true;
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/etc/docker/daemon.json", &text, NULL, NULL) < 0)
+                return false;
+        _cleanup_json_ cJSON *j = cJSON_Parse(text);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "insecure-registries"))
+        {
+                if (cJSON_IsString(it) && streq(it->valuestring, domain))
+                        return true;
+        }
         return false;
 }
 

@@ -33,6 +33,7 @@ gets=$(blob_gets reg "$base")
 out=$(stack image pull "$REG/ex/httpd:1" 2>&1)
 like "$out" "Already exists" "a second pull finds every layer in the store"
 is "$(blob_gets reg "$base")" "$gets" "and fetches no blob"
+is "$(stack image pull -q "$REG/ex/httpd:1")" "$REG/ex/httpd:1" "pull -q prints only the reference, as docker"
 
 # --- Docker schema2 manifest, by digest, and a digest the registry does not have ---
 ok "a Docker schema2 image pulls" stack image pull -q "$REG/ex/worker:v2s2"
@@ -148,6 +149,30 @@ ok "a pull through a proxy that cuts each blob halfway succeeds" \
 like "$(cat "$T/proxy.log")" "range=bytes=" "the retry asked for the rest with Range"
 is "$("$STACK_BIN" --root "$T/root7" image inspect "$PROXY/ex/redis:1" | grep -c '"Id"')" 1 \
         "the resumed image is in the store"
+stop_proxy
+
+# --- a pull killed with SIGKILL mid-blob is resumed by the next one ---
+start_proxy slow
+rm -rf "$T/root9"
+"$STACK_BIN" --root "$T/root9" image pull -q "$PROXY/ex/redis:1" >/dev/null 2>&1 &
+victim=$!
+partial_grown() {
+        local biggest
+        biggest=$(stat -c %s "$T"/root9/images/pulls/*.partial 2>/dev/null | sort -n | tail -1)
+        [ "${biggest:-0}" -gt 100000 ]
+}
+ok "the download is under way" wait_until 600 partial_grown
+kill -KILL "$victim"
+{ wait "$victim"; } 2>/dev/null
+stop_proxy
+ok "the killed pull left its partial download" partial_grown
+is "$("$STACK_BIN" --root "$T/root9" image ls -q)" "" "and no image"
+start_proxy pass
+: >"$T/proxy.log"
+ok "the next pull completes" "$STACK_BIN" --root "$T/root9" image pull -q "$PROXY/ex/redis:1"
+like "$(cat "$T/proxy.log")" "range=bytes=" "asking only for the rest (Range)"
+is "$(ls "$T/root9/images/tmp")" "" "the store's staging area is clean"
+is "$(ls "$T/root9/images/pulls" | grep -v '\.lock$')" "" "no partial download is left"
 stop_proxy
 
 # --- errors: nothing changes ---
