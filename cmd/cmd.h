@@ -119,6 +119,23 @@ int cmd_network(struct cmd_global *g, int argc, char **argv);
 int cmd_port(struct cmd_global *g, int argc, char **argv);
 int cmd_systemd(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);
+int cmd_build(struct cmd_global *g, int argc, char **argv);
+
+/* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
+struct cmd_build_options {
+        bool no_cache, pull, quiet;
+        bool only_missing; /* build only images the store lacks (and pull_policy: build ones) */
+        const struct stack_kvlist *build_args;
+};
+/* services NULL: every service with build:. */
+int cmd_build_services(const struct cmd_global *g, const struct stack_project *p, char *const *services,
+                       const struct cmd_build_options *o);
+/* The build callback of images_ensure() (an images_build_fn): builds one service's image. */
+struct cmd_build_context {
+        const struct cmd_global *g;
+        const struct stack_project *p;
+};
+int cmd_build_image(void *userdata, const struct stack_service *svc, struct stack_error *err);
 int cmd_pull(struct cmd_global *g, int argc, char **argv);
 int cmd_push(struct cmd_global *g, int argc, char **argv);
 int cmd_login(struct cmd_global *g, int argc, char **argv);

@@ -3,6 +3,7 @@ stack_SOURCES = \
 	cmd/cmd.h \
 	cmd/main.c \
 	cmd/common.c \
+	cmd/build.c \
 	cmd/config.c \
 	cmd/up.c \
 	cmd/down.c \

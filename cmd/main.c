@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
     {"logs", cmd_logs, "View output from containers"},
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
+    {"build", cmd_build, "Build or rebuild services"},
     {"config", cmd_config, "Parse, resolve and render the compose file in canonical format"},
     {"port", cmd_port, "Print the public port for a port binding"},
     {"network", cmd_network, "List and inspect the project's networks"},

@@ -24,6 +24,8 @@ static const char up_usage[] =
     "Create and start containers.\n"
     "\n"
     "Options:\n"
+    "      --build                  Build images before starting containers\n"
+    "      --no-build               Do not build images, even when missing\n"
     "  -d, --detach                 Run containers in the background\n"
     "      --wait                   Wait for services to be running|healthy (implies -d)\n"
     "      --wait-timeout SECONDS   Maximum duration to wait for the project to be running|healthy\n"
@@ -48,7 +50,7 @@ static const char up_usage[] =
 
 struct up_args {
         struct plan_options plan;
-        bool detach, wait, abort_exit, abort_failure, remove_orphans;
+        bool detach, wait, abort_exit, abort_failure, remove_orphans, build, no_build;
         int wait_timeout, timeout, max_orphans;
         const char *exit_from;
         char **scales;
@@ -73,7 +75,8 @@ enum {
         ARG_NO_LOG_PREFIX,
         ARG_DRY_RUN,
         ARG_NO_COLOR,
-        ARG_IGNORED,
+        ARG_BUILD,
+        ARG_NO_BUILD,
         ARG_PULL,
         ARG_QUIET_PULL,
 };
@@ -97,8 +100,8 @@ static const struct option up_options[] = {
     {"no-log-prefix", no_argument, NULL, ARG_NO_LOG_PREFIX},
     {"dry-run", no_argument, NULL, ARG_DRY_RUN},
     {"no-color", no_argument, NULL, ARG_NO_COLOR},
-    {"build", no_argument, NULL, ARG_IGNORED},
-    {"no-build", no_argument, NULL, ARG_IGNORED},
+    {"build", no_argument, NULL, ARG_BUILD},
+    {"no-build", no_argument, NULL, ARG_NO_BUILD},
     {"quiet-pull", no_argument, NULL, ARG_QUIET_PULL},
     {"pull", required_argument, NULL, ARG_PULL},
     {"help", no_argument, NULL, 'h'},
@@ -148,7 +151,11 @@ static bool up_flag(int c, struct up_args *a)
         case ARG_QUIET_PULL:
                 a->images.registry.progress = NULL;
                 return true;
-        case ARG_IGNORED:
+        case ARG_BUILD:
+                a->build = true;
+                return true;
+        case ARG_NO_BUILD:
+                a->no_build = true;
                 return true;
         }
         return false;
@@ -204,6 +211,8 @@ static int up_parse(struct cmd_global *g, int argc, char **argv, struct up_args 
         }
         if (a->plan.force_recreate && a->plan.no_recreate)
                 return cmd_usage_error("up", "--force-recreate and --no-recreate are incompatible");
+        if (a->build && a->no_build)
+                return cmd_usage_error("up", "--build and --no-build are incompatible");
         if (a->detach && (a->abort_exit || a->abort_failure || a->exit_from))
                 return cmd_usage_error("up",
                                        "--abort-on-container-exit and --exit-code-from cannot be combined "
@@ -325,10 +334,23 @@ static int up_wait(const struct reconcile_config *cfg, const struct stack_projec
         return EXIT_OK;
 }
 
-/* Every image the services need is present (pulled per pull_policy and --pull) before anything is created. */
+/* Every image the services need is present before anything is created: --build rebuilds every service with
+ * build: first; otherwise images_ensure() builds the missing ones (and pull_policy: build ones) through the
+ * builder and pulls the rest per pull_policy and --pull. The config hash sees a new image ID, so only
+ * services whose image changed are recreated. */
 static int up_images(const struct cmd_global *g, const struct stack_project *p, struct up_args *a,
                      struct stack_error *err)
 {
+        if (a->build) {
+                struct cmd_build_options bo = {0};
+                if (cmd_build_services(g, p, NULL, &bo) != EXIT_OK)
+                        return stack_error_set(err, EIO, "building the images failed");
+        }
+        struct cmd_build_context bctx = {.g = g, .p = p};
+        if (!a->no_build) {
+                a->images.build = cmd_build_image;
+                a->images.build_userdata = &bctx;
+        }
         _cleanup_image_store_ struct image_store *s = NULL;
         a->images.services = a->plan.services;
         a->images.include_deps = !a->plan.no_deps;

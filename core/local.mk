@@ -119,6 +119,15 @@ tests_unit_test_reconcile_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/unit/test-netmodel
 TESTS += tests/unit/test-netmodel
 tests_unit_test_netmodel_LDADD = $(STACK_LIBS)
+# The image builder: the Dockerfile parser, layer tars of overlay upper directories, the executor.
+libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c core/build/ignore.h core/build/ignore.c \
+	core/build/layertar.h core/build/layertar.c core/build/builder.h core/build/builder.c
+check_PROGRAMS += tests/unit/test-dockerfile
+TESTS += tests/unit/test-dockerfile
+tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-build-files
+TESTS += tests/unit/test-build-files
+tests_unit_test_build_files_LDADD = $(STACK_LIBS)
 # Registries: HTTP over libcurl, the distribution protocol's pure parts, credentials, pull and push.
 libstack_core_la_SOURCES += \
 	core/image/http.h core/image/http.c \

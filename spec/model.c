@@ -102,14 +102,33 @@ static void file_ref_free(struct stack_file_ref *r)
         free(r->gid);
 }
 
+void stack_build_free_contents(struct stack_build *b)
+{
+        free(b->context);
+        free(b->dockerfile);
+        free(b->dockerfile_inline);
+        stack_kvlist_free(&b->args);
+        free(b->target);
+        stack_kvlist_free(&b->labels);
+        strv_free(b->tags);
+        free(b->network);
+        stack_kvlist_free(&b->extra_hosts);
+        for (size_t i = 0; i < b->n_secrets; i++)
+                file_ref_free(&b->secrets[i]);
+        free(b->secrets);
+        stack_kvlist_free(&b->ssh);
+        stack_kvlist_free(&b->additional_contexts);
+        strv_free(b->platforms);
+        strv_free(b->cache_from);
+        strv_free(b->cache_to);
+        *b = (struct stack_build){0};
+}
+
 void stack_service_free_contents(struct stack_service *s)
 {
         free(s->name);
         free(s->image);
-        free(s->build.context);
-        free(s->build.dockerfile);
-        stack_kvlist_free(&s->build.args);
-        free(s->build.target);
+        stack_build_free_contents(&s->build);
         free(s->container_name);
         free(s->hostname);
         free(s->domainname);

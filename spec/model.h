@@ -164,12 +164,29 @@ struct stack_logging {
         struct stack_kvlist options;
 };
 
+/* A service's `build:`. Paths are absolute (resolved against the project directory); lists keep the
+ * file's order. */
 struct stack_build {
         bool present;
-        char *context;
-        char *dockerfile;
-        struct stack_kvlist args;
+        bool image_default;       /* no `image:`: the service's image is named <project>-<service> */
+        char *context;            /* a directory, or a remote URL kept as written */
+        char *dockerfile;         /* relative to the context as given, or absolute; NULL: "Dockerfile" */
+        char *dockerfile_inline;  /* the Dockerfile's text itself */
+        struct stack_kvlist args; /* value NULL: a bare name whose variable is unset */
         char *target;
+        struct stack_kvlist labels; /* sorted */
+        char **tags;
+        bool no_cache, pull;
+        char *network; /* NULL (default), "default", "none" or "host" */
+        struct stack_kvlist extra_hosts;
+        int64_t shm_size; /* bytes, 0 unset */
+        struct stack_file_ref *secrets;
+        size_t n_secrets;
+        struct stack_kvlist ssh;                 /* id -> socket or key path; value NULL: $SSH_AUTH_SOCK */
+        struct stack_kvlist additional_contexts; /* name -> directory (absolute), service:X or URL */
+        char **platforms;
+        char **cache_from, **cache_to;
+        struct node_mark mark; /* where `build:` is, for errors found when building */
 };
 
 struct stack_service {
@@ -334,6 +351,7 @@ const struct stack_file_def *stack_project_config(const struct stack_project *p,
 
 /* Free what one element owns (not the element itself), for code that builds or filters the arrays. */
 void stack_service_free_contents(struct stack_service *s);
+void stack_build_free_contents(struct stack_build *b);
 void stack_network_free_contents(struct stack_network *n);
 void stack_volume_free_contents(struct stack_volume *v);
 void stack_file_def_free_contents(struct stack_file_def *d);

@@ -1178,13 +1178,11 @@ static int k_scale(struct svc *c, const struct node *v, const char *path, struct
 /* ---- secrets and configs ---- */
 
 static int parse_file_refs(struct svc *c, const struct node *v, const char *path, bool secrets,
-                           struct stack_error *err)
+                           struct stack_file_ref **arr, size_t *n, struct stack_error *err)
 {
         static const char *const keys[] = {"source", "target", "uid", "gid", "mode", NULL};
-        struct stack_file_ref **arr = secrets ? &c->s->secrets : &c->s->configs;
-        size_t *n = secrets ? &c->s->n_secrets : &c->s->n_configs;
         int r;
-        if (v->kind == NODE_NULL)
+        if (!v || v->kind == NODE_NULL)
                 return 0;
         if ((r = parse_expect(v, path, NODE_SEQUENCE, err)) < 0)
                 return r;
@@ -1235,12 +1233,12 @@ static int parse_file_refs(struct svc *c, const struct node *v, const char *path
 
 static int k_secrets(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
 {
-        return parse_file_refs(c, v, path, true, err);
+        return parse_file_refs(c, v, path, true, &c->s->secrets, &c->s->n_secrets, err);
 }
 
 static int k_configs(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
 {
-        return parse_file_refs(c, v, path, false, err);
+        return parse_file_refs(c, v, path, false, &c->s->configs, &c->s->n_configs, err);
 }
 
 /* ---- the rest of tier A and B ---- */
@@ -1310,7 +1308,7 @@ static int k_annotations(struct svc *c, const struct node *v, const char *path, 
         return r;
 }
 
-static int add_extra_host(struct svc *c, const struct node *n, const char *path, const char *host,
+static int add_extra_host(struct stack_kvlist *out, const struct node *n, const char *path, const char *host,
                           const char *ips, struct stack_error *err)
 {
         if (isempty(host) || strpbrk(host, ":="))
@@ -1326,14 +1324,17 @@ static int add_extra_host(struct svc *c, const struct node *n, const char *path,
                 if (!streq(addr, "host-gateway") && !parse_is_ip(addr, NULL))
                         return spec_error(err, n->mark, path, "invalid IP address \"%s\" for host \"%s\"",
                                           addr, host);
-                stack_kvlist_add(&c->s->extra_hosts, host, addr);
+                stack_kvlist_add(out, host, addr);
         }
         return 0;
 }
 
-static int k_extra_hosts(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
+static int parse_extra_hosts(const struct node *v, const char *path, struct stack_kvlist *out,
+                             struct stack_error *err)
 {
         int r;
+        if (!v || v->kind == NODE_NULL)
+                return 0;
         if (v->kind == NODE_MAPPING) {
                 for (size_t i = 0; i < v->n_pairs; i++) {
                         const struct node *x = v->pairs[i].value;
@@ -1342,7 +1343,7 @@ static int k_extra_hosts(struct svc *c, const struct node *v, const char *path, 
                         if ((r = parse_strv(x, p, true, &ips, err)) < 0)
                                 return r;
                         STRV_FOREACH (ip, ips)
-                                if ((r = add_extra_host(c, x, p, v->pairs[i].key, *ip, err)) < 0)
+                                if ((r = add_extra_host(out, x, p, v->pairs[i].key, *ip, err)) < 0)
                                         return r;
                 }
                 return 0;
@@ -1362,10 +1363,15 @@ static int k_extra_hosts(struct svc *c, const struct node *v, const char *path, 
                         return spec_error(err, it->mark, p, "invalid additional host, missing IP: \"%s\"",
                                           it->scalar);
                 _cleanup_free_ char *host = xstrndup(it->scalar, (size_t) (sep - it->scalar));
-                if ((r = add_extra_host(c, it, p, host, sep + 1, err)) < 0)
+                if ((r = add_extra_host(out, it, p, host, sep + 1, err)) < 0)
                         return r;
         }
         return 0;
+}
+
+static int k_extra_hosts(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
+{
+        return parse_extra_hosts(v, path, &c->s->extra_hosts, err);
 }
 
 static bool valid_perms(const char *s)
@@ -1472,7 +1478,36 @@ static int k_profiles(struct svc *c, const struct node *v, const char *path, str
         return 0;
 }
 
-static int k_build(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
+static bool is_remote_context(const char *s)
+{
+        return strstr(s, "://") || startswith(s, "git@") || startswith(s, "github.com/");
+}
+
+/* additional_contexts values: a directory (made absolute), or a reference kept as written. */
+static void resolve_additional_contexts(struct svc *c, struct stack_kvlist *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                char *v = l->items[i].value;
+                if (!v || is_remote_context(v) || startswith(v, "service:") || startswith(v, "target:"))
+                        continue;
+                l->items[i].value = parse_resolve_path(c->st, v);
+                free(v);
+        }
+}
+
+static int parse_build_network(const struct node *v, const char *path, char **ret, struct stack_error *err)
+{
+        int r = parse_string(v, path, ret, err);
+        if (r < 0 || !*ret)
+                return r;
+        if (!streq(*ret, "default") && !streq(*ret, "none") && !streq(*ret, "host"))
+                return spec_error(err, v->mark, path,
+                                  "unsupported build network \"%s\" (expected default, none or host)", *ret);
+        return 0;
+}
+
+static int parse_build_mapping(struct svc *c, struct stack_build *b, const struct node *v, const char *path,
+                               char **ret_context, struct stack_error *err)
 {
         static const char *const keys[] = {"additional_contexts",
                                            "args",
@@ -1500,31 +1535,109 @@ static int k_build(struct svc *c, const struct node *v, const char *path, struct
                                            "target",
                                            "ulimits",
                                            NULL};
+        /* Keys of BuildKit features stack's builder does not have. */
+        static const char *const unsupported[] = {"entitlements", "isolation",  "no_cache_filter",
+                                                  "privileged",   "provenance", "sbom",
+                                                  "ulimits",      NULL};
+        int r;
+        if ((r = parse_expect(v, path, NODE_MAPPING, err)) < 0 ||
+            (r = parse_check_keys(v, path, keys, err)) < 0)
+                return r;
+        for (size_t i = 0; i < v->n_pairs; i++)
+                if (strv_contains((char **) unsupported, v->pairs[i].key)) {
+                        _cleanup_free_ char *p = node_path_key(path, v->pairs[i].key);
+                        parse_unsupported(c->st, v->pairs[i].key, v->pairs[i].key_mark, p);
+                }
+#define P(key) _cleanup_free_ char *p_##key = node_path_key(path, #key)
+        P(context);
+        P(dockerfile);
+        P(dockerfile_inline);
+        P(args);
+        P(target);
+        P(labels);
+        P(tags);
+        P(no_cache);
+        P(pull);
+        P(network);
+        P(extra_hosts);
+        P(shm_size);
+        P(secrets);
+        P(ssh);
+        P(additional_contexts);
+        P(platforms);
+        P(cache_from);
+        P(cache_to);
+#undef P
+        if ((r = parse_string(node_get(v, "context"), p_context, ret_context, err)) < 0 ||
+            (r = parse_string(node_get(v, "dockerfile"), p_dockerfile, &b->dockerfile, err)) < 0 ||
+            (r = parse_string(node_get(v, "dockerfile_inline"), p_dockerfile_inline, &b->dockerfile_inline,
+                              err)) < 0 ||
+            (r = parse_kvlist(node_get(v, "args"), p_args, true, &b->args, err)) < 0 ||
+            (r = parse_string(node_get(v, "target"), p_target, &b->target, err)) < 0 ||
+            (r = parse_kvlist(node_get(v, "labels"), p_labels, false, &b->labels, err)) < 0 ||
+            (r = parse_strv(node_get(v, "tags"), p_tags, false, &b->tags, err)) < 0 ||
+            (r = parse_bool(node_get(v, "no_cache"), p_no_cache, &b->no_cache, err)) < 0 ||
+            (r = parse_bool(node_get(v, "pull"), p_pull, &b->pull, err)) < 0 ||
+            (r = parse_build_network(node_get(v, "network"), p_network, &b->network, err)) < 0 ||
+            (r = parse_extra_hosts(node_get(v, "extra_hosts"), p_extra_hosts, &b->extra_hosts, err)) < 0 ||
+            (r = parse_bytes(node_get(v, "shm_size"), p_shm_size, &b->shm_size, err)) < 0 ||
+            (r = parse_file_refs(c, node_get(v, "secrets"), p_secrets, true, &b->secrets, &b->n_secrets,
+                                 err)) < 0 ||
+            (r = parse_kvlist(node_get(v, "ssh"), p_ssh, true, &b->ssh, err)) < 0 ||
+            (r = parse_kvlist(node_get(v, "additional_contexts"), p_additional_contexts, false,
+                              &b->additional_contexts, err)) < 0 ||
+            (r = parse_strv(node_get(v, "platforms"), p_platforms, false, &b->platforms, err)) < 0 ||
+            (r = parse_strv(node_get(v, "cache_from"), p_cache_from, false, &b->cache_from, err)) < 0 ||
+            (r = parse_strv(node_get(v, "cache_to"), p_cache_to, false, &b->cache_to, err)) < 0)
+                return r;
+        if (b->dockerfile && b->dockerfile_inline)
+                return spec_error(err, node_get_pair(v, "dockerfile_inline")->key_mark, path,
+                                  "dockerfile and dockerfile_inline are mutually exclusive");
+        if (b->shm_size < 0)
+                return spec_error(err, node_get(v, "shm_size")->mark, p_shm_size, "must not be negative");
+        /* A bare arg takes its value from the environment, as compose does; unset, the Dockerfile's default
+         * applies. */
+        for (size_t i = 0; i < b->args.n; i++)
+                if (!b->args.items[i].value) {
+                        const struct stack_kv *kv =
+                            stack_kvlist_get(c->st->ctx->environment, b->args.items[i].key);
+                        if (kv && kv->value)
+                                b->args.items[i].value = xstrdup(kv->value);
+                }
+        for (size_t i = 0; i < b->ssh.n; i++)
+                if (b->ssh.items[i].value) {
+                        char *abs = parse_resolve_path(c->st, b->ssh.items[i].value);
+                        free(b->ssh.items[i].value);
+                        b->ssh.items[i].value = abs;
+                } else if (!streq(b->ssh.items[i].key, "default"))
+                        return spec_error(
+                            err, node_get(v, "ssh")->mark, p_ssh,
+                            "ssh \"%s\": give a socket or key path (ID=PATH); only \"default\" "
+                            "stands alone",
+                            b->ssh.items[i].key);
+        resolve_additional_contexts(c, &b->additional_contexts);
+        stack_kvlist_sort(&b->labels);
+        stack_kvlist_sort(&b->additional_contexts);
+        return 0;
+}
+
+static int k_build(struct svc *c, const struct node *v, const char *path, struct stack_error *err)
+{
         struct stack_build *b = &c->s->build;
         int r;
         if (v->kind == NODE_NULL)
                 return 0;
         b->present = true;
+        b->mark = v->mark;
         _cleanup_free_ char *context = NULL;
         if (v->kind == NODE_SCALAR)
                 context = xstrdup(v->scalar);
-        else {
-                _cleanup_free_ char *pc = node_path_key(path, "context");
-                _cleanup_free_ char *pd = node_path_key(path, "dockerfile");
-                _cleanup_free_ char *pa = node_path_key(path, "args");
-                _cleanup_free_ char *pt = node_path_key(path, "target");
-                if ((r = parse_expect(v, path, NODE_MAPPING, err)) < 0 ||
-                    (r = parse_check_keys(v, path, keys, err)) < 0 ||
-                    (r = parse_string(node_get(v, "context"), pc, &context, err)) < 0 ||
-                    (r = parse_string(node_get(v, "dockerfile"), pd, &b->dockerfile, err)) < 0 ||
-                    (r = parse_kvlist(node_get(v, "args"), pa, true, &b->args, err)) < 0 ||
-                    (r = parse_string(node_get(v, "target"), pt, &b->target, err)) < 0)
-                        return r;
-        }
+        else if ((r = parse_build_mapping(c, b, v, path, &context, err)) < 0)
+                return r;
         if (!context)
                 context = xstrdup(".");
         /* A remote context (git URL, tarball URL) stays as written. */
-        if (strstr(context, "://") || startswith(context, "git@") || startswith(context, "github.com/"))
+        if (is_remote_context(context))
                 b->context = TAKE_PTR(context);
         else
                 b->context = parse_resolve_path(c->st, context);
@@ -1951,16 +2064,15 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
         if (s->working_dir && s->working_dir[0] != '/')
                 return spec_error(err, node_get(n, "working_dir")->mark, path,
                                   "working_dir \"%s\" must be an absolute path", s->working_dir);
-        if (s->image && s->build.present) {
-                /* The image is used as it is (pulled or imported); say that build: changes nothing. */
-                _cleanup_free_ char *pb = node_path_key(path, "build");
-                parse_unsupported(st, "build", node_get_pair(n, "build")->key_mark, pb);
-        }
         if (!s->image) {
-                if (s->build.present)
-                        return spec_error(err, node_get_pair(n, "build")->key_mark, path,
-                                          "stack cannot build images yet; set image:");
-                return spec_error(err, key_mark, path, "neither an image nor a build context specified");
+                if (!s->build.present)
+                        return spec_error(err, key_mark, path,
+                                          "neither an image nor a build context specified");
+                /* compose's name for a built image: <project>-<service>, lower case as references are. */
+                s->image = xasprintf("%s-%s", st->project->name, s->name);
+                for (char *q = s->image; *q; q++)
+                        *q = (char) tolower((unsigned char) *q);
+                s->build.image_default = true;
         }
         return 0;
 }

@@ -325,6 +325,52 @@ static cJSON *service_networks_to_json(const struct stack_service *s)
         return m;
 }
 
+static void add_hosts(cJSON *o, const char *key, const struct stack_kvlist *hosts)
+{
+        if (!hosts->n)
+                return;
+        /* Sorted "host=ip" entries, as compose prints its hosts map. */
+        _cleanup_strv_free_ char **l = NULL;
+        for (size_t i = 0; i < hosts->n; i++)
+                strv_consume(&l, xasprintf("%s=%s", hosts->items[i].key, hosts->items[i].value));
+        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        add_strv(o, key, l);
+}
+
+/* In the order of compose's BuildConfig, which `docker compose config` follows. */
+static cJSON *build_to_json(const struct stack_build *b)
+{
+        cJSON *o = cJSON_CreateObject();
+        add_str(o, "context", b->context);
+        if (!b->dockerfile_inline)
+                add_str(o, "dockerfile", b->dockerfile ? b->dockerfile : "Dockerfile");
+        add_str(o, "dockerfile_inline", b->dockerfile_inline);
+        add_kvmap(o, "args", &b->args);
+        if (b->ssh.n) {
+                _cleanup_strv_free_ char **l = NULL;
+                for (size_t i = 0; i < b->ssh.n; i++)
+                        strv_consume(&l, b->ssh.items[i].value
+                                             ? xasprintf("%s=%s", b->ssh.items[i].key, b->ssh.items[i].value)
+                                             : xstrdup(b->ssh.items[i].key));
+                add_strv(o, "ssh", l);
+        }
+        add_kvmap(o, "labels", &b->labels);
+        add_strv(o, "cache_from", b->cache_from);
+        add_strv(o, "cache_to", b->cache_to);
+        add_bool_if(o, "no_cache", b->no_cache);
+        add_kvmap(o, "additional_contexts", &b->additional_contexts);
+        add_str(o, "network", b->network);
+        add_bool_if(o, "pull", b->pull);
+        add_str(o, "target", b->target);
+        add_bytes(o, "shm_size", b->shm_size);
+        add_hosts(o, "extra_hosts", &b->extra_hosts);
+        if (b->n_secrets)
+                cJSON_AddItemToObject(o, "secrets", file_refs_to_json(b->secrets, b->n_secrets));
+        add_strv(o, "tags", b->tags);
+        add_strv(o, "platforms", b->platforms);
+        return o;
+}
+
 cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_service *s, unsigned flags)
 {
         bool hash = flags & SPEC_JSON_FOR_HASH;
@@ -332,13 +378,9 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
         (void) p;
 
         add_kvmap(o, "annotations", &s->annotations);
-        if (s->build.present && !hash) {
-                cJSON *b = cJSON_AddObjectToObject(o, "build");
-                add_str(b, "context", s->build.context);
-                add_str(b, "dockerfile", s->build.dockerfile);
-                add_kvmap(b, "args", &s->build.args);
-                add_str(b, "target", s->build.target);
-        }
+        /* build: stays out of the hash (DESIGN): the built image's ID is what the hash sees. */
+        if (s->build.present && !hash)
+                cJSON_AddItemToObject(o, "build", build_to_json(&s->build));
         add_strv(o, "cap_add", s->cap_add);
         add_strv(o, "cap_drop", s->cap_drop);
         add_str(o, "cgroup", s->cgroup);
@@ -380,20 +422,14 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
                         cJSON_AddItemToArray(a, cJSON_CreateString(e));
                 }
         }
-        if (s->extra_hosts.n) {
-                /* Sorted "host=ip" entries, as compose prints its hosts map. */
-                _cleanup_strv_free_ char **l = NULL;
-                for (size_t i = 0; i < s->extra_hosts.n; i++)
-                        strv_consume(&l, xasprintf("%s=%s", s->extra_hosts.items[i].key,
-                                                   s->extra_hosts.items[i].value));
-                qsort(l, strv_length(l), sizeof(char *), cmp_str);
-                add_strv(o, "extra_hosts", l);
-        }
+        add_hosts(o, "extra_hosts", &s->extra_hosts);
         add_strv(o, "group_add", s->group_add);
         if (s->healthcheck.present)
                 cJSON_AddItemToObject(o, "healthcheck", health_to_json(&s->healthcheck));
         add_str(o, "hostname", s->hostname);
-        add_str(o, "image", s->image);
+        /* compose prints no image: for a built service that names none. */
+        if (!s->build.image_default || hash)
+                add_str(o, "image", s->image);
         if (s->init_set)
                 cJSON_AddBoolToObject(o, "init", s->init);
         add_str(o, "ipc", s->ipc);

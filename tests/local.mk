@@ -36,6 +36,9 @@ TESTS += \
 TESTS += tests/integration/t0520-logs-time.sh
 TESTS += tests/integration/t0650-systemd-generate.sh
 
+# Building images: stack build, up building missing images, the step cache.
+TESTS += tests/integration/t0600-build.sh tests/integration/t0601-build-config.sh tests/integration/t0602-build-buildah.sh \
+	tests/integration/t0603-build-pull.sh
 # Registries: pull, push, login against a real docker-registry on loopback.
 EXTRA_DIST += tests/integration/t0549-registry-lib.inc
 TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh \

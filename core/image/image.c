@@ -1705,6 +1705,162 @@ char *image_inspect_json(struct image_store *s, const struct image *img)
         return text;
 }
 
+/* ---- committing built images ---- */
+
+char *image_layer_dir(const struct image_store *s, const char *diff_id)
+{
+        return layer_path(s, diff_id);
+}
+
+bool image_layer_present(const struct image_store *s, const struct image_layer_ref *l)
+{
+        if (!digest_is_valid(l->diff_id) || !digest_is_valid(l->digest))
+                return false;
+        _cleanup_free_ char *bp = blob_path(s, l->digest);
+        _cleanup_free_ char *lp = layer_path(s, l->diff_id);
+        return path_exists(bp) && path_is_dir(lp);
+}
+
+int image_layer_refs(struct image_store *s, const char *id, struct image_layer_ref **ret, size_t *ret_n,
+                     struct stack_error *err)
+{
+        if (!digest_is_valid(id))
+                return stack_error_set(err, EINVAL, "invalid image id \"%s\"", id);
+        _cleanup_free_ char *rp = record_path(s, id);
+        _cleanup_json_ cJSON *rec = NULL;
+        int r = read_json(rp, &rec, err);
+        if (r < 0)
+                return r;
+        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(rec, "layers"), *it;
+        size_t n = (size_t) cJSON_GetArraySize(layers);
+        _cleanup_free_ struct image_layer_ref *l = xcalloc(n ? n : 1, sizeof(*l));
+        size_t i = 0;
+        cJSON_ArrayForEach(it, layers)
+        {
+                const char *diff = json_get_str(it, "diff_id"), *dg = json_get_str(it, "digest");
+                if (!digest_is_valid(diff) || !digest_is_valid(dg))
+                        return stack_error_set(err, EINVAL, "%s: bad layer entry", rp);
+                snprintf(l[i].diff_id, sizeof(l[i].diff_id), "%s", diff);
+                snprintf(l[i].digest, sizeof(l[i].digest), "%s", dg);
+                l[i].size = (uint64_t) jint(it, "size", 0);
+                l[i].unpacked = (uint64_t) jint(it, "unpacked_size", 0);
+                i++;
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+int image_config_text(struct image_store *s, const char *id, char **ret, struct stack_error *err)
+{
+        if (!digest_is_valid(id))
+                return stack_error_set(err, EINVAL, "invalid image id \"%s\"", id);
+        _cleanup_free_ char *p = blob_path(s, id);
+        size_t len;
+        return read_full_file(p, ret, &len, err);
+}
+
+static int import_ctx_begin(struct image_store *s, struct import_ctx *c, struct stack_error *err)
+{
+        *c = (struct import_ctx){.s = s};
+        c->tmp = xasprintf("%s/tmp/import-XXXXXX", s->dir);
+        if (!mkdtemp(c->tmp)) {
+                free(c->tmp);
+                c->tmp = NULL;
+                return stack_error_errno(err, errno, "image store: create staging directory");
+        }
+        return 0;
+}
+
+int image_add_layer(struct image_store *s, const char *tar_path, struct image_layer_ref *ret,
+                    struct stack_error *err)
+{
+        _cleanup_unlock_ struct image_store *locked = s;
+        int r = store_lock(s, err);
+        if (r < 0)
+                return r;
+        _cleanup_(import_ctx_done) struct import_ctx c = {0};
+        r = import_ctx_begin(s, &c, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return stack_error_errno(err, errno, "%s", tar_path);
+        struct pending_layer layer = {0};
+        r = import_layer(&c, fd, tar_path, NULL, -1, NULL, MEDIA_OCI_LAYER, &layer, err);
+        free(layer.media_type);
+        if (r < 0)
+                return r;
+        r = commit(&c, err);
+        if (r < 0)
+                return r;
+        *ret = (struct image_layer_ref){.size = layer.size, .unpacked = layer.unpacked};
+        snprintf(ret->diff_id, sizeof(ret->diff_id), "%s", layer.diff_id);
+        snprintf(ret->digest, sizeof(ret->digest), "%s", layer.digest);
+        return 0;
+}
+
+int image_commit_built(struct image_store *s, const struct image_layer_ref *layers, size_t n_layers,
+                       const char *config_json, char *const *refs, char **ret_id, struct stack_error *err)
+{
+        _cleanup_json_ cJSON *cfg = cJSON_Parse(config_json);
+        if (!cJSON_IsObject(cfg))
+                return stack_error_set(err, EINVAL, "built image: the config is not a JSON object");
+        _cleanup_strv_free_ char **names = xcalloc(1, sizeof(char *));
+        STRV_FOREACH (ref, refs) {
+                _cleanup_free_ char *norm = NULL;
+                int r = reference_normalize(*ref, &norm, err);
+                if (r < 0)
+                        return r;
+                if (!strv_contains(names, norm))
+                        strv_push(&names, norm);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "rootfs");
+        cJSON *rootfs = cJSON_AddObjectToObject(cfg, "rootfs");
+        cJSON_AddStringToObject(rootfs, "type", "layers");
+        cJSON *diffs = cJSON_AddArrayToObject(rootfs, "diff_ids");
+        for (size_t i = 0; i < n_layers; i++)
+                cJSON_AddItemToArray(diffs, cJSON_CreateString(layers[i].diff_id));
+
+        _cleanup_unlock_ struct image_store *locked = s;
+        int r = store_lock(s, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_layers; i++)
+                if (!image_layer_present(s, &layers[i]))
+                        return stack_error_set(err, ENOENT, "layer %s is no longer in the store",
+                                               layers[i].diff_id);
+        _cleanup_(import_ctx_done) struct import_ctx c = {0};
+        r = import_ctx_begin(s, &c, err);
+        if (r < 0)
+                return r;
+        struct pending_image *p = new_pending(&c);
+        p->layers = xcalloc(n_layers ? n_layers : 1, sizeof(*p->layers));
+        for (size_t i = 0; i < n_layers; i++) {
+                struct pending_layer *pl = &p->layers[p->n_layers++];
+                snprintf(pl->diff_id, sizeof(pl->diff_id), "%s", layers[i].diff_id);
+                snprintf(pl->digest, sizeof(pl->digest), "%s", layers[i].digest);
+                pl->size = layers[i].size;
+                pl->unpacked = layers[i].unpacked;
+                pl->media_type = xstrdup(MEDIA_OCI_LAYER);
+        }
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(cfg);
+        digest_data(text, strlen(text), p->id);
+        r = stage_bytes(&c, text, strlen(text), p->id, err);
+        if (r < 0)
+                return r;
+        r = stage_generated_manifest(&c, p, strlen(text), err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH (n, names)
+                strv_push(&p->names, *n);
+        r = commit(&c, err);
+        if (r < 0)
+                return r;
+        *ret_id = xstrdup(p->id);
+        return 0;
+}
+
 /* ---- images from registries ---- */
 
 char *image_store_pulls_path(const struct image_store *s)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/digest.h"
 #include "core/base/error.h"
 #include "spec/model.h"
 
@@ -115,6 +116,35 @@ static inline void image_store_freep(struct image_store **s)
 }
 #define _cleanup_image_ __attribute__((cleanup(image_freep)))
 #define _cleanup_image_store_ __attribute__((cleanup(image_store_freep)))
+
+/* ---- Committing built images (the builder's view of the store) ---- */
+
+/* A layer as a manifest lists it. */
+struct image_layer_ref {
+        char diff_id[DIGEST_STRING_MAX];
+        char digest[DIGEST_STRING_MAX];
+        uint64_t size;     /* of the blob */
+        uint64_t unpacked; /* bytes of file data in the unpacked directory */
+};
+
+/* The layers of a stored image, lowest first. */
+int image_layer_refs(struct image_store *s, const char *id, struct image_layer_ref **ret, size_t *ret_n,
+                     struct stack_error *err);
+/* The unpacked directory of a layer (which may not exist: a layer the store no longer holds). */
+char *image_layer_dir(const struct image_store *s, const char *diff_id);
+/* Whether the blob and the unpacked directory of a layer are both in the store. */
+bool image_layer_present(const struct image_store *s, const struct image_layer_ref *l);
+/* The config blob of a stored image as text (what the image ID is the digest of). */
+int image_config_text(struct image_store *s, const char *id, char **ret, struct stack_error *err);
+/* Adds an uncompressed layer tar (OCI whiteouts) to the store: its blob and its unpacked directory. Layers
+ * added this way belong to no image until image_commit_built() names them; until then the store's garbage
+ * collection may remove them, which callers notice through image_layer_present(). */
+int image_add_layer(struct image_store *s, const char *tar_path, struct image_layer_ref *ret,
+                    struct stack_error *err);
+/* Stores an image made of layers already in the store and a config (an image config object whose rootfs
+ * is filled in here), generates its manifest and points every reference in refs at it. */
+int image_commit_built(struct image_store *s, const struct image_layer_ref *layers, size_t n_layers,
+                       const char *config_json, char *const *refs, char **ret_id, struct stack_error *err);
 
 /* ---- images from registries ---- */
 

@@ -13,13 +13,15 @@ check_PROGRAMS += \
 	tests/fuzz/replay-interpolate \
 	tests/fuzz/replay-loader \
 	tests/fuzz/replay-dns \
-	tests/fuzz/replay-layer
+	tests/fuzz/replay-layer \
+	tests/fuzz/replay-dockerfile
 TESTS += \
 	tests/fuzz/replay-dotenv \
 	tests/fuzz/replay-interpolate \
 	tests/fuzz/replay-loader \
 	tests/fuzz/replay-dns \
-	tests/fuzz/replay-layer
+	tests/fuzz/replay-layer \
+	tests/fuzz/replay-dockerfile
 
 tests_fuzz_replay_dotenv_SOURCES = tests/fuzz/fuzz-dotenv.c tests/fuzz/replay.c
 tests_fuzz_replay_dotenv_LDADD = $(STACK_LIBS)
@@ -31,6 +33,8 @@ tests_fuzz_replay_dns_SOURCES = tests/fuzz/fuzz-dns.c tests/fuzz/replay.c
 tests_fuzz_replay_dns_LDADD = $(STACK_LIBS)
 tests_fuzz_replay_layer_SOURCES = tests/fuzz/fuzz-layer.c tests/fuzz/replay.c
 tests_fuzz_replay_layer_LDADD = $(STACK_LIBS)
+tests_fuzz_replay_dockerfile_SOURCES = tests/fuzz/fuzz-dockerfile.c tests/fuzz/replay.c
+tests_fuzz_replay_dockerfile_LDADD = $(STACK_LIBS)
 
 if FUZZERS
 # Coverage instrumentation for the library too, or libFuzzer would only see the target file. The
@@ -45,7 +49,8 @@ check_PROGRAMS += \
 	tests/fuzz/fuzz-interpolate \
 	tests/fuzz/fuzz-loader \
 	tests/fuzz/fuzz-dns \
-	tests/fuzz/fuzz-layer
+	tests/fuzz/fuzz-layer \
+	tests/fuzz/fuzz-dockerfile
 
 tests_fuzz_fuzz_dotenv_SOURCES = tests/fuzz/fuzz-dotenv.c
 tests_fuzz_fuzz_dotenv_CFLAGS = $(FUZZER_COMPILE_FLAGS)
@@ -67,4 +72,8 @@ tests_fuzz_fuzz_layer_SOURCES = tests/fuzz/fuzz-layer.c
 tests_fuzz_fuzz_layer_CFLAGS = $(FUZZER_COMPILE_FLAGS)
 tests_fuzz_fuzz_layer_LDFLAGS = $(FUZZER_LINK_FLAGS)
 tests_fuzz_fuzz_layer_LDADD = $(STACK_LIBS)
+tests_fuzz_fuzz_dockerfile_SOURCES = tests/fuzz/fuzz-dockerfile.c
+tests_fuzz_fuzz_dockerfile_CFLAGS = $(FUZZER_COMPILE_FLAGS)
+tests_fuzz_fuzz_dockerfile_LDFLAGS = $(FUZZER_LINK_FLAGS)
+tests_fuzz_fuzz_dockerfile_LDADD = $(STACK_LIBS)
 endif

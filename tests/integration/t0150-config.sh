@@ -124,10 +124,16 @@ out=$(stack -f "$dir/tierc.yaml" config 2>&1 >/dev/null)
 is "$?" 0 "a tier C key is accepted"
 like "$out" "services.web.cpu_quota: not supported by stack yet, ignored" "with a warning"
 
-printf 'services:\n  web:\n    build: .\n' >"$dir/build.yaml"
+printf 'services:\n  web:\n    build:\n      context: .\n      args: [V=1]\n      network: none\n' >"$dir/build.yaml"
 out=$(stack -f "$dir/build.yaml" config 2>&1)
-is "$?" 1 "build without image exits 1"
-like "$out" "stack cannot build images yet; set image:" "and says why"
+is "$?" 0 "build without image is accepted"
+like "$out" "context: $dir" "the context is printed absolute"
+like "$out" "dockerfile: Dockerfile" "with compose's default Dockerfile"
+like "$out" "network: none" "and the build network"
+printf 'services:\n  web:\n    build: {context: ., network: bridge0}\n' >"$dir/build-bad.yaml"
+out=$(stack -f "$dir/build-bad.yaml" config 2>&1)
+is "$?" 1 "a bad build network exits 1"
+like "$out" "build-bad.yaml:3:34: services.web.build.network: unsupported build network" "located"
 
 stack config --format xml >/dev/null 2>&1
 is "$?" 2 "an unknown format is a usage error"

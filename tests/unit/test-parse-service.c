@@ -4,7 +4,9 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/util.h"
+#include "core/base/json.h"
 #include "spec/model.h"
+#include "spec/print.h"
 #include "tests/unit/spec-test.h"
 #include "tests/unit/tap.h"
 
@@ -725,9 +727,6 @@ static void test_misc_errors(void)
         contains(e8, "services.web.cap_add: must be a list", "type error");
         _cleanup_free_ char *e9 = web_error("    pull_policy: sometimes\n");
         contains(e9, "invalid pull policy", "pull_policy");
-        _cleanup_free_ char *e10 = load_error("services:\n  web:\n    build: .\n");
-        is_str(e10, "compose.yaml:3:5: services.web: stack cannot build images yet; set image:",
-               "build without image");
         _cleanup_free_ char *e11 = load_error("services:\n  web:\n    restart: always\n");
         contains(e11, "compose.yaml:2:3: services.web: neither an image nor a build context", "no image");
         _cleanup_free_ char *e13 = web_error("    devices: [\"/dev/fuse:rwx\"]\n");
@@ -738,16 +737,141 @@ static void test_misc_errors(void)
         contains(e12, "services.web.labels.a: must be a string", "label value type");
 }
 
-static void test_build_with_image_warns(void)
+static void test_build_image_name(void)
 {
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = load_model(
+            "services:\n  Web:\n    build: .\n  api:\n    image: reg/api:1\n    build: ./api\n", &err);
+        if (!ok(p != NULL, "build without image loads"))
+                return diag("%s", err.msg);
+        const struct stack_service *api = stack_project_service(p, "api");
+        const struct stack_service *web = stack_project_service(p, "Web");
+        is_str(web->image, "demo-web", "image named <project>-<service>, lower case");
+        ok(web->build.image_default && !api->build.image_default, "which name was derived is recorded");
+        is_str(api->image, "reg/api:1", "image: names the built image");
+        is_str(api->build.context, TEST_DIR "/api", "context resolved");
+        _cleanup_json_ cJSON *j = spec_service_to_json(p, web, 0);
+        ok(!cJSON_GetObjectItem(j, "image"), "a derived name is not printed, as compose");
+        is_str(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "build"), "dockerfile")),
+               "Dockerfile", "default dockerfile printed");
+        _cleanup_json_ cJSON *h = spec_service_to_json(p, web, SPEC_JSON_FOR_HASH);
+        ok(!cJSON_GetObjectItem(h, "build"), "build stays out of the config hash");
+}
+
+static void test_build_mapping(void)
+{
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p =
+            load_model("services:\n"
+                       "  web:\n"
+                       "    build:\n"
+                       "      context: ./app\n"
+                       "      dockerfile: docker/Dockerfile.dev\n"
+                       "      args: [VERSION=1.2, FROM_SHELL, NOT_IN_SHELL]\n"
+                       "      target: dev\n"
+                       "      labels: {z.b: two, a.b: one}\n"
+                       "      tags: [\"reg/web:dev\", \"web:latest\"]\n"
+                       "      no_cache: true\n"
+                       "      pull: true\n"
+                       "      network: none\n"
+                       "      extra_hosts: [\"db=10.0.0.5\"]\n"
+                       "      shm_size: 128m\n"
+                       "      secrets: [token, {source: token, target: tk}]\n"
+                       "      ssh: [default, \"key=./id\"]\n"
+                       "      additional_contexts: {base: ./base, img: \"docker-image://alpine:3\", "
+                       "svc: \"service:api\"}\n"
+                       "      platforms: [linux/amd64]\n"
+                       "      cache_from: [\"type=local,src=/tmp/c\"]\n"
+                       "      cache_to: [\"type=local,dest=/tmp/c\"]\n"
+                       "secrets:\n"
+                       "  token: {file: ./token.txt}\n",
+                       &err);
+        if (!ok(p != NULL, "every build key loads"))
+                return diag("%s", err.msg);
+        const struct stack_build *b = &p->services[0].build;
+        is_str(b->context, TEST_DIR "/app", "context");
+        is_str(b->dockerfile, "docker/Dockerfile.dev", "dockerfile as given");
+        is_str(stack_kvlist_get(&b->args, "VERSION")->value, "1.2", "arg list entry");
+        is_str(stack_kvlist_get(&b->args, "FROM_SHELL")->value, "shell-value",
+               "bare arg from the environment");
+        ok(stack_kvlist_get(&b->args, "NOT_IN_SHELL") && !stack_kvlist_get(&b->args, "NOT_IN_SHELL")->value,
+           "bare arg not in the environment stays unset");
+        is_str(b->target, "dev", "target");
+        is_str(b->labels.items[0].key, "a.b", "labels sorted");
+        is_str(b->tags[1], "web:latest", "tags");
+        ok(b->no_cache && b->pull, "no_cache, pull");
+        is_str(b->network, "none", "network");
+        is_str(stack_kvlist_get(&b->extra_hosts, "db")->value, "10.0.0.5", "extra_hosts");
+        is_int(b->shm_size, 128 << 20, "shm_size");
+        is_int(b->n_secrets, 2, "secrets");
+        is_str(b->secrets[1].target, "/run/secrets/tk", "secret target");
+        ok(stack_kvlist_get(&b->ssh, "default") && !stack_kvlist_get(&b->ssh, "default")->value,
+           "ssh default");
+        is_str(stack_kvlist_get(&b->ssh, "key")->value, TEST_DIR "/id", "ssh key path resolved");
+        is_str(stack_kvlist_get(&b->additional_contexts, "base")->value, TEST_DIR "/base",
+               "additional context directory resolved");
+        is_str(stack_kvlist_get(&b->additional_contexts, "img")->value, "docker-image://alpine:3",
+               "image context kept");
+        is_str(stack_kvlist_get(&b->additional_contexts, "svc")->value, "service:api",
+               "service context kept");
+        is_str(b->platforms[0], "linux/amd64", "platforms");
+        is_str(b->cache_from[0], "type=local,src=/tmp/c", "cache_from");
+        is_str(b->cache_to[0], "type=local,dest=/tmp/c", "cache_to");
+
+        _cleanup_json_ cJSON *j = spec_service_to_json(p, &p->services[0], 0);
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "build"));
+        is_str(
+            text,
+            "{\"context\":\"" TEST_DIR
+            "/app\",\"dockerfile\":\"docker/Dockerfile.dev\",\"args\":{\"VERSION\":"
+            "\"1.2\",\"FROM_SHELL\":\"shell-value\",\"NOT_IN_SHELL\":null},\"ssh\":[\"default\","
+            "\"key=" TEST_DIR
+            "/id\"],\"labels\":{\"a.b\":\"one\",\"z.b\":\"two\"},\"cache_from\":[\"type=local,src=/tmp/c\"],"
+            "\"cache_to\":[\"type=local,dest=/tmp/c\"],\"no_cache\":true,\"additional_contexts\":{\"base\":"
+            "\"" TEST_DIR "/base\",\"img\":\"docker-image://alpine:3\",\"svc\":\"service:api\"},\"network\":"
+            "\"none\",\"pull\":true,\"target\":\"dev\",\"shm_size\":\"134217728\",\"extra_hosts\":["
+            "\"db=10.0.0.5\"],\"secrets\":[{\"source\":\"token\",\"target\":\"/run/secrets/token\"},{"
+            "\"source\":\"token\",\"target\":\"/run/secrets/tk\"}],\"tags\":[\"reg/"
+            "web:dev\",\"web:latest\"],"
+            "\"platforms\":[\"linux/amd64\"]}",
+            "printed in compose's order");
+}
+
+static void test_build_errors(void)
+{
+        _cleanup_free_ char *e1 = load_error("services:\n  web:\n    build: {network: bridge0}\n");
+        is_str(
+            e1,
+            "compose.yaml:3:22: services.web.build.network: unsupported build network \"bridge0\" (expected "
+            "default, none or host)",
+            "bad network");
+        _cleanup_free_ char *e2 = load_error("services:\n  web:\n    build: {contxt: .}\n");
+        contains(e2, "services.web.build: additional property \"contxt\" is not allowed", "unknown key");
+        _cleanup_free_ char *e3 =
+            load_error("services:\n  web:\n    build: {dockerfile: a, dockerfile_inline: b}\n");
+        contains(e3, "dockerfile and dockerfile_inline are mutually exclusive", "both dockerfiles");
+        _cleanup_free_ char *e4 = load_error("services:\n  web:\n    build: {secrets: [nope]}\n");
+        contains(e4, "services.web.build.secrets[0]: undefined secret \"nope\"", "undeclared secret");
+        _cleanup_free_ char *e5 = load_error("services:\n  web:\n    build: {ssh: [mykey]}\n");
+        contains(e5, "ssh \"mykey\": give a socket or key path", "bare ssh id");
+        _cleanup_free_ char *e6 = load_error("services:\n  web:\n    build: {no_cache: perhaps}\n");
+        contains(e6, "services.web.build.no_cache: invalid boolean \"perhaps\"", "bad boolean");
+        _cleanup_free_ char *e7 = load_error("services:\n  web:\n    build: {shm_size: lots}\n");
+        contains(e7, "services.web.build.shm_size", "bad size");
+        _cleanup_free_ char *e8 = load_error("services:\n  web:\n    build: [a]\n");
+        contains(e8, "services.web.build: must be a mapping", "wrong type");
         struct stderr_capture cap;
         stderr_capture_begin(&cap);
         _cleanup_error_ struct stack_error err = {0};
-        _cleanup_project_ struct stack_project *p = load_web("    build: .\n", &err);
+        _cleanup_project_ struct stack_project *p = load_web("    build: {context: ., sbom: true}\n", &err);
         _cleanup_free_ char *out = stderr_capture_end(&cap);
-        ok(p != NULL, "build with image loads");
-        contains(out, "compose.yaml:4:5: services.web.build: not supported by stack yet, ignored",
-                 "and says the image is used as it is");
+        ok(p != NULL, "a BuildKit-only key loads");
+        contains(out, "compose.yaml:4:25: services.web.build.sbom: not supported by stack yet, ignored",
+                 "and is named as ignored");
+}
+
+static void test_working_dir_relative(void)
+{
         _cleanup_free_ char *e = web_error("    working_dir: app\n");
         contains(e, "compose.yaml:4:18: services.web: working_dir \"app\" must be an absolute path",
                  "relative working_dir");
@@ -800,7 +924,10 @@ int main(void)
         test_empty_strings();
         test_misc_errors();
         test_legacy_bool_warns();
-        test_build_with_image_warns();
+        test_build_image_name();
+        test_build_mapping();
+        test_build_errors();
+        test_working_dir_relative();
         test_command_operator_warns();
         stack_kvlist_free(&test_env);
         return done_testing();
