@@ -5,7 +5,7 @@
  * rules in between (EAGAIN), so every change runs under the xtables lock (taken by the backend around a
  * whole apply or remove) and a commit that lost a race is redone from a fresh snapshot. Only STACK-*
  * chains and the jumps into them are touched; other tools' rules are carried through the commit
- * unchanged. research/NET-RUNTIME.md §4 has the background. */
+ * unchanged. */
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>

@@ -8,7 +8,8 @@
  * project had before in both families, and removes a project again. The engine only ever talks to a
  * `struct firewall`; which backend sits behind it is chosen at run time (firewall_open()).
  *
- * Layout in x_tables terms (see research/NET-RUNTIME.md §1, §2.3 for why); a backend for another
+ * Layout in x_tables terms (Docker's and netavark's shape: stack's own chains behind one jump per hook,
+ * so other tools' rules stay untouched and a crash leaves nothing unrecognisable); a backend for another
  * framework keeps the same parts, names, markers and order:
  *   IPv4 raw    PREROUTING  -j STACK-PRE            loopback guard, anti-spoofing towards the bridges
  *   IPv4 nat    PREROUTING  -m addrtype --dst-type LOCAL -j STACK-DNAT    DNAT of published ports
