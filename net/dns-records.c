@@ -349,8 +349,8 @@ char *const *dns_table_upstreams(const struct dns_table *t, const struct dns_add
 }
 
 /* Reads a JSON array of strings into a NULL-terminated vector; a missing key is an empty list. */
-static int json_strv(const cJSON *obj, const char *key, const char *where, char ***ret,
-                     struct stack_error *err)
+static int records_strv(const cJSON *obj, const char *key, const char *where, char ***ret,
+                        struct stack_error *err)
 {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *it;
         _cleanup_strv_free_ char **l = NULL;
@@ -386,8 +386,8 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
                 return stack_error_set(err, EINVAL, "%s: expected an object", where);
         if (!cJSON_IsString(name))
                 return stack_error_set(err, EINVAL, "%s.name: expected a string", where);
-        if ((r = json_strv(jn, "gateways", where, &gws, err)) < 0 ||
-            (r = json_strv(jn, "subnets", where, &subnets, err)) < 0)
+        if ((r = records_strv(jn, "gateways", where, &gws, err)) < 0 ||
+            (r = records_strv(jn, "subnets", where, &subnets, err)) < 0)
                 return r;
         if ((r = dns_table_add_network(t, name->valuestring, &n, err)) < 0)
                 return stack_error_prefix(err, "%s", where);
@@ -413,9 +413,9 @@ static int parse_network(const cJSON *jn, const char *where, struct dns_table *t
                         return stack_error_set(err, EINVAL, "%s: expected an object", w);
                 if (id && !cJSON_IsString(id))
                         return stack_error_set(err, EINVAL, "%s.id: expected a string", w);
-                if ((r = json_strv(je, "names", w, &names, err)) < 0 ||
-                    (r = json_strv(je, "addresses", w, &addrs, err)) < 0 ||
-                    (r = json_strv(je, "dns", w, &dns, err)) < 0)
+                if ((r = records_strv(je, "names", w, &names, err)) < 0 ||
+                    (r = records_strv(je, "addresses", w, &addrs, err)) < 0 ||
+                    (r = records_strv(je, "dns", w, &dns, err)) < 0)
                         return r;
                 /* A name nobody can ask for (a label over 63 bytes, say, from a long project name) must
                  * not cost the whole project its names: skip it and keep the rest. */

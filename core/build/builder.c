@@ -121,18 +121,6 @@ static cJSON *strv_json(char *const *l)
         return a;
 }
 
-static char **json_strv(const cJSON *a)
-{
-        char **l = xcalloc(1, sizeof(char *));
-        const cJSON *it;
-        cJSON_ArrayForEach(it, a)
-        {
-                if (cJSON_IsString(it))
-                        strv_push(&l, it->valuestring);
-        }
-        return l;
-}
-
 static void add_history(struct stage_state *st, const char *created_by, bool empty_layer)
 {
         cJSON *h = cJSON_GetObjectItemCaseSensitive(st->image, "history");

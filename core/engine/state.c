@@ -41,22 +41,6 @@ int state_lock_project(const char *run_root, const char *project, int *ret_fd, s
         return 0;
 }
 
-char **json_strv(const cJSON *array)
-{
-        char **l = xcalloc(1, sizeof(char *));
-        const cJSON *item;
-        cJSON_ArrayForEach(item, array) if (cJSON_IsString(item)) strv_push(&l, item->valuestring);
-        return l;
-}
-
-cJSON *json_from_strv(char *const *l)
-{
-        cJSON *a = cJSON_CreateArray();
-        STRV_FOREACH (s, l)
-                cJSON_AddItemToArray(a, cJSON_CreateString(*s));
-        return a;
-}
-
 int json_write_file(const char *path, const cJSON *j, struct stack_error *err)
 {
         _cleanup_free_ char *text = cJSON_Print(j);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "core/base/error.h"
+#include "core/base/json.h"
 
 struct cJSON;
 
@@ -77,8 +78,6 @@ int state_project_remove(const char *root, const char *run_root, const char *pro
 uint64_t proc_start_time(pid_t pid);
 bool proc_alive(pid_t pid, uint64_t start_time);
 
-/* JSON helpers shared by the records. */
-char **json_strv(const struct cJSON *array);
-struct cJSON *json_from_strv(char *const *l);
+/* JSON files of the records (json_strv and json_from_strv are in core/base/json.h). */
 int json_write_file(const char *path, const struct cJSON *j, struct stack_error *err);
 int json_read_file(const char *path, struct cJSON **ret, struct stack_error *err);

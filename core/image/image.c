@@ -48,21 +48,6 @@ const char *image_store_path(const struct image_store *s)
 
 /* ---- small helpers ---- */
 
-static char **jstrv(const cJSON *o, const char *key)
-{
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-        if (!cJSON_IsArray(a))
-                return NULL;
-        char **l = xcalloc(1, sizeof(char *));
-        const cJSON *it;
-        cJSON_ArrayForEach(it, a)
-        {
-                if (cJSON_IsString(it))
-                        strv_push(&l, it->valuestring);
-        }
-        return l;
-}
-
 static int64_t jint(const cJSON *o, const char *key, int64_t fallback)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -273,7 +258,7 @@ static void parse_healthcheck(const cJSON *h, struct stack_healthcheck *hc)
         };
         if (!cJSON_IsObject(h))
                 return;
-        _cleanup_strv_free_ char **test = jstrv(h, "Test");
+        _cleanup_strv_free_ char **test = json_get_strv(h, "Test");
         if (strv_length(test) > 0) {
                 hc->present = true;
                 if (streq(test[0], "NONE")) {
@@ -311,9 +296,9 @@ static void parse_config(const cJSON *root, struct image *img)
         img->os = json_get_str(root, "os") ? xstrdup(json_get_str(root, "os")) : NULL;
         if (!cJSON_IsObject(cfg))
                 return;
-        c->env = jstrv(cfg, "Env");
-        c->entrypoint = jstrv(cfg, "Entrypoint");
-        c->cmd = jstrv(cfg, "Cmd");
+        c->env = json_get_strv(cfg, "Env");
+        c->entrypoint = json_get_strv(cfg, "Entrypoint");
+        c->cmd = json_get_strv(cfg, "Cmd");
         if (!isempty(json_get_str(cfg, "WorkingDir")))
                 c->working_dir = xstrdup(json_get_str(cfg, "WorkingDir"));
         if (!isempty(json_get_str(cfg, "User")))
@@ -406,7 +391,7 @@ static int image_load(const struct image_store *s, const cJSON *refs, const char
         if (json_get_str(rec, "manifest"))
                 img->digest = xstrdup(json_get_str(rec, "manifest"));
         img->size = (uint64_t) jint(rec, "size", 0);
-        img->repo_digests = jstrv(rec, "repo_digests");
+        img->repo_digests = json_get_strv(rec, "repo_digests");
         if (!img->repo_digests)
                 img->repo_digests = xcalloc(1, sizeof(char *));
         img->layers = xcalloc(1, sizeof(char *));
@@ -476,7 +461,7 @@ static int resolve(const struct image_store *s, const cJSON *refs, const char *r
                         _cleanup_json_ cJSON *rec = NULL;
                         if (read_json(rp, &rec, NULL) < 0)
                                 continue;
-                        _cleanup_strv_free_ char **rd = jstrv(rec, "repo_digests");
+                        _cleanup_strv_free_ char **rd = json_get_strv(rec, "repo_digests");
                         bool match = strv_contains(rd, want);
                         /* A digest also matches an image imported under that name without one. */
                         if (!match && streq_ptr(json_get_str(rec, "manifest"), r.digest)) {
@@ -878,7 +863,7 @@ static int take_config(struct import_ctx *c, const char *data, size_t len, const
         if (!cJSON_IsObject(cfg))
                 return stack_error_set(err, EINVAL, "config %s: not a JSON object", digest);
         const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
-        _cleanup_strv_free_ char **diffs = jstrv(rootfs, "diff_ids");
+        _cleanup_strv_free_ char **diffs = json_get_strv(rootfs, "diff_ids");
         if (!diffs)
                 return stack_error_set(err, EINVAL, "config %s: no rootfs.diff_ids", digest);
         STRV_FOREACH (d, diffs)
@@ -1178,7 +1163,7 @@ static int import_docker_save(struct import_ctx *c, const char *dir, struct stac
                 r = take_config(c, cdata, clen, cdigest, &diffs, err);
                 if (r < 0)
                         return r;
-                _cleanup_strv_free_ char **lnames = jstrv(e, "Layers");
+                _cleanup_strv_free_ char **lnames = json_get_strv(e, "Layers");
                 if (strv_length(lnames) != strv_length(diffs))
                         return stack_error_set(err, EINVAL,
                                                "%s: %zu layers but the config lists %zu diff_ids", cfgname,
@@ -1203,7 +1188,7 @@ static int import_docker_save(struct import_ctx *c, const char *dir, struct stac
                 if (c->want_ref)
                         strv_push(&p->names, c->want_ref);
                 else {
-                        _cleanup_strv_free_ char **tags = jstrv(e, "RepoTags");
+                        _cleanup_strv_free_ char **tags = json_get_strv(e, "RepoTags");
                         STRV_FOREACH (t, tags) {
                                 char *norm = NULL;
                                 if (reference_normalize(*t, &norm, NULL) >= 0)
@@ -1338,7 +1323,7 @@ static int commit(struct import_ctx *c, struct stack_error *err)
                 _cleanup_json_ cJSON *old = NULL;
                 _cleanup_strv_free_ char **repo_digests = NULL;
                 if (path_exists(rp) && read_json(rp, &old, NULL) >= 0)
-                        repo_digests = jstrv(old, "repo_digests");
+                        repo_digests = json_get_strv(old, "repo_digests");
                 if (!repo_digests)
                         repo_digests = xcalloc(1, sizeof(char *));
                 if (p->original_manifest)
