@@ -19,7 +19,9 @@ ip -n client link set eth0 mtu 9000
 ip route replace 192.168.77.0/24 dev vcl mtu lock 1400
 
 # mss NETNS_FROM NETNS_TO ADDRESS PORT LISTEN_PORT: one connection from a process in NETNS_FROM to ADDRESS:PORT,
-# accepted by a process in NETNS_TO on LISTEN_PORT; prints the MSS each side sends with: "FROM TO".
+# accepted by a process in NETNS_TO on LISTEN_PORT; prints the MSS each side sends with: "FROM TO". The
+# timeouts only end a connection that never comes: on a busy machine starting the client alone can take
+# seconds.
 mss() {
         local out=$STACK_TEST_TMP/mss.$5 pid from run=""
         [ "$1" = - ] || run="ip netns exec $1"
@@ -30,16 +32,16 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1])))
 s.listen(1)
 print("listening", flush=True)
-s.settimeout(5)
+s.settimeout(120)
 c, _ = s.accept()
 print(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), flush=True)
 c.recv(1)
 ' "$5" >"$out" 2>/dev/null &
         pid=$!
-        wait_until 50 grep -q listening "$out"
+        wait_until 1200 grep -q listening "$out"
         from=$($run python3 -c '
 import socket, sys
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
 print(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))
 c.send(b"x")
 c.close()
