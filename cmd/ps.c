@@ -183,12 +183,13 @@ int cmd_ps(struct cmd_global *g, int argc, char **argv)
         a.statuses = statuses;
         char **services = optind < argc ? argv + optind : NULL;
         _cleanup_free_ char *name = NULL;
-        int ret = cmd_project_name(g, &name);
+        _cleanup_project_ struct stack_project *p = NULL;
+        int ret = cmd_project_for(g, services, &name, &p);
         if (ret != EXIT_OK)
                 return ret;
         _cleanup_project_status_ struct project_status st = {0};
         ret = cmd_project_status(g, name, &st);
-        if (ret != EXIT_OK)
+        if (ret != EXIT_OK || (ret = cmd_check_services("ps", p, &st, services)) != EXIT_OK)
                 return ret;
         ps_print(&a, &st, services);
         return EXIT_OK;
