@@ -67,6 +67,9 @@ int cmd_check_services(const char *cmd, const struct stack_project *p, const str
 /* Parses a number option (-1 .. 1000000); prints a usage error and returns EXIT_USAGE when it is not. */
 int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret);
 
+/* Whether output on fd gets ANSI colour: --ansi always, or auto on a terminal without $NO_COLOR. */
+bool cmd_color(const struct cmd_global *g, int fd);
+
 struct reconcile_config cmd_reconcile_config(const struct cmd_global *g);
 struct status_config cmd_status_config(const struct cmd_global *g);
 /* The project's containers; prints the error and returns EXIT_ERROR on failure. */

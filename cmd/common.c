@@ -129,6 +129,15 @@ int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret)
         return 0;
 }
 
+bool cmd_color(const struct cmd_global *g, int fd)
+{
+        if (g->ansi && streq(g->ansi, "always"))
+                return true;
+        if (g->ansi && streq(g->ansi, "never"))
+                return false;
+        return isatty(fd) && isempty(getenv("NO_COLOR"));
+}
+
 struct reconcile_config cmd_reconcile_config(const struct cmd_global *g)
 {
         return (struct reconcile_config){

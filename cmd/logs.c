@@ -150,7 +150,7 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
 {
         struct logs_args a = {
             .tail = -1,
-            .printer = {.prefix = true, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")},
+            .printer = {.prefix = true, .color = cmd_color(g, STDOUT_FILENO)},
         };
         int ret = logs_parse(argc, argv, &a);
         if (ret >= 0)

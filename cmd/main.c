@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
 #include "core/base/cleanup.h"
 #include "core/base/log.h"
 #include "core/base/util.h"
@@ -44,8 +46,9 @@ static void usage(FILE *f)
               "      --profile NAME          Enable a profile (repeatable)\n"
               "      --parallel N            Limit parallel operations (-1: unlimited)\n"
               "      --dry-run               Show what would change without changing it\n"
-              "      --progress MODE         auto, tty, plain or quiet\n"
-              "      --ansi MODE             never, always or auto\n"
+              "      --progress MODE         auto, tty, plain, json or quiet\n"
+              "      --ansi MODE             never, always or auto (auto: colour on a terminal\n"
+              "                              unless $NO_COLOR is set)\n"
               "      --root DIR              Persistent state (default /var/lib/stack, $STACK_ROOT)\n"
               "      --run-root DIR          Runtime state (default /run/stack, $STACK_RUN_ROOT)\n"
               "      --runtime PATH          OCI runtime (default crun, $STACK_RUNTIME)\n"
@@ -199,6 +202,28 @@ static int parse_firewall_backend(const char *s)
         return -1;
 }
 
+/* --progress and --ansi (or COMPOSE_PROGRESS and COMPOSE_ANSI) take a known value or nothing runs.
+ * Returns -1 to go on, else EXIT_USAGE. */
+static int check_display(const struct cmd_global *g)
+{
+        if (!progress_mode_valid(g->progress)) {
+                fprintf(stderr,
+                        "stack: --progress: unknown mode \"%s\" (auto, tty, plain, json or quiet)\n"
+                        "Run 'stack --help' for usage.\n",
+                        g->progress);
+                return EXIT_USAGE;
+        }
+        if (!streq(g->ansi, "never") && !streq(g->ansi, "always") && !streq(g->ansi, "auto")) {
+                fprintf(stderr,
+                        "stack: --ansi: unknown mode \"%s\" (never, always or auto)\n"
+                        "Run 'stack --help' for usage.\n",
+                        g->ansi);
+                return EXIT_USAGE;
+        }
+        progress_set_color(cmd_color(g, STDERR_FILENO));
+        return -1;
+}
+
 /* The options before the command. Returns -1 to go on, else the exit code. */
 static int parse_global(int argc, char **argv, struct cmd_global *g)
 {
@@ -249,6 +274,10 @@ static int parse_global(int argc, char **argv, struct cmd_global *g)
                 g->runtime = env_or("STACK_RUNTIME", "crun");
         if (!g->progress)
                 g->progress = env_or("COMPOSE_PROGRESS", "auto");
+        if (!g->ansi)
+                g->ansi = env_or("COMPOSE_ANSI", "auto");
+        if (ret < 0)
+                ret = check_display(g);
         return ret;
 }
 

@@ -386,7 +386,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         struct up_args a = {
             .max_orphans = -1,
             .timeout = -1,
-            .printer = {.prefix = true, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")},
+            .printer = {.prefix = true, .color = cmd_color(g, STDOUT_FILENO)},
             .images = {.parallel = g->parallel, .registry.progress = cmd_pull_progress},
         };
         int ret = up_parse(g, argc, argv, &a);

@@ -38,6 +38,47 @@ is "$(cd / && stack -p strict ps -q app)" "strict-app-1" "-p NAME ps app without
 err=$(cd / && stack -p strict logs nosuch 2>&1 >/dev/null)
 is "$?" 1 "-p NAME logs nosuch without a file exits 1"
 
+# --progress and --ansi take a known value; a wrong one is a usage error that changes nothing.
+before=$(ps_field strict-app-1 Created)
+err=$(stack --progress bogus up -d --force-recreate 2>&1)
+is "$?" 2 "--progress bogus is a usage error (exit 2)"
+like "$err" '--progress: unknown mode "bogus"' "naming the flag and the value"
+err=$(stack --ansi bogus up -d --force-recreate 2>&1)
+is "$?" 2 "--ansi bogus is a usage error (exit 2)"
+like "$err" '--ansi: unknown mode "bogus"' "naming the flag and the value"
+is "$(ps_field strict-app-1 Created)" "$before" "and app was not recreated"
+
+# --progress json: compose's JSON lines, one object per line.
+json=$(stack --progress json up -d --force-recreate 2>&1 >/dev/null)
+is "$?" 0 "up with --progress json"
+ok "every progress line is a JSON object with id and status" python3 -c '
+import json, sys
+lines = sys.argv[1].splitlines()
+assert lines, "no output"
+for l in lines:
+    o = json.loads(l)
+    assert set(o) == {"id", "status"}, o
+assert {"id": "Container strict-app-1", "status": "Started"} in [json.loads(l) for l in lines], lines' "$json"
+
+esc=$'\033'
+out=$(stack --ansi always --progress tty up -d --force-recreate 2>&1)
+like "$out" "$esc[" "--ansi always: the tty progress is coloured"
+out=$(stack --ansi never --progress tty up -d --force-recreate 2>&1)
+like "$out" "Container strict-app-1" "--ansi never: the tty progress is drawn"
+is "$(printf '%s' "$out" | grep -c "$esc")" 0 "without any escape code"
+# On a real terminal: colour by default, none with --ansi never or NO_COLOR, progress and logs alike.
+on_tty() {
+        script -qec "$*" /dev/null </dev/null
+}
+out=$(on_tty "'$STACK_BIN' up -d --force-recreate; '$STACK_BIN' logs --tail 1")
+like "$out" "$esc[" "on a terminal, progress and logs are coloured"
+out=$(on_tty "'$STACK_BIN' --ansi never up -d --force-recreate; '$STACK_BIN' --ansi never logs --tail 1")
+like "$out" "app-1" "on a terminal with --ansi never, the logs are shown"
+is "$(printf '%s' "$out" | grep -c "$esc")" 0 "without any escape code"
+out=$(NO_COLOR=1 on_tty "'$STACK_BIN' up -d --force-recreate; '$STACK_BIN' logs --tail 1")
+like "$out" "app-1" "on a terminal with NO_COLOR, the logs are shown"
+is "$(printf '%s' "$out" | grep -c "$esc")" 0 "without any escape code"
+
 ok "down" stack down -t 0
 trap - EXIT
 assert_no_residue strict
