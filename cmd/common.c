@@ -176,7 +176,7 @@ int cmd_list_option(const char *cmd, int c, const char *arg, struct cmd_list_opt
                 return 1;
         case CMD_OPT_FORMAT:
                 if (!streq(arg, "table") && !streq(arg, "json")) {
-                        cmd_usage_error(cmd, "--format: expected table or json");
+                        cmd_usage_error(cmd, "--format: unknown format \"%s\" (table or json)", arg);
                         return -1;
                 }
                 o->json = streq(arg, "json");

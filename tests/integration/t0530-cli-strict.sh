@@ -79,6 +79,19 @@ out=$(NO_COLOR=1 on_tty "'$STACK_BIN' up -d --force-recreate; '$STACK_BIN' logs 
 like "$out" "app-1" "on a terminal with NO_COLOR, the logs are shown"
 is "$(printf '%s' "$out" | grep -c "$esc")" 0 "without any escape code"
 
+# ps --format: table or json, nothing else; json times are integers (microseconds), never 1.79e+15.
+err=$(stack ps --format bogus 2>&1)
+is "$?" 2 "ps --format bogus is a usage error (exit 2)"
+like "$err" '--format: unknown format "bogus"' "naming the value"
+raw=$(stack ps -a --format json)
+is "$(printf '%s' "$raw" | grep -c '[0-9][eE][-+]')" 0 "ps --format json writes no number in exponent notation"
+ok "StartedAt, FinishedAt and Created are JSON integers" python3 -c '
+import json, sys
+for c in json.loads(sys.argv[1]):
+    for k in ("StartedAt", "FinishedAt", "Created"):
+        assert type(c[k]) is int, (k, c[k])
+    assert c["Created"] > 10**15, c["Created"]' "$raw"
+
 ok "down" stack down -t 0
 trap - EXIT
 assert_no_residue strict
