@@ -40,6 +40,7 @@ struct cmd {
         int (*run)(struct cmd_global *g, int argc, char **argv);
         const char *summary;
         bool hidden;
+        bool root; /* changes the host: refused up front for other users (no rootless mode yet) */
 };
 
 /* Loads the project from the global options; services named on the command line activate their profiles.

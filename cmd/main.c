@@ -12,24 +12,24 @@
 #include "core/base/util.h"
 
 static const struct cmd commands[] = {
-    {"up", cmd_up, "Create and start containers"},
-    {"down", cmd_down, "Stop and remove containers, networks"},
+    {"up", cmd_up, "Create and start containers", .root = true},
+    {"down", cmd_down, "Stop and remove containers, networks", .root = true},
     {"ps", cmd_ps, "List containers"},
     {"logs", cmd_logs, "View output from containers"},
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
-    {"build", cmd_build, "Build or rebuild services"},
+    {"build", cmd_build, "Build or rebuild services", .root = true},
     {"config", cmd_config, "Parse, resolve and render the compose file in canonical format"},
     {"port", cmd_port, "Print the public port for a port binding"},
     {"network", cmd_network, "List and inspect the project's networks"},
-    {"image", cmd_image, "Import, list, inspect and remove stored images"},
+    {"image", cmd_image, "Import, list, inspect and remove stored images", .root = true},
     {"images", cmd_images, "List images used by the project's services"},
-    {"pull", cmd_pull, "Pull service images"},
-    {"push", cmd_push, "Push service images"},
+    {"pull", cmd_pull, "Pull service images", .root = true},
+    {"push", cmd_push, "Push service images", .root = true},
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
     {"systemd", cmd_systemd, "Generate or install a systemd unit that runs the project at boot"},
-    {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true},
+    {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true, .root = true},
 };
 
 static void usage(FILE *f)
@@ -281,6 +281,15 @@ static int parse_global(int argc, char **argv, struct cmd_global *g)
         return ret;
 }
 
+/* Whether the command's arguments ask for its help, which anyone may read. */
+static bool wants_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
+                        return true;
+        return false;
+}
+
 /* Runs the command argv[0] (also `help [COMMAND]` and `version`). */
 static int run_command(struct cmd_global *g, int argc, char **argv)
 {
@@ -307,6 +316,12 @@ static int run_command(struct cmd_global *g, int argc, char **argv)
         if (!cmd) {
                 fprintf(stderr, "stack: unknown command \"%s\"\nRun 'stack --help' for usage.\n", name);
                 return EXIT_USAGE;
+        }
+        /* Before anything is read or made under the roots: as another user a command that changes the
+         * host would fail half-way, on the first file or netlink call it is not allowed. */
+        if (cmd->root && geteuid() != 0 && !wants_help(argc, argv)) {
+                fprintf(stderr, "stack %s: stack needs root (rootless mode is not supported yet)\n", name);
+                return EXIT_ERROR;
         }
         /* Subcommands parse their own options from a fresh getopt state. */
         optind = 0;
