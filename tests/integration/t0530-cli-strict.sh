@@ -119,6 +119,16 @@ else
         diag "user 65534 cannot run $STACK_BIN: the checks as another user are left out"
 fi
 
+# Read-only commands make nothing under fresh roots.
+fresh=$STACK_TEST_TMP/fresh
+mkdir -p "$fresh/root" "$fresh/run"
+for c in "config" "ps" "ps -a --format json" "logs" "logs app" "ls"; do
+        # shellcheck disable=SC2086 # c is a command and its options
+        STACK_ROOT=$fresh/root STACK_RUN_ROOT=$fresh/run stack $c >/dev/null 2>&1
+        is "$?" 0 "$c against fresh roots"
+        is "$(find "$fresh" -mindepth 2)" "" "made nothing under them"
+done
+
 ok "down" stack down -t 0
 trap - EXIT
 assert_no_residue strict
