@@ -57,9 +57,10 @@ void cmd_load_project_quiet(const struct cmd_global *g, const char *name, struct
 /* The project a command acts on: -p, else the compose file's. */
 int cmd_project_name(const struct cmd_global *g, char **ret);
 /* The project a command about existing containers (ps, logs) acts on, in *ret_name. With -p and no -f the
- * compose file is optional: *ret_p gets it only when services are named and a file of that project loads. Otherwise the file is
- * loaded (an unknown name in services is an error there). */
-int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name, struct stack_project **ret_p);
+ * compose file is optional: *ret_p gets it only when services are named and a file of that project loads.
+ * Otherwise the file is loaded (an unknown name in services is an error there). */
+int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name,
+                    struct stack_project **ret_p);
 /* Every name in services must be a service: of p when there is a file (profiles may disable it), else of
  * one of the project's containers in st. Prints "stack CMD: no such service: NAME" and returns EXIT_ERROR
  * for the first that is not. */

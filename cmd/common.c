@@ -83,7 +83,8 @@ int cmd_project_name(const struct cmd_global *g, char **ret)
         return EXIT_OK;
 }
 
-int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name, struct stack_project **ret_p)
+int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name,
+                    struct stack_project **ret_p)
 {
         if (g->project_name && !g->files) {
                 *ret_name = xstrdup(g->project_name);

@@ -77,8 +77,8 @@ static void draw(enum progress_mode mode, const char *noun, int width, const cha
 {
         const char *mark = failed ? "✘" : "✔";
         if (mode == PROGRESS_TTY && progress_color)
-                fprintf(stderr, " \033[%sm%s\033[0m %s %-*s %s\n", failed ? "31" : done ? "32" : "33", mark,
-                        noun, width, target, word);
+                fprintf(stderr, " \033[%sm%s\033[0m %s %-*s %s\n", failed ? "31" : (done ? "32" : "33"),
+                        mark, noun, width, target, word);
         else if (mode == PROGRESS_TTY)
                 fprintf(stderr, " %s %s %-*s %s\n", mark, noun, width, target, word);
         else if (mode == PROGRESS_PLAIN)
@@ -102,7 +102,8 @@ static void on_action(void *userdata, const struct plan_action *a, enum reconcil
         if (a->kind == PLAN_REMOVE_CONTAINER && phase == RECONCILE_START && a->reason &&
             startswith(a->reason, "orphan")) {
                 _cleanup_free_ char *why = xasprintf("Removing: %s", a->reason);
-                draw(mode == PROGRESS_JSON ? mode : PROGRESS_PLAIN, "Container", 0, a->target, why, false, false);
+                draw(mode == PROGRESS_JSON ? mode : PROGRESS_PLAIN, "Container", 0, a->target, why, false,
+                     false);
         }
         bool failed = phase == RECONCILE_FAILED;
         const char *word = failed ? "Error" : progress_word(a->kind, done);
