@@ -40,6 +40,7 @@ struct cmd {
         int (*run)(struct cmd_global *g, int argc, char **argv);
         const char *summary;
         bool hidden;
+        bool root; /* changes the host: refused up front for other users (no rootless mode yet) */
 };
 
 /* Loads the project from the global options; services named on the command line activate their profiles.
@@ -55,8 +56,21 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 void cmd_load_project_quiet(const struct cmd_global *g, const char *name, struct stack_project **ret);
 /* The project a command acts on: -p, else the compose file's. */
 int cmd_project_name(const struct cmd_global *g, char **ret);
+/* The project a command about existing containers (ps, logs) acts on, in *ret_name. With -p and no -f the
+ * compose file is optional: *ret_p gets it only when services are named and a file of that project loads.
+ * Otherwise the file is loaded (an unknown name in services is an error there). */
+int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name,
+                    struct stack_project **ret_p);
+/* Every name in services must be a service: of p when there is a file (profiles may disable it), else of
+ * one of the project's containers in st. Prints "stack CMD: no such service: NAME" and returns EXIT_ERROR
+ * for the first that is not. */
+int cmd_check_services(const char *cmd, const struct stack_project *p, const struct project_status *st,
+                       char *const *services);
 /* Parses a number option (-1 .. 1000000); prints a usage error and returns EXIT_USAGE when it is not. */
 int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret);
+
+/* Whether output on fd gets ANSI colour: --ansi always, or auto on a terminal without $NO_COLOR. */
+bool cmd_color(const struct cmd_global *g, int fd);
 
 struct reconcile_config cmd_reconcile_config(const struct cmd_global *g);
 struct status_config cmd_status_config(const struct cmd_global *g);

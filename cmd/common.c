@@ -83,6 +83,43 @@ int cmd_project_name(const struct cmd_global *g, char **ret)
         return EXIT_OK;
 }
 
+int cmd_project_for(const struct cmd_global *g, char **services, char **ret_name,
+                    struct stack_project **ret_p)
+{
+        if (g->project_name && !g->files) {
+                *ret_name = xstrdup(g->project_name);
+                if (services)
+                        cmd_load_project_quiet(g, g->project_name, ret_p);
+                return EXIT_OK;
+        }
+        int r = cmd_load_project(g, services, ret_p);
+        if (r != EXIT_OK)
+                return r;
+        *ret_name = xstrdup((*ret_p)->name);
+        return EXIT_OK;
+}
+
+static bool service_known(const struct stack_project *p, const struct project_status *st, const char *name)
+{
+        if (p)
+                return stack_project_service(p, name) || strv_contains(p->disabled_services, name);
+        for (size_t i = 0; st && i < st->n; i++)
+                if (streq(st->containers[i].service, name))
+                        return true;
+        return false;
+}
+
+int cmd_check_services(const char *cmd, const struct stack_project *p, const struct project_status *st,
+                       char *const *services)
+{
+        STRV_FOREACH (s, services)
+                if (!service_known(p, st, *s)) {
+                        fprintf(stderr, "stack %s: no such service: %s\n", cmd, *s);
+                        return EXIT_ERROR;
+                }
+        return EXIT_OK;
+}
+
 int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret)
 {
         char *end;
@@ -91,6 +128,15 @@ int cmd_parse_int(const char *cmd, const char *opt, const char *s, int *ret)
                 return cmd_usage_error(cmd, "%s: invalid number \"%s\"", opt, s);
         *ret = (int) v;
         return 0;
+}
+
+bool cmd_color(const struct cmd_global *g, int fd)
+{
+        if (g->ansi && streq(g->ansi, "always"))
+                return true;
+        if (g->ansi && streq(g->ansi, "never"))
+                return false;
+        return isatty(fd) && isempty(getenv("NO_COLOR"));
 }
 
 struct reconcile_config cmd_reconcile_config(const struct cmd_global *g)
@@ -131,7 +177,7 @@ int cmd_list_option(const char *cmd, int c, const char *arg, struct cmd_list_opt
                 return 1;
         case CMD_OPT_FORMAT:
                 if (!streq(arg, "table") && !streq(arg, "json")) {
-                        cmd_usage_error(cmd, "--format: expected table or json");
+                        cmd_usage_error(cmd, "--format: unknown format \"%s\" (table or json)", arg);
                         return -1;
                 }
                 o->json = streq(arg, "json");

@@ -150,16 +150,22 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
 {
         struct logs_args a = {
             .tail = -1,
-            .printer = {.prefix = true, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")},
+            .printer = {.prefix = true, .color = cmd_color(g, STDOUT_FILENO)},
         };
         int ret = logs_parse(argc, argv, &a);
         if (ret >= 0)
                 return ret;
         char **services = optind < argc ? argv + optind : NULL;
         _cleanup_free_ char *name = NULL;
-        ret = cmd_project_name(g, &name);
-        if (ret != EXIT_OK)
+        _cleanup_project_ struct stack_project *p = NULL;
+        if ((ret = cmd_project_for(g, services, &name, &p)) != EXIT_OK)
                 return ret;
+        if (services) {
+                _cleanup_project_status_ struct project_status st = {0};
+                if ((ret = cmd_project_status(g, name, &st)) != EXIT_OK ||
+                    (ret = cmd_check_services("logs", p, &st, services)) != EXIT_OK)
+                        return ret;
+        }
         cmd_catch_interrupt(false);
         return show_logs(g, name, services, &a);
 }

@@ -3,31 +3,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
 #include "core/base/cleanup.h"
 #include "core/base/log.h"
 #include "core/base/util.h"
 
 static const struct cmd commands[] = {
-    {"up", cmd_up, "Create and start containers"},
-    {"down", cmd_down, "Stop and remove containers, networks"},
+    {"up", cmd_up, "Create and start containers", .root = true},
+    {"down", cmd_down, "Stop and remove containers, networks", .root = true},
     {"ps", cmd_ps, "List containers"},
     {"logs", cmd_logs, "View output from containers"},
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
-    {"build", cmd_build, "Build or rebuild services"},
+    {"build", cmd_build, "Build or rebuild services", .root = true},
     {"config", cmd_config, "Parse, resolve and render the compose file in canonical format"},
     {"port", cmd_port, "Print the public port for a port binding"},
     {"network", cmd_network, "List and inspect the project's networks"},
-    {"image", cmd_image, "Import, list, inspect and remove stored images"},
+    {"image", cmd_image, "Import, list, inspect and remove stored images", .root = true},
     {"images", cmd_images, "List images used by the project's services"},
-    {"pull", cmd_pull, "Pull service images"},
-    {"push", cmd_push, "Push service images"},
+    {"pull", cmd_pull, "Pull service images", .root = true},
+    {"push", cmd_push, "Push service images", .root = true},
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
     {"systemd", cmd_systemd, "Generate or install a systemd unit that runs the project at boot"},
-    {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true},
+    {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true, .root = true},
 };
 
 static void usage(FILE *f)
@@ -44,8 +46,9 @@ static void usage(FILE *f)
               "      --profile NAME          Enable a profile (repeatable)\n"
               "      --parallel N            Limit parallel operations (-1: unlimited)\n"
               "      --dry-run               Show what would change without changing it\n"
-              "      --progress MODE         auto, tty, plain or quiet\n"
-              "      --ansi MODE             never, always or auto\n"
+              "      --progress MODE         auto, tty, plain, json or quiet\n"
+              "      --ansi MODE             never, always or auto (auto: colour on a terminal\n"
+              "                              unless $NO_COLOR is set)\n"
               "      --root DIR              Persistent state (default /var/lib/stack, $STACK_ROOT)\n"
               "      --run-root DIR          Runtime state (default /run/stack, $STACK_RUN_ROOT)\n"
               "      --runtime PATH          OCI runtime (default crun, $STACK_RUNTIME)\n"
@@ -199,6 +202,28 @@ static int parse_firewall_backend(const char *s)
         return -1;
 }
 
+/* --progress and --ansi (or COMPOSE_PROGRESS and COMPOSE_ANSI) take a known value or nothing runs.
+ * Returns -1 to go on, else EXIT_USAGE. */
+static int check_display(const struct cmd_global *g)
+{
+        if (!progress_mode_valid(g->progress)) {
+                fprintf(stderr,
+                        "stack: --progress: unknown mode \"%s\" (auto, tty, plain, json or quiet)\n"
+                        "Run 'stack --help' for usage.\n",
+                        g->progress);
+                return EXIT_USAGE;
+        }
+        if (!streq(g->ansi, "never") && !streq(g->ansi, "always") && !streq(g->ansi, "auto")) {
+                fprintf(stderr,
+                        "stack: --ansi: unknown mode \"%s\" (never, always or auto)\n"
+                        "Run 'stack --help' for usage.\n",
+                        g->ansi);
+                return EXIT_USAGE;
+        }
+        progress_set_color(cmd_color(g, STDERR_FILENO));
+        return -1;
+}
+
 /* The options before the command. Returns -1 to go on, else the exit code. */
 static int parse_global(int argc, char **argv, struct cmd_global *g)
 {
@@ -249,7 +274,20 @@ static int parse_global(int argc, char **argv, struct cmd_global *g)
                 g->runtime = env_or("STACK_RUNTIME", "crun");
         if (!g->progress)
                 g->progress = env_or("COMPOSE_PROGRESS", "auto");
+        if (!g->ansi)
+                g->ansi = env_or("COMPOSE_ANSI", "auto");
+        if (ret < 0)
+                ret = check_display(g);
         return ret;
+}
+
+/* Whether the command's arguments ask for its help, which anyone may read. */
+static bool wants_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+                if (streq(argv[i], "-h") || streq(argv[i], "--help"))
+                        return true;
+        return false;
 }
 
 /* Runs the command argv[0] (also `help [COMMAND]` and `version`). */
@@ -278,6 +316,12 @@ static int run_command(struct cmd_global *g, int argc, char **argv)
         if (!cmd) {
                 fprintf(stderr, "stack: unknown command \"%s\"\nRun 'stack --help' for usage.\n", name);
                 return EXIT_USAGE;
+        }
+        /* Before anything is read or made under the roots: as another user a command that changes the
+         * host would fail half-way, on the first file or netlink call it is not allowed. */
+        if (cmd->root && geteuid() != 0 && !wants_help(argc, argv)) {
+                fprintf(stderr, "stack %s: stack needs root (rootless mode is not supported yet)\n", name);
+                return EXIT_ERROR;
         }
         /* Subcommands parse their own options from a fresh getopt state. */
         optind = 0;

@@ -1,6 +1,7 @@
 /* stack ps: the project's containers as a table, names, services or JSON. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
@@ -51,6 +52,15 @@ static char *format_ports(const struct container_info *c)
         return strbuf_take(&b);
 }
 
+/* A whole number as JSON digits: cJSON keeps numbers as doubles and prints a large round one (a time in
+ * microseconds) in exponent notation, 1.79e+15, which readers expecting an integer refuse. */
+static void add_uint(cJSON *j, const char *key, uint64_t v)
+{
+        char buf[24];
+        snprintf(buf, sizeof(buf), "%" PRIu64, v);
+        cJSON_AddRawToObject(j, key, buf);
+}
+
 /* The shape compose's `ps --format json` has, with stack's own Number, LogPath and HealthLog. */
 static cJSON *container_json(const struct container_info *c)
 {
@@ -64,16 +74,16 @@ static cJSON *container_json(const struct container_info *c)
         cJSON_AddStringToObject(j, "Health", health_status_name(c->health));
         cJSON_AddNumberToObject(j, "ExitCode", c->exit_code);
         cJSON_AddNumberToObject(j, "RestartCount", c->restart_count);
-        cJSON_AddNumberToObject(j, "StartedAt", (double) c->started_at);
-        cJSON_AddNumberToObject(j, "FinishedAt", (double) c->finished_at);
-        cJSON_AddNumberToObject(j, "Created", (double) c->created_usec);
+        add_uint(j, "StartedAt", c->started_at);
+        add_uint(j, "FinishedAt", c->finished_at);
+        add_uint(j, "Created", c->created_usec);
         if (c->has_health_log) {
                 cJSON *log = cJSON_AddArrayToObject(j, "HealthLog");
                 for (int i = 0; i < c->n_health_log; i++) {
                         const struct health_probe_result *p = &c->health_log[i];
                         cJSON *e = cJSON_CreateObject();
-                        cJSON_AddNumberToObject(e, "start", (double) p->start_usec);
-                        cJSON_AddNumberToObject(e, "end", (double) p->end_usec);
+                        add_uint(e, "start", p->start_usec);
+                        add_uint(e, "end", p->end_usec);
                         cJSON_AddNumberToObject(e, "exit_code", p->exit_code);
                         cJSON_AddStringToObject(e, "output", p->output ? p->output : "");
                         cJSON_AddItemToArray(log, e);
@@ -183,12 +193,13 @@ int cmd_ps(struct cmd_global *g, int argc, char **argv)
         a.statuses = statuses;
         char **services = optind < argc ? argv + optind : NULL;
         _cleanup_free_ char *name = NULL;
-        int ret = cmd_project_name(g, &name);
+        _cleanup_project_ struct stack_project *p = NULL;
+        int ret = cmd_project_for(g, services, &name, &p);
         if (ret != EXIT_OK)
                 return ret;
         _cleanup_project_status_ struct project_status st = {0};
         ret = cmd_project_status(g, name, &st);
-        if (ret != EXIT_OK)
+        if (ret != EXIT_OK || (ret = cmd_check_services("ps", p, &st, services)) != EXIT_OK)
                 return ret;
         ps_print(&a, &st, services);
         return EXIT_OK;

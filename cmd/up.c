@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/progress.h"
 #include "core/engine/images.h"
 #include "core/image/image.h"
 #include "core/base/cleanup.h"
@@ -241,10 +242,10 @@ static int up_settle(struct up_args *a, struct stack_project *p, char **services
 static void stop_progress(void *userdata, const char *name, enum stop_phase phase,
                           const struct stack_error *err)
 {
-        if (phase == STOP_STOPPING)
-                fprintf(stderr, " Container %s Stopping\n", name);
-        else if (phase == STOP_STOPPED)
-                fprintf(stderr, " Container %s Stopped\n", name);
+        /* Drawn as --progress says (quiet, json, ...), like the lines of the reconciler's plan. */
+        const struct reconcile_events *events = userdata;
+        if (phase == STOP_STOPPING || phase == STOP_STOPPED)
+                progress_line(events, "Container", name, phase == STOP_STOPPING ? "Stopping" : "Stopped");
         else
                 fprintf(stderr, "stack: %s: %s\n", name, err && err->msg ? err->msg : "stop failed");
 }
@@ -258,6 +259,7 @@ static void up_stop(const struct cmd_global *g, const struct reconcile_config *c
             .timeout_usec = cfg->stop_timeout_usec,
             .kill_fd = cmd_kill_fd,
             .progress = stop_progress,
+            .userdata = (void *) cfg->events,
         };
         _cleanup_error_ struct stack_error err = {0};
         if (stop_project(&sc, p, &err) < 0)
@@ -386,7 +388,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
         struct up_args a = {
             .max_orphans = -1,
             .timeout = -1,
-            .printer = {.prefix = true, .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")},
+            .printer = {.prefix = true, .color = cmd_color(g, STDOUT_FILENO)},
             .images = {.parallel = g->parallel, .registry.progress = cmd_pull_progress},
         };
         int ret = up_parse(g, argc, argv, &a);

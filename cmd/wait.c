@@ -49,7 +49,7 @@ int cmd_wait(struct cmd_global *g, int argc, char **argv)
         char **services = optind < argc ? argv + optind : NULL;
         _cleanup_project_ struct stack_project *p = NULL;
         int ret = cmd_load_project(g, NULL, &p);
-        if (ret != EXIT_OK)
+        if (ret != EXIT_OK || (ret = cmd_check_services("wait", p, NULL, services)) != EXIT_OK)
                 return ret;
         cmd_catch_interrupt(false);
         int code = 0;

@@ -110,7 +110,9 @@ int status_project(const struct status_config *c, const char *project, struct pr
                 (void) supervisor_status(c->run_root, project, &live, &n_live, NULL);
         _cleanup_free_ char *rtroot = supervisor_runtime_root(c->run_root);
         struct runtime *rt = NULL;
-        if (runtime_new(c->runtime, rtroot, &rt, NULL) < 0)
+        /* Without a record there is nothing to ask the runtime, and opening it would make its state
+         * directory: a read-only command leaves the run root as it found it. */
+        if (n > 0 && runtime_new(c->runtime, rtroot, &rt, NULL) < 0)
                 rt = NULL; /* the states then stay as the supervisor recorded them */
 
         *ret = (struct project_status){.containers = xcalloc(n + 1, sizeof(*ret->containers))};
