@@ -147,6 +147,12 @@ int network_mode_parse(const char *mode, struct network_mode *ret, struct stack_
 int network_mode_netns(const struct network_ctx *ctx, const char *project, const char *container,
                        const char *mode, char **ret_path, struct stack_error *err);
 
+/* The namespace of `target`, the container of the project that network_mode service:SERVICE joins (the
+ * caller names it, as only the caller knows the service's container_name); -ENOENT (named) when the target
+ * has no namespace yet. */
+int network_service_netns(const struct network_ctx *ctx, const char *project, const char *service,
+                          const char *target, char **ret_path, struct stack_error *err);
+
 /* ---- Reading back (stack network ls / inspect) ---- */
 
 struct network_endpoint {
