@@ -404,8 +404,8 @@ static int attach_addresses(struct ipam *ipam, const struct network_info *net,
 {
         int r;
         if (net->has4) {
-                r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET, a->ipv4_address,
-                                        &at->addr4.addr, err);
+                r = ipam_address_ensure_declared(ipam, net->name, a->container, a->project, AF_INET,
+                                                 a->ipv4_address, a->declared4, &at->addr4.addr, err);
                 if (r < 0)
                         return r;
                 at->addr4.len = net->subnet4.len;

@@ -95,6 +95,7 @@ struct network_attach_spec {
         const char *ipv4_address, *ipv6_address, *mac_address; /* NULL: allocated / derived */
         char *const *link_local_ips; /* extra addresses in 169.254.0.0/16 or fe80::/10, NULL-terminated */
         bool default_route;          /* ignored on internal networks, which have no way out */
+        char *const *declared4; /* every static IPv4 address on this network, never given out dynamically */
 };
 
 struct network_attachment {
