@@ -716,6 +716,25 @@ static void lease_drop(struct ipam *ipam, const struct ipam_lease *l)
 int ipam_address_ensure(struct ipam *ipam, const char *network, const char *owner, const char *project,
                         int family, const char *want, struct ipam_addr *ret, struct stack_error *err)
 {
+        return ipam_address_ensure_declared(ipam, network, owner, project, family, want, NULL, ret, err);
+}
+
+/* Whether `a` is one of the declared addresses (text; those that do not parse are the caller's to refuse
+ * where they are used). */
+static bool declared_has(char *const *declared, const struct ipam_addr *a)
+{
+        for (char *const *d = declared; d && *d; d++) {
+                struct ipam_addr x;
+                if (ipam_addr_parse(*d, &x) == 0 && ipam_addr_equal(&x, a))
+                        return true;
+        }
+        return false;
+}
+
+int ipam_address_ensure_declared(struct ipam *ipam, const char *network, const char *owner,
+                                 const char *project, int family, const char *want, char *const *declared,
+                                 struct ipam_addr *ret, struct stack_error *err)
+{
         const char *fam = family == AF_INET6 ? "IPv6" : "IPv4";
         char b[IPAM_ADDRSTRLEN], c[IPAM_ADDRSTRLEN];
         if (!name_ok(owner) || !name_ok(project))
@@ -760,7 +779,8 @@ int ipam_address_ensure(struct ipam *ipam, const char *network, const char *owne
         }
 
         /* A lease outside the subnet is stale (the network was recreated with other addresses). */
-        if (mine && ipam_prefix_contains(&s->subnet, &mine->addr) && !reserved_why(s, &mine->addr)) {
+        if (mine && ipam_prefix_contains(&s->subnet, &mine->addr) && !reserved_why(s, &mine->addr) &&
+            !declared_has(declared, &mine->addr)) {
                 *ret = mine->addr;
                 return 0;
         }
@@ -773,7 +793,7 @@ int ipam_address_ensure(struct ipam *ipam, const char *network, const char *owne
         for (uint64_t i = 0; i < count; i++) {
                 struct ipam_addr a;
                 addr_from_u128(family, base + i, &a);
-                if (reserved_why(s, &a) || lease_by_addr(ipam, network, &a))
+                if (reserved_why(s, &a) || lease_by_addr(ipam, network, &a) || declared_has(declared, &a))
                         continue;
                 lease_add(ipam, network, owner, project, &a);
                 *ret = a;

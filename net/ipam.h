@@ -142,6 +142,12 @@ int ipam_network_release(struct ipam *ipam, const char *network, const char *pro
  * of the owner is returned when it satisfies want. */
 int ipam_address_ensure(struct ipam *ipam, const char *network, const char *owner, const char *project,
                         int family, const char *want, struct ipam_addr *ret, struct stack_error *err);
+/* The same, where `declared` (NULL-terminated, may be NULL) lists the static addresses the caller's file
+ * gives on this network: a dynamic allocation never hands one out, nor keeps a lease on one, so that a
+ * container declaring it gets it whichever container is made first. */
+int ipam_address_ensure_declared(struct ipam *ipam, const char *network, const char *owner,
+                                 const char *project, int family, const char *want, char *const *declared,
+                                 struct ipam_addr *ret, struct stack_error *err);
 /* Releases every address of owner on network (network NULL: on every network). Idempotent. */
 void ipam_address_release(struct ipam *ipam, const char *network, const char *owner);
 const struct ipam_lease *ipam_lease_find(const struct ipam *ipam, const char *network, const char *owner,

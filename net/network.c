@@ -404,8 +404,8 @@ static int attach_addresses(struct ipam *ipam, const struct network_info *net,
 {
         int r;
         if (net->has4) {
-                r = ipam_address_ensure(ipam, net->name, a->container, a->project, AF_INET, a->ipv4_address,
-                                        &at->addr4.addr, err);
+                r = ipam_address_ensure_declared(ipam, net->name, a->container, a->project, AF_INET,
+                                                 a->ipv4_address, a->declared4, &at->addr4.addr, err);
                 if (r < 0)
                         return r;
                 at->addr4.len = net->subnet4.len;
@@ -662,6 +662,19 @@ int network_mode_parse(const char *mode, struct network_mode *ret, struct stack_
         return 0;
 }
 
+int network_service_netns(const struct network_ctx *ctx, const char *project, const char *service,
+                          const char *target, char **ret_path, struct stack_error *err)
+{
+        _cleanup_free_ char *path = netns_path(ctx->run_root, project, target);
+        if (!netns_is_mounted(path))
+                return stack_error_set(err, ENOENT,
+                                       "network_mode service:%s: its container %s has no network namespace "
+                                       "yet",
+                                       service, target);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
 int network_mode_netns(const struct network_ctx *ctx, const char *project, const char *container,
                        const char *mode, char **ret_path, struct stack_error *err)
 {
@@ -679,15 +692,10 @@ int network_mode_netns(const struct network_ctx *ctx, const char *project, const
                 path = netns_path(ctx->run_root, project, container);
                 break;
         case NETWORK_MODE_SERVICE: {
-                /* Replica 1 of the service, named as compose names containers. */
+                /* Replica 1 of the service with the default name; a caller that knows the service's
+                 * container_name calls network_service_netns() with it. */
                 _cleanup_free_ char *first = xasprintf("%s-%s-1", project, m.target);
-                path = netns_path(ctx->run_root, project, first);
-                if (!netns_is_mounted(path))
-                        return stack_error_set(err, ENOENT,
-                                               "network_mode service:%s: service '%s' has no "
-                                               "running container",
-                                               m.target, m.target);
-                break;
+                return network_service_netns(ctx, project, m.target, first, ret_path, err);
         }
         case NETWORK_MODE_CONTAINER:
                 if (netns_find(ctx->run_root, m.target, &path) < 0)

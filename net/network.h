@@ -95,6 +95,7 @@ struct network_attach_spec {
         const char *ipv4_address, *ipv6_address, *mac_address; /* NULL: allocated / derived */
         char *const *link_local_ips; /* extra addresses in 169.254.0.0/16 or fe80::/10, NULL-terminated */
         bool default_route;          /* ignored on internal networks, which have no way out */
+        char *const *declared4; /* every static IPv4 address on this network, never given out dynamically */
 };
 
 struct network_attachment {
@@ -146,6 +147,12 @@ int network_mode_parse(const char *mode, struct network_mode *ret, struct stack_
  * Does not create anything; -ENOENT (named) when the target has no namespace yet. */
 int network_mode_netns(const struct network_ctx *ctx, const char *project, const char *container,
                        const char *mode, char **ret_path, struct stack_error *err);
+
+/* The namespace of `target`, the container of the project that network_mode service:SERVICE joins (the
+ * caller names it, as only the caller knows the service's container_name); -ENOENT (named) when the target
+ * has no namespace yet. */
+int network_service_netns(const struct network_ctx *ctx, const char *project, const char *service,
+                          const char *target, char **ret_path, struct stack_error *err);
 
 /* ---- Reading back (stack network ls / inspect) ---- */
 

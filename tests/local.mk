@@ -46,3 +46,6 @@ EXTRA_DIST += tests/integration/t0549-registry-lib.inc
 TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh \
 	tests/integration/t0542-registry-up.sh tests/integration/t0543-registry-example.sh
 EXTRA_DIST += examples/registry.sh
+# Network shapes of real stacks: proxy on internal + public networks, network_mode service: targets.
+TESTS += tests/integration/t0700-net-shapes-publish.sh tests/integration/t0701-net-shapes-service-mode.sh \
+	tests/integration/t0702-net-shapes-static-address.sh

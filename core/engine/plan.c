@@ -503,6 +503,14 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         after(b, r->create, gone[k]);
         }
 
+        /* A container that joins another's network namespace is made once that namespace exists. */
+        for (size_t ri = 0; ri < n_rep; ri++) {
+                const char *joins = reps[ri].service->joins;
+                for (size_t rj = 0; joins && rj < n_rep; rj++)
+                        if (reps[rj].number == 1 && streq(reps[rj].service->name, joins))
+                                after(b, reps[ri].create, reps[rj].create);
+        }
+
         /* 6. Networks nobody uses any more (their last orphans were removed). */
         _cleanup_free_ size_t *net_removes = NULL;
         size_t n_net_removes = 0;
@@ -682,6 +690,7 @@ void plan_desired_free(struct plan_desired *d)
                 struct plan_service *s = &d->services[i];
                 free(s->name);
                 free(s->container_name);
+                free(s->joins);
                 free(s->config_hash);
                 free(s->image_id);
                 strv_free(s->networks);

@@ -31,6 +31,7 @@ struct plan_service {
         char **volumes;  /* keys of the named volumes it mounts */
         struct plan_dep *deps;
         size_t n_deps;
+        char *joins; /* network_mode service:NAME: NAME, whose replica 1 is created before this one */
         bool has_healthcheck;
         bool restart_no; /* restart policy "no": an exited container with status 0 is "completed" */
 };

@@ -13,6 +13,7 @@
 #include "core/engine/health.h"
 #include "core/engine/netmodel.h"
 #include "core/image/image.h"
+#include "core/runtime/container-id.h"
 #include "core/runtime/container.h"
 #include "core/runtime/oci.h"
 #include "core/engine/reconcile-internal.h"
@@ -76,6 +77,33 @@ static const char *proto_name(enum stack_proto p)
         return p == STACK_PROTO_UDP ? "udp" : p == STACK_PROTO_SCTP ? "sctp" : "tcp";
 }
 
+/* The static IPv4 addresses the file gives on network `key`, whichever service: reserved from dynamic
+ * allocation so that a service declaring one gets it even when a sibling is made first. */
+static char **declared_addresses(const struct stack_project *p, const char *key)
+{
+        char **v = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < p->n_services; i++)
+                for (size_t n = 0; n < p->services[i].n_networks; n++) {
+                        const struct stack_service_network *sn = &p->services[i].networks[n];
+                        if (sn->ipv4_address && streq(sn->name, key))
+                                strv_push(&v, sn->ipv4_address);
+                }
+        return v;
+}
+
+/* network_mode service:NAME joins replica 1 of NAME under the name it really has, container_name
+ * included; the other modes are net/'s to resolve. */
+static int join_netns(struct reconciler *r, const char *name, const char *mode, char **ret,
+                      struct stack_error *err)
+{
+        const char *target = startswith(mode, "service:");
+        const struct stack_service *t = target ? stack_project_service(r->project, target) : NULL;
+        if (!t)
+                return network_mode_netns(r->net, r->name, name, mode, ret, err);
+        _cleanup_free_ char *cname = container_name(r->name, t->name, t->container_name, 1);
+        return network_service_netns(r->net, r->name, t->name, cname, ret, err);
+}
+
 /* The container's side of its networks: namespace, veths, addresses. Returns the attachments as JSON for
  * the record, and the first network's gateway for resolv.conf. */
 static int attach_networks(struct reconciler *r, const struct stack_service *s, const char *name,
@@ -95,7 +123,7 @@ static int attach_networks(struct reconciler *r, const struct stack_service *s, 
         }
         pthread_mutex_lock(&r->lock);
         if (s->network_mode && !streq(s->network_mode, "none")) {
-                k = network_mode_netns(r->net, r->name, name, s->network_mode, &netns, err);
+                k = join_netns(r, name, s->network_mode, &netns, err);
         } else {
                 k = network_netns_create(r->net, r->name, name, &netns, err);
                 if (k >= 0 && !s->network_mode) {
@@ -109,6 +137,8 @@ static int attach_networks(struct reconciler *r, const struct stack_service *s, 
                                         k = -err->code;
                                         break;
                                 }
+                                _cleanup_strv_free_ char **declared =
+                                    declared_addresses(r->project, entries[i].sn->name);
                                 struct network_attach_spec a = {
                                     .project = r->name,
                                     .container = name,
@@ -118,6 +148,7 @@ static int attach_networks(struct reconciler *r, const struct stack_service *s, 
                                     .ipv6_address = entries[i].sn->ipv6_address,
                                     .mac_address = entries[i].sn->mac_address,
                                     .default_route = entries[i].default_route,
+                                    .declared4 = declared,
                                 };
                                 struct network_attachment att = {0};
                                 k = network_attach(r->net, info, &a, &att, err);

@@ -29,6 +29,8 @@ int reconcile_build_desired(struct reconciler *r, struct plan_desired **ret, str
                 ps->name = xstrdup(s->name);
                 ps->scale = s->scale;
                 ps->container_name = s->container_name ? xstrdup(s->container_name) : NULL;
+                const char *joins = s->network_mode ? startswith(s->network_mode, "service:") : NULL;
+                ps->joins = joins ? xstrdup(joins) : NULL;
                 char hash[65];
                 int k = spec_service_hash(p, s, hash);
                 if (k < 0) {

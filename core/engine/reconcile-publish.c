@@ -12,7 +12,9 @@
 #include "core/base/json.h"
 #include "core/base/util.h"
 #include "core/engine/reconcile-internal.h"
+#include "core/engine/netmodel.h"
 #include "net/ports.h"
+#include "spec/node.h"
 
 /* ---- the firewall of the reconcile ---- */
 
@@ -64,14 +66,6 @@ static void fw_input_free(struct fw_input *in)
         strv_free(in->strings);
 }
 
-static bool fw_input_has_network(const struct fw_input *in, const char *name)
-{
-        for (size_t k = 0; k < in->n_networks; k++)
-                if (streq_ptr(in->networks[k].name, name))
-                        return true;
-        return false;
-}
-
 static void add_network(struct fw_input *in, const struct network_info *info)
 {
         in->networks = xrealloc(in->networks, (in->n_networks + 1) * sizeof(*in->networks));
@@ -87,25 +81,63 @@ static void add_network(struct fw_input *in, const struct network_info *info)
         memcpy(&fn->gateway, info->gateway4.bytes, 4);
 }
 
+static const struct fw_network *fw_input_network(const struct fw_input *in, const char *name)
+{
+        for (size_t k = 0; k < in->n_networks; k++)
+                if (streq_ptr(in->networks[k].name, name))
+                        return &in->networks[k];
+        return NULL;
+}
+
+/* The attachment a container's ports are published through: the first one with an IPv4 address on a
+ * network that is not internal, as Docker does, so that a proxy on a public and an internal network
+ * publishes through the public one. The networks are in `in` already (fw_collect adds them first). */
+static int publish_attachment(const struct fw_input *in, const struct container_record *rec,
+                              const cJSON **ret, struct stack_error *err)
+{
+        const cJSON *att;
+        size_t n_internal = 0, n_v4 = 0;
+        cJSON_ArrayForEach(att, cJSON_GetObjectItemCaseSensitive(rec->spec, "attachments"))
+        {
+                if (!json_get_str(att, "addr4"))
+                        continue;
+                n_v4++;
+                const struct fw_network *fn = fw_input_network(in, json_get_str(att, "network_name"));
+                if (fn && fn->internal) {
+                        n_internal++;
+                        continue;
+                }
+                *ret = att;
+                return 0;
+        }
+        if (n_v4 > 0 && n_internal == n_v4)
+                return stack_error_set(err, EINVAL,
+                                       "container %s publishes ports but all of its networks are internal; "
+                                       "nothing can be published from an internal network",
+                                       rec->name);
+        return stack_error_set(
+            err, EINVAL, "container %s publishes ports but has no IPv4 address on a network", rec->name);
+}
+
 static int add_ports(struct fw_input *in, const struct container_record *rec, struct stack_error *err)
 {
-        const cJSON *first =
-            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec->spec, "attachments"), 0);
+        const cJSON *ports = cJSON_GetObjectItemCaseSensitive(rec->spec, "ports");
+        if (cJSON_GetArraySize(ports) == 0)
+                return 0;
+        const cJSON *via = NULL;
+        int k = publish_attachment(in, rec, &via, err);
+        if (k < 0)
+                return k;
         const cJSON *pt;
-        cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(rec->spec, "ports"))
+        cJSON_ArrayForEach(pt, ports)
         {
-                if (!first || !json_get_str(first, "addr4"))
-                        return stack_error_set(err, EINVAL,
-                                               "container %s publishes ports but has no IPv4 address on a "
-                                               "network",
-                                               rec->name);
                 const char *proto = json_get_str(pt, "protocol");
                 if (proto && streq(proto, "sctp"))
                         continue;
                 in->ports = xrealloc(in->ports, (in->n_ports + 1) * sizeof(*in->ports));
                 struct fw_port *fp = &in->ports[in->n_ports++];
                 *fp = (struct fw_port){
-                    .network = keep(in, xstrdup(json_get_str(first, "network_name"))),
+                    .network = keep(in, xstrdup(json_get_str(via, "network_name"))),
                     .host_port = (uint16_t) json_get_num(pt, "published", 0),
                     .container_port = (uint16_t) json_get_num(pt, "target", 0),
                     .count = 1,
@@ -114,10 +146,9 @@ static int add_ports(struct fw_input *in, const struct container_record *rec, st
                 const char *hip = json_get_str(pt, "host_ip");
                 if (!hip || inet_pton(AF_INET, hip, &fp->host_ip) != 1)
                         fp->host_ip.s_addr = INADDR_ANY;
-                /* Checked just above: a record whose address does not parse has no usable IPv4. */
-                if (inet_pton(AF_INET, json_get_str(first, "addr4"), &fp->container_ip) != 1)
+                if (inet_pton(AF_INET, json_get_str(via, "addr4"), &fp->container_ip) != 1)
                         return stack_error_set(err, EINVAL, "container %s: invalid address \"%s\"",
-                                               rec->name, json_get_str(first, "addr4"));
+                                               rec->name, json_get_str(via, "addr4"));
         }
         return 0;
 }
@@ -132,7 +163,7 @@ static int fw_collect(struct container_record **recs, size_t n, reconcile_net_lo
                 cJSON_ArrayForEach(att, cJSON_GetObjectItemCaseSensitive(recs[i]->spec, "attachments"))
                 {
                         const char *key = json_get_str(att, "network");
-                        if (!key || fw_input_has_network(in, json_get_str(att, "network_name")))
+                        if (!key || fw_input_network(in, json_get_str(att, "network_name")))
                                 continue;
                         struct network_info info;
                         int k = lookup(userdata, key, &info, err);
@@ -348,13 +379,48 @@ int reconcile_check_project_ports(struct firewall *fw, const struct stack_projec
         return k;
 }
 
+/* A service that publishes ports needs a network that is not internal to publish them through; refused
+ * here, before anything is made, rather than when the firewall is written after its containers exist. */
+static int check_publishable(const struct stack_project *p, struct stack_error *err)
+{
+        for (size_t i = 0; i < p->n_services; i++) {
+                const struct stack_service *s = &p->services[i];
+                if (s->n_ports == 0 || s->network_mode)
+                        continue;
+                _cleanup_free_ struct netmodel_attachment *atts = NULL;
+                size_t n = 0;
+                int k = netmodel_service_plan(p, s, &atts, &n, err);
+                if (k < 0)
+                        return k;
+                bool any = n == 0;
+                for (size_t a = 0; a < n; a++)
+                        any = any || !atts[a].net || !atts[a].net->internal;
+                if (any)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("services.%s.ports", s->name);
+#define ALL_INTERNAL                                                                                      \
+        "service %s publishes ports but all of its networks are internal; nothing can be published from " \
+        "an "                                                                                             \
+        "internal network"
+                if (s->ports[0].mark.file)
+                        return spec_error(err, s->ports[0].mark, path, ALL_INTERNAL, s->name);
+                return stack_error_set(err, EINVAL, ALL_INTERNAL, s->name);
+#undef ALL_INTERNAL
+        }
+        return 0;
+}
+
 int reconcile_check_ports(struct reconciler *r, struct stack_error *err)
 {
+        int k = check_publishable(r->project, err);
+        if (k < 0)
+                return k;
+
         _cleanup_free_ struct fw_port *ports = NULL;
         if (fixed_ports(r->project, &ports) == 0)
                 return 0; /* nothing to check: no firewall needed */
         struct firewall *fw = NULL;
-        int k = reconcile_firewall(r, &fw, err);
+        k = reconcile_firewall(r, &fw, err);
         if (k < 0)
                 return k;
         return reconcile_check_project_ports(fw, r->project, err);

@@ -262,6 +262,39 @@ static void test_exhaustion(void)
         contains(e2.msg, "no free /24 left in the address pool 10.99.0.0/23", "the error names the pool");
 }
 
+/* Static addresses of the file are never handed out dynamically, whichever container comes first, and a
+ * dynamic lease that sits on one (from before it was declared) moves off it. */
+static void test_declared(void)
+{
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_ipam_ struct ipam *ipam = NULL;
+        char b[IPAM_ADDRSTRLEN];
+        is_int(ipam_open(root, &ipam, &err), 0, "reopen");
+        struct ipam_config cfg = {.subnet = "172.20.0.0/24"};
+        const struct ipam_network *n = NULL;
+        is_int(ensure_net(ipam, "p_static", "p", NULL, 0, &cfg, 1, false, &n, &err), 0, "a /24");
+        char *declared[] = {"172.20.0.2", "172.20.0.3", NULL};
+        struct ipam_addr a;
+        is_int(
+            ipam_address_ensure_declared(ipam, "p_static", "p-b-1", "p", AF_INET, NULL, declared, &a, &err),
+            0, "b, dynamic, made first");
+        is_str(ipam_addr_format(&a, b), "172.20.0.4", "skips the declared .2 and .3");
+        is_int(ipam_address_ensure_declared(ipam, "p_static", "p-a-1", "p", AF_INET, "172.20.0.2", declared,
+                                            &a, &err),
+               0, "a then gets its declared address");
+        is_str(ipam_addr_format(&a, b), "172.20.0.2", "the declared one");
+
+        /* A lease from an earlier up, before .3 was declared, moves off it. */
+        is_str(addr_of(ipam, "p_static", "p-c-1", NULL, b), "172.20.0.3", "without the list .3 is free");
+        char *more[] = {"172.20.0.2", "172.20.0.3", "172.20.0.5", NULL};
+        is_int(ipam_address_ensure_declared(ipam, "p_static", "p-c-1", "p", AF_INET, NULL, more, &a, &err),
+               0, "c again, with .3 declared now");
+        is_str(ipam_addr_format(&a, b), "172.20.0.6", "its lease moves off the declared address");
+        is_int(ipam_address_ensure_declared(ipam, "p_static", "p-d-1", "p", AF_INET, "172.20.0.3", more, &a,
+                                            &err),
+               0, "and the service declaring it gets it");
+}
+
 int main(void)
 {
         if (!mkdtemp(root)) {
@@ -274,6 +307,7 @@ int main(void)
         test_release();
         test_concurrent();
         test_exhaustion();
+        test_declared();
         _cleanup_error_ struct stack_error err = {0};
         rm_rf(root, &err);
         return done_testing();

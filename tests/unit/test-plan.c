@@ -444,8 +444,38 @@ static void test_stopped_and_pending(void)
         plan_desired_free(d);
 }
 
+/* network_mode service:NAME: the joiner is made in its target's namespace, so after the target is made. */
+static void test_joiner(void)
+{
+        struct plan_desired *d = desired_new();
+        add_service(d, "vpn", "h1")->container_name = xstrdup("tunnel");
+        struct plan_service *c = add_service(d, "client", "h2");
+        c->joins = xstrdup("vpn");
+        strv_free(c->networks);
+        c->networks = xcalloc(1, sizeof(char *));
+        add_dep(c, "vpn", STACK_DEP_STARTED, false);
+        struct plan_observed *o = observed_new();
+        struct plan *p = run(d, o, &defaults,
+                             "create network default: not found\n"
+                             "create container tunnel: not found\n"
+                             "create container p-client-1: not found\n"
+                             "update firewall of p: containers or networks changed\n"
+                             "start container tunnel: not found\n"
+                             "wait for vpn started: client depends on it\n"
+                             "start container p-client-1: not found\n",
+                             "joiner");
+        if (p)
+                ok(waits_for(p, find_action(p, PLAN_CREATE_CONTAINER, "p-client-1"),
+                             find_action(p, PLAN_CREATE_CONTAINER, "tunnel")),
+                   "joiner: created only after the container whose namespace it joins");
+        plan_free(p);
+        plan_desired_free(d);
+        plan_observed_free(o);
+}
+
 int main(void)
 {
+        test_joiner();
         test_stopped_and_pending();
         test_fresh();
         test_recreate();
