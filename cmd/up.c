@@ -336,18 +336,13 @@ static int up_wait(const struct reconcile_config *cfg, const struct stack_projec
         return EXIT_OK;
 }
 
-/* Every image the services need is present before anything is created: --build rebuilds every service with
- * build: first; otherwise images_ensure() builds the missing ones (and pull_policy: build ones) through the
+/* Every image the services need is present before anything is created (after --build has rebuilt every
+ * service with build:): images_ensure() builds the missing ones (and pull_policy: build ones) through the
  * builder and pulls the rest per pull_policy and --pull. The config hash sees a new image ID, so only
  * services whose image changed are recreated. */
 static int up_images(const struct cmd_global *g, const struct stack_project *p, struct up_args *a,
                      struct stack_error *err)
 {
-        if (a->build) {
-                struct cmd_build_options bo = {0};
-                if (cmd_build_services(g, p, NULL, &bo) != EXIT_OK)
-                        return stack_error_set(err, EIO, "building the images failed");
-        }
         struct cmd_build_context bctx = {.g = g, .p = p};
         if (!a->no_build) {
                 a->images.build = cmd_build_image;
@@ -373,6 +368,15 @@ static int up_reconcile(const struct cmd_global *g, const struct reconcile_confi
                 return cmd_fail(&err);
         if (notify)
                 sd_notifyf(0, "STATUS=Bringing up project %s", p->name);
+        /* The builder prints its own error, so a failed --build ends here without a second one. */
+        if (!cfg->dry_run && a->build) {
+                int r = cmd_build_services(g, p, NULL, &(struct cmd_build_options){0});
+                if (r != EXIT_OK) {
+                        if (notify)
+                                sd_notify(0, "STATUS=Failed: building the images");
+                        return r;
+                }
+        }
         if ((!cfg->dry_run && up_images(g, p, a, &err) < 0) || reconcile_up(cfg, p, &a->plan, &err) < 0) {
                 if (notify)
                         sd_notifyf(0, "STATUS=Failed: %s", err.msg);
