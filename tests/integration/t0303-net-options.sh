@@ -71,7 +71,7 @@ is "$("$NT" mode p3 p3-x-1 service:multi)" "$STACK_RUN_ROOT/netns/p3/p3-multi-1"
         "network_mode service: the service's first replica"
 is "$("$NT" mode p9 p9-x-1 container:p3-static-1)" "$STACK_RUN_ROOT/netns/p3/p3-static-1" \
         "network_mode container: any project's container"
-like "$("$NT" mode p3 p3-x-1 service:nope 2>&1)" "service 'nope' has no running container" "unknown service"
+like "$("$NT" mode p3 p3-x-1 service:nope 2>&1)" "network_mode service:nope: its container p3-nope-1 has no network namespace" "unknown service"
 like "$("$NT" mode p3 p3-x-1 bogus 2>&1)" "expected none, host, service:NAME or container:NAME" "bad mode"
 
 ok "down" "$NT" down p3
