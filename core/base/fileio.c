@@ -85,7 +85,8 @@ int read_named_file(const char *path, unsigned flags, char **ret_data, size_t *r
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err)
+static int write_file_rename(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                             struct stack_error *err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int) getpid());
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -104,12 +105,22 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 p += n;
                 len -= n;
         }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
+        if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0) || rename(tmp, path) < 0) {
                 int r = errno;
                 unlink(tmp);
                 return stack_error_errno(err, r, "write %s", path);
         }
         return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err)
+{
+        return write_file_rename(path, data, len, mode, true, err);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err)
+{
+        return write_file_rename(path, data, len, mode, false, err);
 }
 
 int mkdir_p(const char *path, mode_t mode, struct stack_error *err)

@@ -26,6 +26,9 @@ int read_named_file(const char *path, unsigned flags, char **ret_data, size_t *r
                     struct stack_error *err);
 /* Writes data to path through a temporary file in the same directory, fsyncs and renames it in place. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err);
+/* As write_file_atomic without the fsync: a reader sees the old content or the new, never a mix, but a
+ * crash may lose the update. For records whose loss costs only time (a cache, a pull time). */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode, struct stack_error *err);
 int mkdir_p(const char *path, mode_t mode, struct stack_error *err);
 /* Removes a tree without crossing into other file systems (a forgotten mount is an error, not a loss). */
 int rm_rf(const char *path, struct stack_error *err);

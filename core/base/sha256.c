@@ -71,8 +71,8 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 #define LOADED(t) (w[t])
 #define EXPANDED(t) EXPAND(t)
 
-/* Section 6.2.2 for each of n whole blocks. */
-static void compress(uint32_t state[8], const uint8_t *p, size_t n)
+/* Section 6.2.2 for each of n whole blocks, in portable C. */
+static void compress_c(uint32_t state[8], const uint8_t *p, size_t n)
 {
         for (; n > 0; n--, p += SHA256_BLOCK_SIZE) {
                 uint32_t w[16];
@@ -100,6 +100,99 @@ static void compress(uint32_t state[8], const uint8_t *p, size_t n)
                 state[7] += h;
         }
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The same compression through the x86 SHA extensions, about six times faster than the C above on one core:
+ * a pull hashes every blob twice (compressed and as its diff_id), which made the hash a third of a pull's
+ * CPU time. The instructions keep the eight working variables as two vectors, {a,b,e,f} and {c,d,g,h} (a
+ * and c in the top lanes), do two rounds per sha256rnds2 and four words of the message schedule per
+ * msg1/msg2 pair. */
+__attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t state[8], const uint8_t *p, size_t n)
+{
+        /* Big-endian words from the block: reverse the bytes of each 32-bit lane. */
+        const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+        __m128i dcba = _mm_loadu_si128((const __m128i *) &state[0]);
+        __m128i hgfe = _mm_loadu_si128((const __m128i *) &state[4]);
+        dcba = _mm_shuffle_epi32(dcba, 0xB1);                /* lanes b a d c */
+        hgfe = _mm_shuffle_epi32(hgfe, 0x1B);                /* lanes h g f e */
+        __m128i abef = _mm_alignr_epi8(dcba, hgfe, 8);       /* lanes f e b a */
+        __m128i cdgh = _mm_blend_epi16(hgfe, dcba, 0xF0);    /* lanes h g d c */
+
+        for (; n > 0; n--, p += SHA256_BLOCK_SIZE) {
+                const __m128i abef_in = abef, cdgh_in = cdgh;
+                __m128i m[4]; /* m[i % 4]: the schedule's words 4i .. 4i+3 */
+                /* Unrolled, the ring m[] lives in registers. */
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++) {
+                        __m128i *cur = &m[i & 3];
+                        if (i < 4)
+                                *cur = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (p + 16 * i)), bswap);
+                        else {
+                                /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time: cur
+                                 * holds words t-16.., m[(i+1)&3] t-12.., m[(i+2)&3] t-8.., m[(i+3)&3] t-4.. */
+                                __m128i prev = m[(i + 3) & 3];
+                                __m128i w7 = _mm_alignr_epi8(prev, m[(i + 2) & 3], 4);
+                                __m128i x = _mm_add_epi32(_mm_sha256msg1_epu32(*cur, m[(i + 1) & 3]), w7);
+                                *cur = _mm_sha256msg2_epu32(x, prev);
+                        }
+                        __m128i wk = _mm_add_epi32(*cur, _mm_loadu_si128((const __m128i *) &K[4 * i]));
+                        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+                        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+                }
+                abef = _mm_add_epi32(abef, abef_in);
+                cdgh = _mm_add_epi32(cdgh, cdgh_in);
+        }
+
+        __m128i feba = _mm_shuffle_epi32(abef, 0x1B);      /* lanes a b e f */
+        __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);      /* lanes g h c d */
+        _mm_storeu_si128((__m128i *) &state[0], _mm_blend_epi16(feba, dchg, 0xF0));
+        _mm_storeu_si128((__m128i *) &state[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static bool cpu_has_shani(void)
+{
+        unsigned a, b, c, d;
+        /* Leaf 7: EBX bit 29 is SHA; the shuffles also need SSSE3 and SSE4.1 (leaf 1, ECX bits 9 and 19). */
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29)))
+                return false;
+        if (!__get_cpuid(1, &a, &b, &c, &d))
+                return false;
+        return (c & (1u << 9)) && (c & (1u << 19));
+}
+
+/* 0 unknown, 1 yes, -1 no. Racing threads compute the same answer. */
+static int use_shani;
+
+void sha256_force_portable(bool on)
+{
+        __atomic_store_n(&use_shani, on ? -1 : 0, __ATOMIC_RELAXED);
+}
+
+static void compress(uint32_t state[8], const uint8_t *p, size_t n)
+{
+        int v = __atomic_load_n(&use_shani, __ATOMIC_RELAXED);
+        if (v == 0) {
+                v = cpu_has_shani() ? 1 : -1;
+                __atomic_store_n(&use_shani, v, __ATOMIC_RELAXED);
+        }
+        if (v > 0)
+                compress_shani(state, p, n);
+        else
+                compress_c(state, p, n);
+}
+#else
+void sha256_force_portable(bool on)
+{
+}
+
+static void compress(uint32_t state[8], const uint8_t *p, size_t n)
+{
+        compress_c(state, p, n);
+}
+#endif
 
 void sha256_init(struct sha256 *s)
 {

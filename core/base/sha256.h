@@ -5,6 +5,7 @@
  * can be embedded in other structs and copied. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@ void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t n);
 /* Writes the digest; the context holds padding afterwards and must be initialized again before reuse. */
 void sha256_final(struct sha256 *s, uint8_t ret[SHA256_DIGEST_SIZE]);
+
+/* The compression runs on the CPU's SHA extensions where it has them (x86-64), else in portable C, or in
+ * portable C always once this is called with true (so tests check that both give the same digests). */
+void sha256_force_portable(bool on);
 
 /* One-shot digest of a buffer. */
 void sha256(const void *data, size_t n, uint8_t ret[SHA256_DIGEST_SIZE]);

@@ -1,7 +1,13 @@
 /* HTTP over libcurl's multi interface, turned into a pull-style stream: read() drives the transfer until
  * bytes are buffered. The buffer is bounded by pausing the transfer when it fills, so memory does not
- * grow with the size of what is downloaded. */
+ * grow with the size of what is downloaded.
+ *
+ * libcurl is loaded with dlopen on first use rather than linked: its dependencies (TLS, Kerberos, LDAP,
+ * ...) are most of the dynamic loader's work at startup, and only the commands that reach a registry need
+ * them. Every other command (ps, a no-op up, down) starts without them. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +22,22 @@
 
 /* The write callback pauses the transfer above this many buffered bytes. */
 #define HTTP_BUFFER_HIGH (1u << 20)
+/* The library's soname: the ABI the headers describe. */
+#define HTTP_CURL_SONAME "libcurl.so.4"
+
+/* The functions used, resolved from the library once. */
+#define CURL_FUNCTIONS(X)                                                                                     \
+        X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_pause) X(easy_cleanup)              \
+            X(easy_strerror) X(multi_init) X(multi_add_handle) X(multi_remove_handle) X(multi_perform)        \
+                X(multi_poll) X(multi_info_read) X(multi_strerror) X(multi_cleanup) X(slist_append)           \
+                    X(slist_free_all) X(share_init) X(share_setopt)
+static struct {
+#define X(f) __typeof__(&curl_##f) f;
+        CURL_FUNCTIONS(X)
+#undef X
+        CURLSH *share;
+        char error[256]; /* why loading failed, "" when it did not */
+} curl;
 
 struct http_stream {
         CURLM *multi;
@@ -33,10 +55,58 @@ struct http_stream {
         uint64_t body_pos;
 };
 
+/* Connections, DNS answers and TLS sessions are shared by every stream of the process, so that the many
+ * small requests of a pull (probe, token, manifests, blobs) reuse one connection per registry instead of
+ * a TCP (and TLS) handshake each. Layers download on several threads at once: the share is locked. */
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userdata)
+{
+        pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userdata)
+{
+        pthread_mutex_unlock(&share_locks[data]);
+}
+
+static bool load_curl(void)
+{
+        void *lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+                snprintf(curl.error, sizeof(curl.error), "%s", dlerror());
+                return false;
+        }
+#define X(f)                                                                                                  \
+        if (!(curl.f = (__typeof__(curl.f)) dlsym(lib, "curl_" #f))) {                                        \
+                snprintf(curl.error, sizeof(curl.error), "%s has no curl_%s", HTTP_CURL_SONAME, #f);         \
+                return false;                                                                                 \
+        }
+        CURL_FUNCTIONS(X)
+#undef X
+        /* The library stays loaded for the life of the process: handles may outlive any one caller. */
+        return true;
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init_once(void)
 {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (!load_curl())
+                return;
+        if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                snprintf(curl.error, sizeof(curl.error), "curl_global_init failed");
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(share_locks); i++)
+                pthread_mutex_init(&share_locks[i], NULL);
+        curl.share = curl.share_init();
+        if (!curl.share)
+                return; /* every stream then opens its own connections: slower, still correct */
+        curl.share_setopt(curl.share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl.share_setopt(curl.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl.share_setopt(curl.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        curl.share_setopt(curl.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl.share_setopt(curl.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 void http_global_init(void)
@@ -197,7 +267,7 @@ static int fail(struct http_stream *s, bool *ret_transient, struct stack_error *
 {
         if (ret_transient)
                 *ret_transient = is_transient(s->result);
-        const char *detail = s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result);
+        const char *detail = s->errbuf[0] ? s->errbuf : curl.easy_strerror(s->result);
         if (s->result == CURLE_UNSUPPORTED_PROTOCOL && s->responses > 0)
                 detail = "redirected to a URL whose scheme is not allowed (never from https to http)";
         return stack_error_set(err, curl_errno(s->result), "%s: %s", s->url, detail);
@@ -213,16 +283,16 @@ static int pump(struct http_stream *s, bool want_data, bool *ret_transient, stru
                         break;
                 if (s->paused) {
                         s->paused = false;
-                        curl_easy_pause(s->easy, CURLPAUSE_CONT);
+                        curl.easy_pause(s->easy, CURLPAUSE_CONT);
                         continue;
                 }
                 int running = 0;
-                CURLMcode mc = curl_multi_perform(s->multi, &running);
+                CURLMcode mc = curl.multi_perform(s->multi, &running);
                 if (mc != CURLM_OK)
-                        return stack_error_set(err, EIO, "%s: %s", s->url, curl_multi_strerror(mc));
+                        return stack_error_set(err, EIO, "%s: %s", s->url, curl.multi_strerror(mc));
                 int left;
                 CURLMsg *m;
-                while ((m = curl_multi_info_read(s->multi, &left)))
+                while ((m = curl.multi_info_read(s->multi, &left)))
                         if (m->msg == CURLMSG_DONE) {
                                 s->done = true;
                                 s->result = m->data.result;
@@ -236,9 +306,9 @@ static int pump(struct http_stream *s, bool want_data, bool *ret_transient, stru
                         break;
                 if (running == 0 && !s->done)
                         continue;
-                mc = curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+                mc = curl.multi_poll(s->multi, NULL, 0, 1000, NULL);
                 if (mc != CURLM_OK)
-                        return stack_error_set(err, EIO, "%s: %s", s->url, curl_multi_strerror(mc));
+                        return stack_error_set(err, EIO, "%s: %s", s->url, curl.multi_strerror(mc));
         }
         if (s->done && s->result != CURLE_OK && s->len == s->pos)
                 return fail(s, ret_transient, err);
@@ -247,7 +317,7 @@ static int pump(struct http_stream *s, bool want_data, bool *ret_transient, stru
 
 static int add_header(struct http_stream *s, const char *h)
 {
-        struct curl_slist *l = curl_slist_append(s->headers, h);
+        struct curl_slist *l = curl.slist_append(s->headers, h);
         if (!l)
                 return -ENOMEM;
         s->headers = l;
@@ -260,58 +330,63 @@ int http_stream_open(const struct http_request *req, struct http_stream **ret, b
         http_global_init();
         if (ret_transient)
                 *ret_transient = false;
+        if (!curl.easy_init || curl.error[0])
+                return stack_error_set(err, ENOSYS, "%s: cannot use libcurl (%s): install the package libcurl4",
+                                       req->url, curl.error[0] ? curl.error : "not loaded");
         struct http_stream *s = xcalloc(1, sizeof(*s));
         _cleanup_(http_stream_freep) struct http_stream *owned = s;
         s->resp.content_length = -1;
         s->url = xstrdup(req->url);
         s->req = req;
-        s->multi = curl_multi_init();
-        s->easy = curl_easy_init();
+        s->multi = curl.multi_init();
+        s->easy = curl.easy_init();
         if (!s->multi || !s->easy)
                 return stack_error_set(err, ENOMEM, "%s: cannot set up libcurl", req->url);
         CURL *e = s->easy;
         bool https = startswith(req->url, "https://") != NULL;
-        curl_easy_setopt(e, CURLOPT_URL, req->url);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl.easy_setopt(e, CURLOPT_URL, req->url);
+        curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         /* Storage redirects may leave the registry's host, but never its encryption. */
-        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+        curl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+        curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+        curl.easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+        curl.easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
+        curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+        curl.easy_setopt(e, CURLOPT_HEADERDATA, s);
+        curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+        curl.easy_setopt(e, CURLOPT_WRITEDATA, s);
+        curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
         /* A stalled transfer (under 1 byte/s for a minute) is a failure a retry may cure. */
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "stack/" PACKAGE_VERSION);
+        curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl.easy_setopt(e, CURLOPT_USERAGENT, "stack/" PACKAGE_VERSION);
+        if (curl.share)
+                curl.easy_setopt(e, CURLOPT_SHARE, curl.share);
         if (req->tls) {
                 if (req->tls->ca_file)
-                        curl_easy_setopt(e, CURLOPT_CAINFO, req->tls->ca_file);
+                        curl.easy_setopt(e, CURLOPT_CAINFO, req->tls->ca_file);
                 if (req->tls->client_cert)
-                        curl_easy_setopt(e, CURLOPT_SSLCERT, req->tls->client_cert);
+                        curl.easy_setopt(e, CURLOPT_SSLCERT, req->tls->client_cert);
                 if (req->tls->client_key)
-                        curl_easy_setopt(e, CURLOPT_SSLKEY, req->tls->client_key);
+                        curl.easy_setopt(e, CURLOPT_SSLKEY, req->tls->client_key);
         }
         const char *method = req->method ? req->method : "GET";
         if (streq(method, "HEAD"))
-                curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+                curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
         else if (streq(method, "PUT") || req->has_body) {
-                curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-                curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-                curl_easy_setopt(e, CURLOPT_READDATA, s);
-                curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                curl.easy_setopt(e, CURLOPT_UPLOAD, 1L);
+                curl.easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+                curl.easy_setopt(e, CURLOPT_READDATA, s);
+                curl.easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
                                  (curl_off_t) (req->body ? req->body_len : req->body_fd_len));
                 if (!streq(method, "PUT"))
-                        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+                        curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
                 /* Registries answer uploads at once; no "100-continue" round trip. */
                 if (add_header(s, "Expect:") < 0)
                         return stack_error_set(err, ENOMEM, "%s: out of memory", req->url);
         } else if (!streq(method, "GET"))
-                curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+                curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
         STRV_FOREACH (h, req->headers)
                 if (add_header(s, *h) < 0)
                         return stack_error_set(err, ENOMEM, "%s: out of memory", req->url);
@@ -321,18 +396,18 @@ int http_stream_open(const struct http_request *req, struct http_stream **ret, b
                 if (add_header(s, range) < 0)
                         return stack_error_set(err, ENOMEM, "%s: out of memory", req->url);
         }
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-        curl_multi_add_handle(s->multi, e);
+        curl.easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+        curl.multi_add_handle(s->multi, e);
 
         int r = pump(s, false, ret_transient, err);
         if (r < 0)
                 return r;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &s->resp.status);
+        curl.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &s->resp.status);
         curl_off_t cl = -1;
-        if (curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
+        if (curl.easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
                 s->resp.content_length = cl;
         char *eff = NULL;
-        if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+        if (curl.easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
                 s->resp.effective_url = xstrdup(eff);
         *ret = TAKE_PTR(owned);
         return 0;
@@ -364,12 +439,12 @@ ssize_t http_stream_read(struct http_stream *s, void *buf, size_t n, bool *ret_t
 void http_stream_free(struct http_stream *s)
 {
         if (s->multi && s->easy)
-                curl_multi_remove_handle(s->multi, s->easy);
+                curl.multi_remove_handle(s->multi, s->easy);
         if (s->easy)
-                curl_easy_cleanup(s->easy);
+                curl.easy_cleanup(s->easy);
         if (s->multi)
-                curl_multi_cleanup(s->multi);
-        curl_slist_free_all(s->headers);
+                curl.multi_cleanup(s->multi);
+        curl.slist_free_all(s->headers);
         http_response_done(&s->resp);
         free(s->buf);
         free(s->url);

@@ -1879,7 +1879,11 @@ static int record_pull_time(struct image_store *s, const char *reference, struct
         }
         cJSON_DeleteItemFromObjectCaseSensitive(times, reference);
         cJSON_AddNumberToObject(times, reference, (double) realtime_usec());
-        return write_json(p, times, err);
+        /* Losing this to a crash costs at most one early pull: not worth an fsync. */
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(times);
+        if (!text)
+                return stack_error_set(err, ENOMEM, "%s: cannot serialize", p);
+        return write_file_replace(p, text, strlen(text), 0644, err);
 }
 
 uint64_t image_pull_time(struct image_store *s, const char *reference)
@@ -1890,6 +1894,15 @@ uint64_t image_pull_time(struct image_store *s, const char *reference)
                 return 0;
         double t = json_get_num(times, reference, 0);
         return t > 0 ? (uint64_t) t : 0;
+}
+
+int image_note_pulled(struct image_store *s, const char *reference, struct stack_error *err)
+{
+        _cleanup_unlock_ struct image_store *locked = s;
+        int r = store_lock(s, err);
+        if (r < 0)
+                return r;
+        return record_pull_time(s, reference, err);
 }
 
 int image_commit_pulled(struct image_store *s, const struct image_pulled *p, struct image **ret,

@@ -186,5 +186,7 @@ char *image_store_blob_path(const struct image_store *s, const char *digest);
  * store's lock, in the same order as an import: a crash leaves no reference to anything incomplete. */
 int image_commit_pulled(struct image_store *s, const struct image_pulled *p, struct image **ret,
                         struct stack_error *err);
+/* Records that reference was just pulled, its content unchanged (nothing else is written). */
+int image_note_pulled(struct image_store *s, const char *reference, struct stack_error *err);
 /* When reference was last pulled (realtime µs), 0 if never. */
 uint64_t image_pull_time(struct image_store *s, const char *reference);

@@ -175,9 +175,10 @@ static int creds_from_entry(const cJSON *e, const char *file, struct registry_cr
         return 1;
 }
 
-/* docker-credential-NAME get: the server on stdin, {"Username":..,"Secret":..} on stdout. */
-static int creds_from_helper(const char *name, const char *domain, struct registry_credentials *ret,
-                             struct stack_error *err)
+/* Runs `docker-credential-NAME VERB` (the docker-credential-helpers protocol) with input on its stdin; its
+ * stdout in *ret_out (NUL-terminated), its wait status in *ret_status. */
+static int helper_run(const char *name, const char *verb, const char *input, char **ret_out, size_t *ret_len,
+                      int *ret_status, struct stack_error *err)
 {
         _cleanup_free_ char *prog = xasprintf("docker-credential-%s", name);
         int in[2], out[2];
@@ -192,7 +193,7 @@ static int creds_from_helper(const char *name, const char *domain, struct regist
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, in[0], 0);
         posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        char *argv[] = {prog, (char *) "get", NULL};
+        char *argv[] = {prog, (char *) verb, NULL};
         pid_t pid;
         int r = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
@@ -201,26 +202,45 @@ static int creds_from_helper(const char *name, const char *domain, struct regist
         if (r != 0) {
                 close(in[1]);
                 close(out[0]);
-                return stack_error_errno(err, r, "credential helper %s (configured for %s)", prog, domain);
+                return stack_error_errno(err, r, "credential helper %s", prog);
         }
-        const char *server = dist_config_key(domain);
-        ssize_t w = write(in[1], server, strlen(server));
+        /* The helper reads all of its input before it answers; a short write means it exited early, which
+         * its status reports. */
+        ssize_t w = write(in[1], input, strlen(input));
         (void) w;
         close(in[1]);
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        int rr = read_full_fd(out[0], &data, &len);
+        int rr = read_full_fd(out[0], ret_out, ret_len);
         close(out[0]);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (rr < 0)
                 return stack_error_errno(err, -rr, "credential helper %s", prog);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        *ret_status = status;
+        return 0;
+}
+
+static bool helper_succeeded(int status)
+{
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* docker-credential-NAME get: the server on stdin, {"Username":..,"Secret":..} on stdout. */
+static int creds_from_helper(const char *name, const char *domain, struct registry_credentials *ret,
+                             struct stack_error *err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int status = 0;
+        int r = helper_run(name, "get", dist_config_key(domain), &data, &len, &status, err);
+        if (r < 0)
+                return stack_error_prefix(err, "credentials for %s", domain);
+        if (!helper_succeeded(status)) {
                 /* "credentials not found in native keychain" is how helpers say "none". */
                 if (data && strstr(data, "not found"))
                         return 0;
-                return stack_error_set(err, EIO, "credential helper %s failed for %s", prog, domain);
+                return stack_error_set(err, EIO, "credential helper docker-credential-%s failed for %s", name,
+                                       domain);
         }
         _cleanup_json_ cJSON *j = cJSON_ParseWithLength(data ? data : "", len);
         if (data)
@@ -228,7 +248,8 @@ static int creds_from_helper(const char *name, const char *domain, struct regist
         const char *user = json_get_str(j, "Username"), *secret = json_get_str(j, "Secret");
         if (!user || !secret)
                 return stack_error_set(err, EINVAL,
-                                       "credential helper %s: answer without Username and Secret", prog);
+                                       "credential helper docker-credential-%s: answer without Username and Secret",
+                                       name);
         struct registry_credentials c = {0};
         /* A helper returns an identity token as user "<token>". */
         if (streq(user, "<token>"))
@@ -304,6 +325,49 @@ static int save_config(const char *path, const cJSON *cfg, struct stack_error *e
         return r;
 }
 
+/* A helper's message for an error: its first line. */
+static const char *first_line(char *s)
+{
+        s[strcspn(s, "\r\n")] = 0;
+        return s;
+}
+
+/* The credential helper that keeps domain's secrets, as docker chooses it: credHelpers[domain], else
+ * credsStore; NULL when the secrets go into config.json itself. */
+static const char *helper_for(const cJSON *cfg, const char *domain)
+{
+        const cJSON *h = find_auth_entry(cJSON_GetObjectItemCaseSensitive(cfg, "credHelpers"), domain);
+        if (cJSON_IsString(h) && !isempty(h->valuestring))
+                return h->valuestring;
+        const char *store = json_get_str(cfg, "credsStore");
+        return isempty(store) ? NULL : store;
+}
+
+/* docker-credential-NAME store: {"ServerURL","Username","Secret"} on stdin. */
+static int helper_store(const char *name, const char *domain, const char *user, const char *password,
+                        struct stack_error *err)
+{
+        _cleanup_json_ cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "ServerURL", dist_config_key(domain));
+        cJSON_AddStringToObject(j, "Username", user);
+        cJSON_AddStringToObject(j, "Secret", password);
+        _cleanup_free_ char *input = cJSON_PrintUnformatted(j);
+        cJSON *secret = cJSON_GetObjectItemCaseSensitive(j, "Secret");
+        explicit_bzero(secret->valuestring, strlen(secret->valuestring));
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        int status = 0;
+        int r = helper_run(name, "store", input, &out, &len, &status, err);
+        explicit_bzero(input, strlen(input));
+        if (r < 0)
+                return stack_error_prefix(err, "store credentials for %s", domain);
+        if (!helper_succeeded(status))
+                return stack_error_set(err, EIO, "credential helper docker-credential-%s could not store the "
+                                                 "credentials for %s%s%s",
+                                       name, domain, out && *out ? ": " : "", out ? first_line(out) : "");
+        return 0;
+}
+
 int registry_auth_store(const char *domain, const char *user, const char *password, struct stack_error *err)
 {
         _cleanup_free_ char *path = registry_docker_config_path();
@@ -321,10 +385,19 @@ int registry_auth_store(const char *domain, const char *user, const char *passwo
         const cJSON *old = find_auth_entry(auths, domain);
         if (old)
                 cJSON_DeleteItemFromObjectCaseSensitive(auths, old->string);
+        cJSON *e = cJSON_AddObjectToObject(auths, dist_config_key(domain));
+        const char *helper = helper_for(cfg, domain);
+        if (helper) {
+                /* As docker does: the secret goes to the helper, config.json keeps an empty entry that says
+                 * a login exists. */
+                r = helper_store(helper, domain, user, password, err);
+                if (r < 0)
+                        return r;
+                return save_config(path, cfg, err);
+        }
         _cleanup_free_ char *plain = xasprintf("%s:%s", user, password);
         _cleanup_free_ char *enc = registry_base64_encode(plain, strlen(plain));
         explicit_bzero(plain, strlen(plain));
-        cJSON *e = cJSON_AddObjectToObject(auths, dist_config_key(domain));
         cJSON_AddStringToObject(e, "auth", enc);
         explicit_bzero(enc, strlen(enc));
         return save_config(path, cfg, err);
@@ -339,8 +412,25 @@ int registry_auth_erase(const char *domain, struct stack_error *err)
                 return r;
         cJSON *auths = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "auths") : NULL;
         const cJSON *old = auths ? find_auth_entry(auths, domain) : NULL;
-        if (!old)
+        const char *helper = cfg ? helper_for(cfg, domain) : NULL;
+        bool erased = false;
+        if (helper) {
+                _cleanup_free_ char *out = NULL;
+                size_t len = 0;
+                int status = 0;
+                r = helper_run(helper, "erase", dist_config_key(domain), &out, &len, &status, err);
+                if (r < 0)
+                        return stack_error_prefix(err, "erase credentials for %s", domain);
+                erased = helper_succeeded(status);
+                if (!erased && !(out && strstr(out, "not found")))
+                        return stack_error_set(err, EIO,
+                                               "credential helper docker-credential-%s could not erase the "
+                                               "credentials for %s%s%s",
+                                               helper, domain, out && *out ? ": " : "", out ? first_line(out) : "");
+        }
+        if (!old && !erased)
                 return stack_error_set(err, ENOENT, "not logged in to %s", domain);
-        cJSON_DeleteItemFromObjectCaseSensitive(auths, old->string);
+        if (old)
+                cJSON_DeleteItemFromObjectCaseSensitive(auths, old->string);
         return save_config(path, cfg, err);
 }

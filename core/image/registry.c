@@ -153,8 +153,35 @@ static void find_certs(const char *domain, struct http_tls *tls)
         }
 }
 
-/* Finds how to reach domain: https, or for an insecure registry https and then plain http. The answer of
- * /v2/ is kept: 200 means anonymous access, 401 a challenge. */
+/* The schemes to try for domain, in order. A loopback registry (insecure by default, as docker has it) is
+ * almost always plain HTTP: asking that first spares every pull a failed TLS handshake; one that does
+ * speak TLS answers plain HTTP with an error, and https is tried next. Credentials are never sent on the
+ * probe, so trying http first exposes nothing. */
+static void endpoint_schemes(const char *domain, const char *ret[2])
+{
+        if (dist_registry_insecure_default(domain)) {
+                ret[0] = "http";
+                ret[1] = "https";
+        } else {
+                ret[0] = "https";
+                ret[1] = insecure_registry(domain) ? "http" : NULL;
+        }
+}
+
+/* The message for a failed https probe: for a certificate the system does not trust, where a CA goes. */
+static void endpoint_tls_hint(const char *domain, struct stack_error *e)
+{
+        if (e->code != EPROTO || !e->msg)
+                return;
+        char *msg = xasprintf("%s (to trust this registry's certificate authority, put its certificate in "
+                              "/etc/docker/certs.d/%s/ca.crt)",
+                              e->msg, domain);
+        free(e->msg);
+        e->msg = msg;
+}
+
+/* Finds how to reach domain (see endpoint_schemes). The answer of /v2/ is kept: 200 means anonymous
+ * access, 401 a challenge. */
 static int endpoint_get(struct registry_client *c, const char *domain, struct endpoint *ret,
                         struct stack_error *err)
 {
@@ -170,26 +197,30 @@ static int endpoint_get(struct registry_client *c, const char *domain, struct en
         const char *host = dist_registry_host(domain);
         struct endpoint e = {0};
         find_certs(domain, &e.tls);
-        const char *schemes[] = {"https", insecure_registry(domain) ? "http" : NULL};
+        const char *schemes[2];
+        endpoint_schemes(domain, schemes);
         _cleanup_error_ struct stack_error first = {0};
-        int r = -EIO;
         for (size_t i = 0; i < ELEMENTSOF(schemes) && schemes[i]; i++) {
                 _cleanup_free_ char *base = xasprintf("%s://%s", schemes[i], host);
                 _cleanup_free_ char *url = xasprintf("%s/v2/", base);
                 struct http_request req = {.url = url, .tls = &e.tls, .follow_redirects = true};
                 _cleanup_http_response_ struct http_response resp = {0};
                 _cleanup_error_ struct stack_error e2 = {0};
-                r = http_fetch(&req, MAX_ERROR_BODY, &resp, NULL, NULL, NULL, &e2);
+                int r = http_fetch(&req, MAX_ERROR_BODY, &resp, NULL, NULL, NULL, &e2);
+                if (r >= 0 && resp.status != 200 && resp.status != 401)
+                        r = stack_error_set(&e2, EPROTO, "%s: answered HTTP %ld: not a registry (v2 API)", url,
+                                            resp.status);
+                else if (r < 0 && streq(schemes[i], "https"))
+                        endpoint_tls_hint(domain, &e2);
                 if (r < 0) {
-                        if (!first.msg) {
+                        /* The https failure says more than the plain-http one that follows it. */
+                        if (!first.msg || (streq(schemes[i], "https") && e2.code != ECONNREFUSED)) {
+                                stack_error_clear(&first);
                                 first = e2;
                                 e2 = (struct stack_error){0};
                         }
                         continue;
                 }
-                if (resp.status != 200 && resp.status != 401)
-                        return stack_error_set(err, EPROTO, "%s: answered HTTP %ld: not a registry (v2 API)",
-                                               url, resp.status);
                 e.base = TAKE_PTR(base);
                 e.anonymous = resp.status == 200;
                 break;
@@ -1011,6 +1042,38 @@ static void layer_jobs_free(struct layer_job *jobs, size_t n)
         free(jobs);
 }
 
+/* Whether the store already holds what the registry names: the reference resolves to an image with this
+ * manifest and config, every layer present. Then nothing is fetched or written but the pull time
+ * (pull_policy daily and weekly count from it), so a second pull of an unchanged tag costs its manifest
+ * requests and no more. */
+static bool pull_unchanged(struct registry_client *c, struct image_store *s, const char *norm,
+                           const char *mdigest, const struct dist_manifest *m, struct image **ret)
+{
+        _cleanup_image_ struct image *img = NULL;
+        if (image_lookup(s, norm, &img, NULL) < 0 || !img->digest || !streq(img->digest, mdigest) ||
+            !streq(img->id, m->config.digest))
+                return false;
+        _cleanup_free_ struct image_layer_ref *layers = NULL;
+        size_t n = 0;
+        if (image_layer_refs(s, img->id, &layers, &n, NULL) < 0 || n != m->n_layers)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!image_layer_present(s, &layers[i]) || !streq(layers[i].digest, m->layers[i].digest))
+                        return false;
+        if (image_note_pulled(s, norm, NULL) < 0)
+                return false;
+        progress(c, norm, "Pulling");
+        for (size_t i = 0; i < n; i++) {
+                char short_id[13];
+                snprintf(short_id, sizeof(short_id), "%s", digest_hex(layers[i].digest));
+                progress(c, short_id, "Already exists");
+        }
+        progress(c, norm, "Pulled");
+        if (ret)
+                *ret = TAKE_PTR(img);
+        return true;
+}
+
 int registry_pull(struct registry_client *c, struct image_store *s, const char *ref_s, const char *platform,
                   struct image **ret, struct stack_error *err)
 {
@@ -1072,6 +1135,8 @@ int registry_pull(struct registry_client *c, struct image_store *s, const char *
                 mlen = top_len;
                 strcpy(mdigest, top_digest);
         }
+        if (pull_unchanged(c, s, norm, mdigest, &m, ret))
+                return 0;
         progress(c, norm, "Pulling");
         _cleanup_free_ char *cdata = NULL;
         size_t clen = 0;

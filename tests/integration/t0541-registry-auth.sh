@@ -58,6 +58,38 @@ ok "credentials from a credential helper" env PATH="$T/bin:$PATH" "$STACK_BIN" -
 like "$(cat "$T/helper.log" 2>/dev/null)" "$REG" "the helper was asked for this registry"
 rm -f "$DOCKER_CONFIG/config.json"
 
+# login and logout with a credsStore: the secret goes to the helper (store/erase), config.json keeps only an
+# empty entry, as docker does. The helper keeps what it is given in a file.
+cat >"$T/bin/docker-credential-filestore" <<SH
+#!/bin/sh
+store=$T/filestore.json
+case "\$1" in
+store) cat >"\$store" ;;
+get) read -r server; [ -s "\$store" ] && cat "\$store" || { echo "credentials not found in native keychain"; exit 1; } ;;
+erase) read -r server; [ -s "\$store" ] || { echo "credentials not found in native keychain"; exit 1; }; rm -f "\$store" ;;
+*) exit 1 ;;
+esac
+SH
+chmod +x "$T/bin/docker-credential-filestore"
+echo '{"credsStore": "filestore"}' >"$DOCKER_CONFIG/config.json"
+out=$(echo s3cret | PATH="$T/bin:$PATH" stack login -u alice --password-stdin "$REG" 2>&1)
+is "$out" "Login Succeeded" "login with a credsStore"
+stored=$(cat "$T/filestore.json" 2>/dev/null)
+like "$stored" '"Secret":"s3cret"' "the helper was given the secret"
+like "$stored" '"Username":"alice"' "and the user"
+like "$stored" "\"ServerURL\":\"$REG\"" "for this registry"
+cfg=$(cat "$DOCKER_CONFIG/config.json")
+like "$cfg" "\"$REG\"" "config.json records the login"
+not_ok "but holds no secret" grep -q -e auth\" -e s3cret "$DOCKER_CONFIG/config.json"
+rm -rf "$T/root2"
+ok "the pull uses the stored credentials" env PATH="$T/bin:$PATH" "$STACK_BIN" --root "$T/root2" image pull -q "$REG/priv/httpd:1"
+ok "logout" env PATH="$T/bin:$PATH" "$STACK_BIN" logout "$REG"
+not_ok "the helper erased the secret" test -e "$T/filestore.json"
+not_ok "the entry is gone from config.json" grep -q "\"$REG\"" "$DOCKER_CONFIG/config.json"
+out=$(PATH="$T/bin:$PATH" stack logout "$REG" 2>&1)
+like "$out" "not logged in to $REG" "a second logout says so"
+rm -f "$DOCKER_CONFIG/config.json"
+
 # --- token auth: the registry trusts a certificate, the test's token server signs with its key ---
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/token.key" -out "$T/token.crt" -days 2 \
         -subj /CN=stack-test-token >/dev/null 2>&1

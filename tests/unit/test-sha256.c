@@ -128,8 +128,13 @@ static void against_sha256sum(void)
 int main(void)
 {
         srandom(getpid());
-        known_answers();
-        padding_boundaries();
-        against_sha256sum();
+        /* Both compressions: the CPU's SHA extensions where it has them, and the portable C. */
+        for (int portable = 0; portable <= 1; portable++) {
+                diag("%s", portable ? "portable C" : "the CPU's SHA extensions, where present");
+                sha256_force_portable(portable);
+                known_answers();
+                padding_boundaries();
+                against_sha256sum();
+        }
         return done_testing();
 }
