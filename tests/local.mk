@@ -43,7 +43,7 @@ TESTS += tests/integration/t0600-build.sh tests/integration/t0601-build-config.s
 	tests/integration/t0603-build-pull.sh
 # Registries: pull, push, login against a real docker-registry on loopback.
 EXTRA_DIST += tests/integration/t0549-registry-lib.inc
-TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh \
+TESTS += tests/integration/t0540-registry-pull.sh tests/integration/t0541-registry-auth.sh tests/integration/t0544-registry-tls.sh \
 	tests/integration/t0542-registry-up.sh tests/integration/t0543-registry-example.sh
 EXTRA_DIST += examples/registry.sh
 # Network shapes of real stacks: proxy on internal + public networks, network_mode service: targets.

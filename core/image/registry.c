@@ -168,14 +168,25 @@ static void endpoint_schemes(const char *domain, const char *ret[2])
         }
 }
 
-/* The message for a failed https probe: for a certificate the system does not trust, where a CA goes. */
-static void endpoint_tls_hint(const char *domain, struct stack_error *e)
+/* The message for a failed https probe, with what the user can do: for a certificate the system does not
+ * trust, where its CA goes; for a connection the server drops after the handshake while stack offered no
+ * client certificate (a registry that requires one does that under TLS 1.3), where one goes. */
+static void endpoint_tls_hint(const char *domain, const struct http_tls *tls, struct stack_error *e)
 {
-        if (e->code != EPROTO || !e->msg)
+        if (!e->msg || e->code == ECONNREFUSED || e->code == EHOSTUNREACH || e->code == ETIMEDOUT)
                 return;
-        char *msg = xasprintf("%s (to trust this registry's certificate authority, put its certificate in "
-                              "/etc/docker/certs.d/%s/ca.crt)",
-                              e->msg, domain);
+        _cleanup_free_ char *h = NULL;
+        if (e->code == EPROTO && strstr(e->msg, "certificate") && !strstr(e->msg, "certificate required"))
+                h = xasprintf("to trust this registry's certificate authority, put its certificate in "
+                              "/etc/docker/certs.d/%s/ca.crt",
+                              domain);
+        else if (!tls->client_cert)
+                h = xasprintf("if the registry requires a client certificate, put client.cert and client.key "
+                              "in /etc/docker/certs.d/%s/",
+                              domain);
+        if (!h)
+                return;
+        char *msg = xasprintf("%s (%s)", e->msg, h);
         free(e->msg);
         e->msg = msg;
 }
@@ -211,7 +222,7 @@ static int endpoint_get(struct registry_client *c, const char *domain, struct en
                         r = stack_error_set(&e2, EPROTO, "%s: answered HTTP %ld: not a registry (v2 API)", url,
                                             resp.status);
                 else if (r < 0 && streq(schemes[i], "https"))
-                        endpoint_tls_hint(domain, &e2);
+                        endpoint_tls_hint(domain, &e.tls, &e2);
                 if (r < 0) {
                         /* The https failure says more than the plain-http one that follows it. */
                         if (!first.msg || (streq(schemes[i], "https") && e2.code != ECONNREFUSED)) {
