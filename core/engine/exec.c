@@ -188,9 +188,9 @@ int exec_exit_code(int status, const char *runtime_error)
         if (WIFSIGNALED(status))
                 return 128 + WTERMSIG(status);
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-        /* The runtime exits 255 when it could not start the command, and logs why; a command of its own
-         * that exits 255 leaves the log empty. */
-        if (code != 255 || isempty(runtime_error))
+        /* The runtime exits non-zero when it could not start the command (255 for exec, 1 for run), and
+         * logs why; a command's own exit leaves the log empty. */
+        if (code == 0 || isempty(runtime_error))
                 return code;
         if (strstr(runtime_error, "not found") || strstr(runtime_error, "No such file"))
                 return strstr(runtime_error, "chdir") ? 126 : 127;
@@ -293,7 +293,7 @@ int exec_run(const struct reconcile_config *c, const struct exec_request *rq, in
                 return k;
         _cleanup_free_ char *log = runtime_read_log(f.log);
         *ret_exit_code = exec_exit_code(status, log);
-        if (!isempty(log) && WIFEXITED(status) && WEXITSTATUS(status) == 255) {
+        if (!isempty(log) && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
                 size_t l = strlen(log);
                 while (l > 0 && log[l - 1] == '\n')
                         log[--l] = 0;
