@@ -3,6 +3,7 @@
 # cannot run), -u/-w/-e/--index/--privileged/-d, stdin through a pipe with -T, a real pseudo-terminal when
 # stdin is one (tty, window size at start and after a resize, raw mode restored), and the errors for an
 # unknown service or one that is not running.
+# shellcheck disable=SC2016 # single-quoted $-expressions are the container shell's to expand
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 
 command -v crun >/dev/null || skip_all "crun not installed"
@@ -80,7 +81,7 @@ like "$out" "not a tty" "tty says so"
 
 # -d: the command runs on after stack returns.
 ok "exec -d returns" stack exec -d app sh -c 'sleep 0.2; echo done >/tmp/detached'
-ok "and the command ran" wait_until 100 stack exec -T app grep -q done /tmp/detached
+ok "and the command ran" wait_until 100 stack exec -T app grep -q "done" /tmp/detached
 
 # A real terminal: stack's stdin is the slave of a pty the test owns.
 out=$(python3 "$ptyrun" --rows 33 --cols 101 -- "$STACK_BIN" exec app sh -c 'tty; stty size; exit 3' 2>"$STACK_TEST_TMP/pty.err")

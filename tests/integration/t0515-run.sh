@@ -3,6 +3,7 @@
 # started and waited on (or not, with --no-deps), ports published only with --service-ports, a pty on a
 # terminal, --rm leaving nothing of the container, -d run by the supervisor, a plain `up` leaving one-offs
 # alone, `down` removing them, and the flags not supported yet refused.
+# shellcheck disable=SC2016 # single-quoted $-expressions are the container shell's to expand
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 
 command -v crun >/dev/null || skip_all "crun not installed"
@@ -55,7 +56,6 @@ is "$?" "4" "run returns the command's exit code"
 is "$out" "one-off" "its output on our stdout"
 is "$(names)" "" "--no-deps started nothing else, and --rm left no container"
 is "$(oneoff_left)" "" "--rm left no record, bundle, layer, runtime state, netns or mount"
-links_before=$(ip -o link show | wc -l)
 
 # Dependencies started and waited on.
 out=$(stack run --rm -T app sh -c 'echo ran' 2>/dev/null)
