@@ -14,6 +14,7 @@
 #include "core/base/util.h"
 #include "core/engine/exec.h"
 #include "core/engine/state.h"
+#include "core/engine/supervisor.h"
 #include "core/runtime/console.h"
 #include "core/runtime/container.h"
 #include "core/runtime/oci.h"
@@ -24,6 +25,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct container_host *, container_host_free)
 static bool record_is_oneoff(const struct container_record *rec)
 {
         return rec->spec && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec->spec, "oneoff"));
+}
+
+/* The supervisor's record of a running container whose init is still alive (pid and start time) is
+ * enough to go on, and saves a runtime call: if it stopped just now, the runtime's exec says so. */
+static bool supervisor_says_running(const struct reconcile_config *c, const char *project, const char *name)
+{
+        _cleanup_json_ cJSON *st = supervisor_read_status(c->run_root, project, name);
+        if (!st || container_state_from_string(json_get_str(st, "state")) != CONTAINER_STATE_RUNNING)
+                return false;
+        pid_t pid = (pid_t) json_get_num(st, "pid", 0);
+        uint64_t start = (uint64_t) json_get_num(st, "pid_start", 0);
+        return pid > 0 && start > 0 && proc_alive(pid, start);
 }
 
 int exec_find_container(const struct reconcile_config *c, const char *project, const char *service,
@@ -44,6 +57,10 @@ int exec_find_container(const struct reconcile_config *c, const char *project, c
                 return index == 1 ? stack_error_set(err, ENOENT, "service \"%s\" has no container", service)
                                   : stack_error_set(err, ENOENT, "service \"%s\" has no replica %d", service,
                                                     index);
+        if (supervisor_says_running(c, project, name)) {
+                *ret_name = TAKE_PTR(name);
+                return 0;
+        }
         _cleanup_(container_host_freep) struct container_host *h = NULL;
         k = container_host_new(c->root, c->run_root, c->runtime, &h, err);
         if (k < 0)
