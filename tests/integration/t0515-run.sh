@@ -116,6 +116,11 @@ for flag in "-v /tmp:/x" "-p 1:1" "--build" "--pull always" "--use-aliases"; do
 done
 stack run --rm -d app true >/dev/null 2>&1
 is "$?" "2" "--rm with -d is refused"
+kept=$(oneoff_left) # the detached one-offs above
+err=$(stack run --rm -T -u nosuchuser app true 2>&1)
+is "$?" "1" "a one-off that cannot be created: exit 1"
+like "$err" "nosuchuser" "naming the cause"
+is "$(oneoff_left)" "$kept" "and --rm removed what was made of it"
 err=$(stack run nosuch true 2>&1)
 is "$?" "1" "unknown service: exit 1"
 like "$err" "no such service: nosuch" "naming it"
