@@ -26,6 +26,7 @@ static const char run_usage[] =
     "  -l, --label KEY=VALUE    Add or override a label (repeatable)\n"
     "      --name NAME          Name the container\n"
     "      --no-deps            Don't start the services it depends on\n"
+    "  -p, --publish [IP:][HOST:]PORT[/PROTO]  Publish a container port (repeatable)\n"
     "      --rm                 Remove the container when it exits\n"
     "      --service-ports      Publish the service's ports (not published otherwise)\n"
     "  -T, --no-TTY             Do not allocate a pseudo-terminal (the default when stdin is not one)\n"
@@ -33,7 +34,7 @@ static const char run_usage[] =
     "  -w, --workdir DIR        Working directory inside the container\n"
     "  -h, --help               Show this help\n"
     "\n"
-    "Not supported yet (refused): -v/--volume, -p/--publish, --build, --pull, --use-aliases, --rm with -d.";
+    "Not supported yet (refused): -v/--volume, --build, --pull, --use-aliases, --rm with -d.";
 
 enum {
         ARG_RM = 0x100,
@@ -82,6 +83,7 @@ static void run_args_done(struct run_args *a)
         strv_free(a->o.labels);
         strv_free(a->o.cap_add);
         strv_free(a->o.cap_drop);
+        strv_free(a->o.publish);
 }
 
 /* The options with a value. Returns 1 when c is one of them, 0 when not. */
@@ -140,9 +142,11 @@ static int run_parse(int argc, char **argv, struct run_args *a)
                 case 'T':
                         a->no_tty = true;
                         break;
-                case 'v':
                 case 'p':
-                        return cmd_usage_error("run", "-%c is not supported yet", c);
+                        strv_push(&a->o.publish, optarg);
+                        break;
+                case 'v':
+                        return cmd_usage_error("run", "-v is not supported yet");
                 case ARG_UNSUPPORTED:
                         return cmd_usage_error("run", "--%s is not supported yet", run_options[longi].name);
                 case 'h':

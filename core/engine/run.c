@@ -24,6 +24,8 @@ struct run_project {
         /* What the overridden service owns; the rest is the original's. */
         struct stack_kvlist environment, labels;
         char **command, **entrypoint, **cap_add, **cap_drop;
+        struct stack_port *ports;
+        size_t n_ports;
 };
 
 void run_project_free(struct run_project *rp)
@@ -36,6 +38,9 @@ void run_project_free(struct run_project *rp)
         strv_free(rp->entrypoint);
         strv_free(rp->cap_add);
         strv_free(rp->cap_drop);
+        for (size_t i = 0; i < rp->n_ports; i++)
+                free(rp->ports[i].host_ip);
+        free(rp->ports);
         free(rp->services);
         free(rp);
 }
@@ -89,6 +94,80 @@ static int apply_labels(struct run_project *rp, char *const *labels, struct stac
         return 0;
 }
 
+static int parse_port_number(const char *s, const char *spec, uint16_t *ret, struct stack_error *err)
+{
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (isempty(s) || *end || errno || v < 1 || v > 65535)
+                return stack_error_set(err, EINVAL, "-p %s: \"%s\" is not a port number (1-65535)", spec, s);
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* -p's short syntax for one port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]. */
+static int parse_publish(const char *spec, struct stack_port *ret, struct stack_error *err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        char *proto = strchr(copy, '/');
+        struct stack_port p = {.protocol = STACK_PROTO_TCP};
+        if (proto) {
+                *proto++ = 0;
+                if (streq(proto, "udp"))
+                        p.protocol = STACK_PROTO_UDP;
+                else if (streq(proto, "sctp"))
+                        p.protocol = STACK_PROTO_SCTP;
+                else if (!streq(proto, "tcp"))
+                        return stack_error_set(err, EINVAL, "-p %s: unknown protocol \"%s\"", spec, proto);
+        }
+        if (strchr(copy, '[') || strchr(copy, '-'))
+                return stack_error_set(
+                    err, EINVAL, "-p %s: port ranges and IPv6 addresses are not supported by run -p yet",
+                    spec);
+        _cleanup_strv_free_ char **parts = strv_split(copy, ":");
+        size_t n = strv_length(parts);
+        if (n < 1 || n > 3)
+                return stack_error_set(err, EINVAL, "-p %s: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT",
+                                       spec);
+        int k = parse_port_number(parts[n - 1], spec, &p.target, err);
+        if (k >= 0 && n >= 2 && !isempty(parts[n - 2]))
+                k = parse_port_number(parts[n - 2], spec, &p.published_start, err);
+        if (k < 0)
+                return k;
+        p.published_end = p.published_start;
+        if (n == 3 && !isempty(parts[0]))
+                p.host_ip = xstrdup(parts[0]);
+        *ret = p;
+        return 0;
+}
+
+/* The ports published: the service's with --service-ports, then -p's. */
+static int apply_ports(struct run_project *rp, struct stack_service *s, const struct run_overrides *o,
+                       struct stack_error *err)
+{
+        size_t own = o->service_ports ? s->n_ports : 0;
+        size_t n = own + strv_length(o->publish);
+        if (n == own) {
+                s->n_ports = own;
+                return 0;
+        }
+        rp->ports = xcalloc(n, sizeof(*rp->ports));
+        for (size_t i = 0; i < own; i++) {
+                rp->ports[i] = s->ports[i];
+                rp->ports[i].host_ip = s->ports[i].host_ip ? xstrdup(s->ports[i].host_ip) : NULL;
+        }
+        rp->n_ports = own;
+        STRV_FOREACH (spec, o->publish) {
+                int k = parse_publish(*spec, &rp->ports[rp->n_ports], err);
+                if (k < 0)
+                        return k;
+                rp->n_ports++;
+        }
+        s->ports = rp->ports;
+        s->n_ports = rp->n_ports;
+        return 0;
+}
+
 static int override_service(struct run_project *rp, struct stack_service *s, const struct run_overrides *o,
                             struct stack_error *err)
 {
@@ -130,8 +209,9 @@ static int override_service(struct run_project *rp, struct stack_service *s, con
                 rp->cap_drop = strv_concat(s->cap_drop, o->cap_drop);
                 s->cap_drop = rp->cap_drop;
         }
-        if (!o->service_ports)
-                s->n_ports = 0;
+        k = apply_ports(rp, s, o, err);
+        if (k < 0)
+                return k;
         /* Never restarted by policy: a one-off ends when its command does. */
         s->restart = (struct stack_restart_policy){.policy = STACK_RESTART_NO};
         s->restart_set = true;

@@ -26,6 +26,7 @@ struct run_overrides {
         const char *user, *workdir;
         char **cap_add, **cap_drop;
         bool service_ports; /* publish the service's ports (not published otherwise) */
+        char **publish;     /* -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO], one port each */
 };
 
 /* The project with `service` as the one-off runs it: the overrides applied, no restart, no published

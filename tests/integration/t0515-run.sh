@@ -95,6 +95,11 @@ sp=$(stack run -d --no-deps --service-ports --name rn-web-ports web 2>/dev/null)
 is "$sp" "rn-web-ports" "--name names it"
 ok "--service-ports publishes the service's port" wait_until 300 answers 18096
 
+ok "run -d -p" stack run -d --no-deps -p 127.0.0.1:18097:80 web
+ok "-p publishes the port given" wait_until 300 answers 18097
+stack run --rm -p 80:99999 web true >/dev/null 2>&1
+is "$?" "2" "-p with a bad port is a usage error"
+
 # Detached one-offs are the supervisor's: exit code recorded, never restarted.
 job=$(stack run -d --no-deps -l purpose=test app sh -c 'exit 3' 2>/dev/null)
 ok "a detached one-off exits" wait_until 300 bash -c "[ \"\$(cd '$PWD' && '$STACK_BIN' ps -a --format json | python3 -c 'import json,sys; print([c[\"State\"] for c in json.load(sys.stdin) if c[\"Name\"]==\"$job\"][0])')\" = exited ]"
@@ -109,7 +114,7 @@ is "$(printf '%s\n' "$up_out" | grep -c 'orphan')" "0" "and not called orphans"
 is "$(ps_field "$name" State)" "running" "the running one still runs"
 
 # Refused flags and errors.
-for flag in "-v /tmp:/x" "-p 1:1" "--build" "--pull always" "--use-aliases"; do
+for flag in "-v /tmp:/x" "--build" "--pull always" "--use-aliases"; do
         # shellcheck disable=SC2086 # the flag and its value are two words
         stack run --rm $flag app true >/dev/null 2>&1
         is "$?" "2" "run $flag is refused as not supported yet"

@@ -83,6 +83,30 @@ static void test_overrides(void)
         stack_error_clear(&err);
         ok(run_project_new(&p, "nope", &o, &rp, &err) == -ENOENT, "unknown service");
         contains(err.msg, "nope", "the error names it");
+        char *pub[] = {"127.0.0.1:8080:80", "9090:90/udp", "70", NULL};
+        struct run_overrides op = {.publish = pub};
+        is_int(run_project_new(&p, "web", &op, &rp, &err), 0, "-p");
+        s = rp ? stack_project_service(run_project_get(rp), "web") : NULL;
+        ok(s && s->n_ports == 3, "three ports, the service's own not among them");
+        ok(s && streq_ptr(s->ports[0].host_ip, "127.0.0.1") && s->ports[0].published_start == 8080 &&
+               s->ports[0].target == 80 && s->ports[0].protocol == STACK_PROTO_TCP,
+           "IP:HOST:CONTAINER");
+        ok(s && !s->ports[1].host_ip && s->ports[1].published_start == 9090 && s->ports[1].target == 90 &&
+               s->ports[1].protocol == STACK_PROTO_UDP,
+           "HOST:CONTAINER/udp");
+        ok(s && s->ports[2].published_start == 0 && s->ports[2].target == 70,
+           "CONTAINER alone: any host port");
+        run_project_free(rp);
+        rp = NULL;
+        const char *bad_ports[] = {"0", "80:99999", "1-5:1-5", "80/icmp", "a:b:c:d", "x"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_ports); i++) {
+                char *one[] = {(char *) bad_ports[i], NULL};
+                struct run_overrides ob2 = {.publish = one};
+                stack_error_clear(&err);
+                ok(run_project_new(&p, "web", &ob2, &rp, &err) == -EINVAL && !rp, "-p %s refused",
+                   bad_ports[i]);
+                contains(err.msg, bad_ports[i], "the error quotes it");
+        }
         stack_kvlist_free(&svc[1].environment);
 }
 
