@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -368,6 +369,12 @@ int run_foreground(const struct reconcile_config *c, const struct run_request *r
                 return k;
         int status = 0;
         k = run_spawn_wait(h->runtime, bundle, rq, &status, err);
+        /* The runtime killed (a second Ctrl-C) leaves the container running with nobody to wait for it:
+         * it goes too, as the user asked. */
+        if (k < 0 || WIFSIGNALED(status)) {
+                _cleanup_error_ struct stack_error e = {0};
+                (void) runtime_kill(h->runtime, rq->name, SIGKILL, &e);
+        }
         if (k < 0)
                 return k;
         _cleanup_free_ char *logp = path_join(bundle, "runtime.log");

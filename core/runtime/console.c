@@ -134,6 +134,7 @@ static int write_all(int fd, const char *buf, size_t n)
 struct relay_signals {
         sigset_t set, saved;
         int fd;
+        unsigned ending; /* SIGINT, SIGTERM, SIGHUP, SIGQUIT received so far */
 };
 
 static int signals_take(struct relay_signals *s, bool winch, struct stack_error *err)
@@ -155,23 +156,26 @@ static int signals_take(struct relay_signals *s, bool winch, struct stack_error 
 
 static void signals_release(struct relay_signals *s)
 {
-        close(s->fd);
-        /* Signals that arrived meanwhile were passed on; the pending ones are the process's, dropped. */
+        /* Signals that arrived meanwhile were passed on; the ones still pending were meant for the process
+         * too, and are dropped rather than delivered to us once unblocked. */
         struct signalfd_siginfo si;
         while (read(s->fd, &si, sizeof(si)) > 0)
                 ;
+        close(s->fd);
         (void) sigprocmask(SIG_SETMASK, &s->saved, NULL);
 }
 
-/* Reads what the signalfd has: forwards the ending signals to pid, applies window size changes. */
-static void signals_handle(const struct relay_signals *s, pid_t pid, int in, int master)
+/* Reads what the signalfd has: passes the first ending signal on to pid, applies window size changes. A
+ * container's init ignores signals it has no handler for, so from the second one on pid is killed (as a
+ * second Ctrl-C does in `up`): the user asked twice. */
+static void signals_handle(struct relay_signals *s, pid_t pid, int in, int master)
 {
         struct signalfd_siginfo si;
         while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGWINCH)
                         follow_size(in, master);
                 else
-                        (void) kill(pid, (int) si.ssi_signo);
+                        (void) kill(pid, s->ending++ == 0 ? (int) si.ssi_signo : SIGKILL);
         }
 }
 
@@ -185,7 +189,7 @@ static int reap(pid_t pid, int *ret_status, struct stack_error *err)
 
 int console_wait(pid_t pid, int *ret_status, struct stack_error *err)
 {
-        struct relay_signals s;
+        struct relay_signals s = {0};
         int k = signals_take(&s, false, err);
         if (k < 0)
                 return k;
@@ -273,7 +277,7 @@ static int relay_step(struct pollfd *p, int master, int in, int out, bool *in_op
 
 int console_relay(int master, int in, int out, pid_t pid, int *ret_status, struct stack_error *err)
 {
-        struct relay_signals s;
+        struct relay_signals s = {0};
         int k = signals_take(&s, true, err);
         if (k < 0)
                 return k;

@@ -20,10 +20,11 @@ void console_size(int fd, unsigned *ret_rows, unsigned *ret_cols);
 
 /* Relays in -> master and master -> out until pid exits and the master has nothing more to read; *ret_status
  * is pid's wait status. When in is a terminal it is put in raw mode for the time (restored on every
- * return), and its window size follows SIGWINCH onto the master. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
- * us are passed on to pid. */
+ * return), and its window size follows SIGWINCH onto the master. The first SIGINT, SIGTERM, SIGHUP or
+ * SIGQUIT sent to us is passed on to pid; a second one kills it. */
 int console_relay(int master, int in, int out, pid_t pid, int *ret_status, struct stack_error *err);
 
-/* Waits for pid, passing SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to us on to it (the process without a
- * terminal shares ours: a Ctrl-C reaches it directly, and must not end us before it). */
+/* Waits for pid, passing the first SIGINT, SIGTERM, SIGHUP or SIGQUIT sent to us on to it, killing it on a
+ * second (the process without a terminal shares ours: a Ctrl-C reaches it directly, and must not end us
+ * before it). */
 int console_wait(pid_t pid, int *ret_status, struct stack_error *err);

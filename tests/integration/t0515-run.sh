@@ -76,6 +76,16 @@ is "$(stack run --rm -T --cap-drop ALL app sh -c 'grep CapEff /proc/self/status'
 stack run --rm -T app no-such-command >/dev/null 2>&1
 is "$?" "127" "a command that does not exist: 127"
 
+# Signals: the first is passed on (a sleeping init ignores it), a second one ends the one-off.
+"$STACK_BIN" run --rm -T --no-deps app sh -c 'echo started; exec sleep 1000' >"$STACK_TEST_TMP/sig.out" 2>&1 &
+runner=$!
+ok "a one-off runs in the foreground" wait_until 300 grep -q started "$STACK_TEST_TMP/sig.out"
+kill -TERM "$runner"
+kill -INT "$runner"
+wait "$runner"
+is "$?" "137" "two signals end it: the runtime killed, 128+9"
+is "$(oneoff_left)" "" "and --rm removed it all the same"
+
 # A terminal when stdin is one.
 out=$(python3 "$ptyrun" --rows 27 --cols 91 -- "$STACK_BIN" run --rm app sh -c 'tty; stty size; exit 6' 2>"$STACK_TEST_TMP/pty.err")
 like "$out" "/dev/pts/" "on a terminal the one-off gets a pty"
