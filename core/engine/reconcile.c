@@ -47,7 +47,7 @@ void reconciler_done(struct reconciler *r)
 }
 
 int reconciler_init(struct reconciler *r, const struct reconcile_config *c, const char *name,
-                           const struct stack_project *p, struct stack_error *err)
+                    const struct stack_project *p, struct stack_error *err)
 {
         *r = (struct reconciler){.cfg = c, .project = p, .name = name};
         pthread_mutex_init(&r->lock, NULL);
