@@ -116,6 +116,17 @@ ok "a detached one-off exits" wait_until 300 bash -c "[ \"\$(cd '$PWD' && '$STAC
 is "$(ps_field "$job" ExitCode)" "3" "with its exit code recorded"
 is "$(annotation "$job" purpose)" "test" "-l adds a label"
 
+# Names: a one-off answers to its own name, not to its service's (compose's run without --use-aliases).
+dns_names() { # dns_names CONTAINER: the names the project's DNS table gives the container
+        python3 -c 'import json, sys
+for n in json.load(open(sys.argv[1]))["networks"]:
+    for e in n["entries"]:
+        if e["id"] == sys.argv[2]:
+            print(" ".join(e["names"]))' "$STACK_RUN_ROOT/projects/rn/dns.json" "$1" | sort -u
+}
+is "$(dns_names "$name")" "$name" "the one-off's DNS names: its own only"
+is "$(dns_names rn-db-1)" "rn-db-1 db" "a replica's: its name and its service's"
+
 # A plain up leaves the one-offs alone: not orphans, not removed.
 up_out=$(stack up -d 2>&1)
 is "$?" "0" "up"
