@@ -134,6 +134,8 @@ int cmd_port(struct cmd_global *g, int argc, char **argv);
 int cmd_systemd(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);
 int cmd_build(struct cmd_global *g, int argc, char **argv);
+int cmd_exec(struct cmd_global *g, int argc, char **argv);
+int cmd_run(struct cmd_global *g, int argc, char **argv);
 
 /* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
 struct cmd_build_options {

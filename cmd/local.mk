@@ -11,6 +11,8 @@ stack_SOURCES = \
 	cmd/logs.c \
 	cmd/ls.c \
 	cmd/wait.c \
+	cmd/exec.c \
+	cmd/run.c \
 	cmd/port.c \
 	cmd/supervise.c \
 	cmd/image.c \

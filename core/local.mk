@@ -58,6 +58,7 @@ libstack_core_la_SOURCES += \
 	core/runtime/seccomp.h core/runtime/seccomp.c \
 	core/runtime/oci.h core/runtime/oci.c \
 	core/runtime/runtime.h core/runtime/runtime.c \
+	core/runtime/console.h core/runtime/console.c \
 	core/runtime/volume.h core/runtime/volume.c \
 	core/runtime/container-id.h \
 	core/runtime/container.h core/runtime/container.c
@@ -141,3 +142,9 @@ libstack_core_la_SOURCES += core/engine/images.h core/engine/images.c
 check_PROGRAMS += tests/unit/test-images
 TESTS += tests/unit/test-images
 tests_unit_test_images_LDADD = $(STACK_LIBS)
+
+# exec and run: a command in a running container, one-off containers.
+libstack_core_la_SOURCES += core/engine/exec.h core/engine/exec.c core/engine/run.h core/engine/run.c
+check_PROGRAMS += tests/unit/test-exec
+TESTS += tests/unit/test-exec
+tests_unit_test_exec_LDADD = $(STACK_LIBS)

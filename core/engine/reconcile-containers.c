@@ -228,7 +228,7 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
         stack_kvlist_set(&labels, "com.docker.compose.project", p->name);
         stack_kvlist_set(&labels, "com.docker.compose.service", s->name);
         stack_kvlist_set(&labels, "com.docker.compose.container-number", number);
-        stack_kvlist_set(&labels, "com.docker.compose.oneoff", "False");
+        stack_kvlist_set(&labels, "com.docker.compose.oneoff", r->oneoff ? "True" : "False");
         stack_kvlist_set(&labels, "com.docker.compose.config-hash", hash);
         stack_kvlist_set(&labels, "com.docker.compose.image", img->id);
         stack_kvlist_set(&labels, "com.docker.compose.project.working_dir",
@@ -274,6 +274,8 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
         cJSON_AddStringToObject(sp, "bundle", bundle);
         cJSON_AddStringToObject(sp, "log", log);
         cJSON_AddStringToObject(sp, "image", s->image);
+        if (r->oneoff)
+                cJSON_AddBoolToObject(sp, "oneoff", true);
         if (netns)
                 cJSON_AddStringToObject(sp, "netns", netns);
         cJSON_AddItemToObject(sp, "restart", restart_json(&s->restart));
@@ -310,7 +312,7 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
                         stack_error_prefix(err, "container %s", a->target);
         }
         stack_kvlist_free(&labels);
-        if (k < 0)
+        if (k < 0 || r->oneoff_foreground)
                 return k;
 
         k = reconcile_ensure_supervisor(r, err);

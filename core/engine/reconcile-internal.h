@@ -42,7 +42,14 @@ struct reconciler {
         bool fw_owned;
         bool supervisor_started;
         bool down; /* the whole project goes: its network pieces go in one batch at the end */
+        /* Creating a one-off container (`stack run`, core/engine/run.c): labelled and recorded as one, and
+         * with oneoff_foreground not handed to the supervisor (the CLI runs it). */
+        bool oneoff, oneoff_foreground;
 };
+
+int reconciler_init(struct reconciler *r, const struct reconcile_config *c, const char *name,
+                    const struct stack_project *p, struct stack_error *err);
+void reconciler_done(struct reconciler *r);
 
 /* Reporting through cfg->events (each a no-op where the caller did not ask). */
 void reconcile_warn(const struct reconciler *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

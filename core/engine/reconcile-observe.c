@@ -55,6 +55,11 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
         o->containers = xcalloc(n + 1, sizeof(*o->containers));
         for (size_t i = 0; i < n; i++) {
                 struct container_record *rec = recs[i];
+                /* One-off containers (`stack run`) are no service's replicas: `up` leaves them alone (never
+                 * orphans, never scaled away), only `down` removes them. */
+                if (!r->down && rec->spec &&
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec->spec, "oneoff")))
+                        continue;
                 struct plan_observed_container *c = &o->containers[o->n_containers++];
                 c->name = xstrdup(rec->name);
                 c->service = xstrdup(rec->service);

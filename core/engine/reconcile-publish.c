@@ -241,10 +241,15 @@ static cJSON *dns_entry(const struct container_record *rec, const cJSON *att)
         cJSON_AddStringToObject(e, "id", rec->name);
         cJSON *names = cJSON_AddArrayToObject(e, "names");
         cJSON_AddItemToArray(names, cJSON_CreateString(rec->name));
-        cJSON_AddItemToArray(names, cJSON_CreateString(rec->service));
+        /* A one-off (`stack run`) answers to its own name only: the service's name and aliases stay its
+         * replicas', as compose's run without --use-aliases. */
+        bool oneoff = rec->spec && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec->spec, "oneoff"));
         const cJSON *al;
-        cJSON_ArrayForEach(al, cJSON_GetObjectItemCaseSensitive(att, "aliases"))
-            cJSON_AddItemToArray(names, cJSON_Duplicate(al, false));
+        if (!oneoff) {
+                cJSON_AddItemToArray(names, cJSON_CreateString(rec->service));
+                cJSON_ArrayForEach(al, cJSON_GetObjectItemCaseSensitive(att, "aliases"))
+                    cJSON_AddItemToArray(names, cJSON_Duplicate(al, false));
+        }
         cJSON *addrs = cJSON_AddArrayToObject(e, "addresses");
         if (json_get_str(att, "addr4"))
                 cJSON_AddItemToArray(addrs, cJSON_CreateString(json_get_str(att, "addr4")));

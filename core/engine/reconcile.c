@@ -31,7 +31,7 @@ void reconcile_warn(const struct reconciler *r, const char *fmt, ...)
         ev->warning(ev->userdata, msg ? msg : fmt);
 }
 
-static void reconciler_done(struct reconciler *r)
+void reconciler_done(struct reconciler *r)
 {
         if (r->fw_owned)
                 firewall_free(r->fw);
@@ -46,8 +46,8 @@ static void reconciler_done(struct reconciler *r)
         pthread_mutex_destroy(&r->lock);
 }
 
-static int reconciler_init(struct reconciler *r, const struct reconcile_config *c, const char *name,
-                           const struct stack_project *p, struct stack_error *err)
+int reconciler_init(struct reconciler *r, const struct reconcile_config *c, const char *name,
+                    const struct stack_project *p, struct stack_error *err)
 {
         *r = (struct reconciler){.cfg = c, .project = p, .name = name};
         pthread_mutex_init(&r->lock, NULL);

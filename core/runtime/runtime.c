@@ -164,8 +164,29 @@ static void child_setup(const struct runtime *rt, int out_fd)
                 _exit(EXIT_SETUP);
 }
 
-/* Starts the runtime with args after its global options, its output going to out_fd. */
-static int spawn(struct runtime *rt, char *const *args, int out_fd, pid_t *ret_pid, struct stack_error *err)
+/* In the child: the caller's streams are set aside above the standard fds before child_setup() points those
+ * at /dev/null and out_fd (the caller's stdin is fd 0 itself), and put in place after it; -1 stays
+ * /dev/null. */
+static void child_stdio_save(const struct runtime_stdio *io, int fds[3])
+{
+        int in[3] = {io->in, io->out, io->err};
+        for (int i = 0; i < 3; i++)
+                if ((fds[i] = in[i]) >= 0 && (fds[i] = fcntl(in[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                        _exit(EXIT_SETUP);
+}
+
+static void child_stdio_apply(const int fds[3])
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3; i++)
+                if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
+                        _exit(EXIT_SETUP);
+}
+
+/* Starts the runtime with args after its global options, its output going to out_fd; with io, the
+ * process's streams are io's instead. */
+static int spawn_stdio(struct runtime *rt, char *const *args, int out_fd, const struct runtime_stdio *io,
+                       pid_t *ret_pid, struct stack_error *err)
 {
         char **argv = NULL;
         strv_push(&argv, rt->path);
@@ -178,12 +199,22 @@ static int spawn(struct runtime *rt, char *const *args, int out_fd, pid_t *ret_p
         if (pid < 0)
                 return stack_error_errno(err, errno, "fork %s", rt->path);
         if (pid == 0) {
+                int fds[3];
+                if (io)
+                        child_stdio_save(io, fds);
                 child_setup(rt, out_fd);
+                if (io)
+                        child_stdio_apply(fds);
                 execv(argv[0], argv);
                 _exit(127);
         }
         *ret_pid = pid;
         return 0;
+}
+
+static int spawn(struct runtime *rt, char *const *args, int out_fd, pid_t *ret_pid, struct stack_error *err)
+{
+        return spawn_stdio(rt, args, out_fd, NULL, ret_pid, err);
 }
 
 /* Runs the runtime with args after its global options. With out_fd < 0 its output is captured into
@@ -252,7 +283,7 @@ static int runtime_failed(struct runtime *rt, const char *what, const char *id, 
 }
 
 /* Reads the runtime's --log-format json log and returns its error messages, one per line. */
-static char *read_json_log(const char *path)
+char *runtime_read_log(const char *path)
 {
         _cleanup_free_ char *text = NULL;
         if (read_full_file(path, &text, NULL, NULL) < 0)
@@ -315,7 +346,7 @@ int runtime_create_finish(struct runtime *rt, const char *id, const char *bundle
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         _cleanup_free_ char *logp = path_join(bundle, "runtime.log");
-        _cleanup_free_ char *out = read_json_log(logp);
+        _cleanup_free_ char *out = runtime_read_log(logp);
         if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP && isempty(out)) {
                 free(out);
                 out = xstrdup("cannot hide " UNIFIED " from crun in a private mount namespace (needs "
@@ -475,4 +506,61 @@ int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_
                 out_fd = null;
         }
         return run(rt, args, out_fd, NULL, ret_status, err);
+}
+
+int runtime_exec_spawn(struct runtime *rt, const char *id, const struct runtime_exec_options *o,
+                       pid_t *ret_pid, struct stack_error *err)
+{
+        char **args = NULL;
+        if (o->log) {
+                strv_push(&args, "--log");
+                strv_push(&args, o->log);
+                strv_push(&args, "--log-format");
+                strv_push(&args, "json");
+        }
+        strv_push(&args, "exec");
+        strv_push(&args, "--process");
+        strv_push(&args, o->process);
+        if (o->console_socket) {
+                strv_push(&args, "--console-socket");
+                strv_push(&args, o->console_socket);
+        }
+        if (o->detach)
+                strv_push(&args, "--detach");
+        strv_push(&args, id);
+        _cleanup_strv_free_ char **owned = args;
+        _cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null < 0)
+                return stack_error_errno(err, errno, "open /dev/null");
+        __atomic_fetch_add(&rt->calls, 1, __ATOMIC_RELAXED);
+        return spawn_stdio(rt, args, null, &o->stdio, ret_pid, err);
+}
+
+int runtime_run_spawn(struct runtime *rt, const char *id, const char *bundle, const char *console_socket,
+                      const struct runtime_stdio *stdio, pid_t *ret_pid, struct stack_error *err)
+{
+        _cleanup_free_ char *logp = path_join(bundle, "runtime.log");
+        _cleanup_free_ char *pidp = path_join(bundle, "pid");
+        unlink(logp);
+        char **args = NULL;
+        strv_push(&args, "--log");
+        strv_push(&args, logp);
+        strv_push(&args, "--log-format");
+        strv_push(&args, "json");
+        strv_push(&args, "run");
+        strv_push(&args, "--bundle");
+        strv_push(&args, bundle);
+        strv_push(&args, "--pid-file");
+        strv_push(&args, pidp);
+        if (console_socket) {
+                strv_push(&args, "--console-socket");
+                strv_push(&args, console_socket);
+        }
+        strv_push(&args, id);
+        _cleanup_strv_free_ char **owned = args;
+        _cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null < 0)
+                return stack_error_errno(err, errno, "open /dev/null");
+        __atomic_fetch_add(&rt->calls, 1, __ATOMIC_RELAXED);
+        return spawn_stdio(rt, args, null, stdio, ret_pid, err);
 }

@@ -65,6 +65,30 @@ bool runtime_awaiting_start(struct runtime *rt, const char *id);
  * status as waitpid reports it. */
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
                  struct stack_error *err);
+/* The standard streams of a process the runtime starts on the caller's behalf (exec, run): each an fd the
+ * caller owns, or -1 for /dev/null. */
+struct runtime_stdio {
+        int in, out, err;
+};
+
+struct runtime_exec_options {
+        const char *process;        /* an OCI process object (process.json) to run in the container */
+        const char *console_socket; /* with "terminal": true in it: where the runtime sends the pty master */
+        const char *log;            /* the runtime's own errors, as JSON lines (runtime_read_log) */
+        bool detach;                /* the runtime returns once the process runs */
+        struct runtime_stdio stdio;
+};
+/* `exec --process P [--console-socket S] [--detach] ID` without waiting: the caller waits for *ret_pid,
+ * whose exit status is the process's (or the runtime's 255 when it could not start it; the log says why). */
+int runtime_exec_spawn(struct runtime *rt, const char *id, const struct runtime_exec_options *o,
+                       pid_t *ret_pid, struct stack_error *err);
+/* `run --bundle B [--console-socket S] ID` in the foreground, without waiting: the runtime creates and
+ * starts the container, waits for it, deletes its state and exits with its exit status. stdio are the
+ * container's (unless the bundle asks for a terminal). Errors go to <bundle>/runtime.log. */
+int runtime_run_spawn(struct runtime *rt, const char *id, const char *bundle, const char *console_socket,
+                      const struct runtime_stdio *stdio, pid_t *ret_pid, struct stack_error *err);
+/* The error lines of a runtime's --log-format json log, joined by newlines; "" when there are none. */
+char *runtime_read_log(const char *path);
 const char *runtime_status_to_string(enum runtime_status s);
 /* Total wall time spent in runtime processes so far (for benchmarks: the rest is stack's own work). */
 uint64_t runtime_time_usec(const struct runtime *rt);
