@@ -67,7 +67,8 @@ EXTRA_DIST += tests/integration/t0369-fw-nft-lib.inc
 TESTS += \
 	tests/integration/t0370-fw-docker-nft.sh \
 	tests/integration/t0371-fw-docker-legacy.sh \
-	tests/integration/t0372-fw-drift.sh
+	tests/integration/t0372-fw-drift.sh \
+	tests/integration/t0373-fw-ufw.sh
 EXTRA_DIST += tests/integration/t0379-fw-docker-lib.inc
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
