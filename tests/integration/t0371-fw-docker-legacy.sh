@@ -74,6 +74,22 @@ web_ip=$(nsenter --net="$STACK_RUN_ROOT/netns/dleg/dleg-web-1" ip -4 -o addr sho
 is "$(dk exec dweb /bin/busybox sh -c "echo | /bin/busybox timeout 5 /bin/busybox nc $web_ip 80" 2>/dev/null)" "" \
         "a docker container cannot reach a stack container directly ($web_ip:80)"
 
+# Docker restarting sets its chains up again; whatever that does to stack's rules, the next up puts
+# them back (firewall drift), and both published ports answer.
+dk stop -t 0 dweb >/dev/null 2>&1
+docker_restart
+is "$?" 0 "dockerd restarts"
+dk start dweb >/dev/null 2>&1
+wait_until 600 sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | socat -T5 - TCP:127.0.0.1:18090 | grep -q 'docker web'"
+diag "after docker's restart, up plans: $(stack up -d --dry-run 2>&1 | tr '\n' ' ')"
+ok "up after docker's restart" stack up -d
+like "$(http_get client "$HOST_IP" 18080)" "<!doctype html>" "stack's port answers another host after docker's restart and an up"
+like "$(http_get client "$HOST_IP" 18090)" "docker web" "and docker's"
+is "$(stack up -d --dry-run 2>&1)" "" "a further up has nothing to do"
+# What docker owns now, for the comparison after down (its restart may have rewritten its own rules).
+nft_before=$(nft_not_ours)
+legacy_before=$(legacy_not_ours)
+
 # A port docker holds is refused before stack changes anything.
 mkdir -p "$STACK_TEST_TMP/clash"
 cat >"$STACK_TEST_TMP/clash/compose.yaml" <<'YAML'
