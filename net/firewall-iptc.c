@@ -293,11 +293,25 @@ static int iptc_list_published(struct firewall *fw, struct fw_published **ret, s
         return list_published(ret, ret_n, err);
 }
 
+static int iptc_drift(struct firewall *fw, const struct fw_ruleset *rs, size_t *ret_n,
+                      struct stack_error *err)
+{
+        size_t n = 0;
+        int r = xt_drift(&xt_family4, rs, apply_order4, ELEMENTSOF(apply_order4), &n, err);
+        if (r >= 0)
+                r = xt_drift(&xt_family6, rs, order6, ELEMENTSOF(order6), &n, err);
+        if (r < 0)
+                return stack_error_prefix(err, "project '%s'", rs->project);
+        *ret_n = n;
+        return 0;
+}
+
 static const struct firewall_ops iptc_ops_table = {
     .name = "iptables",
     .apply = iptc_apply,
     .remove_project = iptc_remove_project,
     .list_published = iptc_list_published,
+    .drift = iptc_drift,
     .free = NULL,
 };
 

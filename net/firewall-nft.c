@@ -153,6 +153,21 @@ static int nft_list_published(struct firewall *fw, struct fw_published **ret, si
         return nft_listing_published(&have, ret, ret_n);
 }
 
+static int nft_drift_op(struct firewall *fw, const struct fw_ruleset *rs, size_t *ret_n,
+                        struct stack_error *err)
+{
+        struct nft_ctx *ctx = fw->userdata;
+        _cleanup_(listing_freep) struct nft_listing have = {0};
+        _cleanup_(desired_freep) struct nft_desired want = {0};
+        int r = read_ruleset(ctx, &have, err);
+        if (r >= 0)
+                r = nft_desired_build(rs->project, rs, &have, &want, err);
+        if (r < 0)
+                return stack_error_prefix(err, "project '%s'", rs->project);
+        *ret_n = nft_drift(&have, &want);
+        return 0;
+}
+
 static void nft_free(struct firewall *fw)
 {
         nft_ctx_free(fw->userdata);
@@ -163,6 +178,7 @@ static const struct firewall_ops nft_ops_table = {
     .apply = nft_apply,
     .remove_project = nft_remove_project,
     .list_published = nft_list_published,
+    .drift = nft_drift_op,
     .free = nft_free,
 };
 

@@ -579,3 +579,81 @@ int xt_remove(struct firewall *fw, const struct xt_family *f, const char *projec
         }
         return 0;
 }
+
+/* ---- drift: what an apply would change, counted ---- */
+
+static size_t chain_drift(const struct snap *s, const struct fw_chain *c)
+{
+        if (!is_chain(s, c->name))
+                return c->n_rules + 1; /* the rules and the jump into the chain */
+        size_t n = count_jumps(s, c->parent, c->name) == 1 ? 0 : 1;
+        const void *e = s->f->first_rule(c->name, s->h);
+        for (size_t k = 0; k < c->n_rules; k++) {
+                if (!e || !entry_equal(s->f, s->h, e, &c->rules[k]))
+                        n++;
+                if (e)
+                        e = s->f->next_rule(e, s->h);
+        }
+        for (; e; e = s->f->next_rule(e, s->h))
+                n++; /* more rules than wanted */
+        return n;
+}
+
+static bool parent_wanted(const struct snap *s, const struct fw_ruleset *rs, const char *name)
+{
+        for (size_t i = 0; i < rs->n_chains; i++)
+                if (wanted(s, &rs->chains[i]) && streq(rs->chains[i].parent, name))
+                        return true;
+        return false;
+}
+
+static size_t table_drift(const struct snap *s, const struct fw_ruleset *rs, const char *prefix)
+{
+        size_t n = 0, want = 0;
+        for (size_t i = 0; i < rs->n_chains; i++)
+                if (wanted(s, &rs->chains[i])) {
+                        want++;
+                        n += chain_drift(s, &rs->chains[i]);
+                }
+        /* Each hook jump once, however many of the project's chains hang below it. */
+        for (const struct fw_base_chain *bc = s->base; bc->name; bc++)
+                if (bc->table == s->t && parent_wanted(s, rs, bc->name) &&
+                    count_jumps(s, bc->hook, bc->name) != 1)
+                        n++;
+        size_t have = 0;
+        for (const char *c = s->f->xtc->first_chain(s->h); c; c = s->f->xtc->next_chain(s->h))
+                if (startswith(c, prefix))
+                        have++;
+        if (have > want)
+                n += have - want; /* chains of the project it no longer wants */
+        /* Whatever the count missed (an order), table_up_to_date has the last word, as apply does. */
+        if (n == 0 && !table_up_to_date(s, rs, prefix))
+                n = 1;
+        return n;
+}
+
+int xt_drift(const struct xt_family *f, const struct fw_ruleset *rs, const enum fw_table *order,
+             size_t n_order, size_t *ret_n, struct stack_error *err)
+{
+        char prefix[FW_CHAIN_MAX];
+        firewall_chain_prefix(rs->project, prefix);
+        for (size_t i = 0; i < n_order; i++) {
+                enum fw_table t = order[i];
+                if (!xt_table_exists(f, t)) {
+                        /* Nothing can be there; opening it would create it. */
+                        for (size_t k = 0; k < rs->n_chains; k++)
+                                if (rs->chains[k].family == f->family && rs->chains[k].table == t)
+                                        *ret_n += rs->chains[k].n_rules + 1;
+                        continue;
+                }
+                struct snap s = {.f = f,
+                                 .h = f->xtc->init(fw_table_name(t)),
+                                 .t = t,
+                                 .base = firewall_base_chains(f->family)};
+                if (!s.h)
+                        return xt_fail(f, err, t, NULL, "read table");
+                *ret_n += table_drift(&s, rs, prefix);
+                f->xtc->free(s.h);
+        }
+        return 0;
+}

@@ -64,3 +64,7 @@ int xt_apply(struct firewall *fw, const struct xt_family *f, const struct fw_rul
 /* Removes the project's chains from the family's tables in `order`. */
 int xt_remove(struct firewall *fw, const struct xt_family *f, const char *project,
               const enum fw_table *order, size_t n_order, struct stack_error *err);
+/* firewall_ops.drift for one family: the rules of rs in the tables of `order` that the kernel lacks or
+ * holds otherwise, added to *ret_n. Opens no table the kernel does not have. */
+int xt_drift(const struct xt_family *f, const struct fw_ruleset *rs, const enum fw_table *order,
+             size_t n_order, size_t *ret_n, struct stack_error *err);

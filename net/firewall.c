@@ -623,6 +623,15 @@ int firewall_list_published(struct firewall *fw, struct fw_published **ret, size
         return fw->ops->list_published(fw, ret, ret_n, err);
 }
 
+int firewall_drift(struct firewall *fw, const struct fw_ruleset *rs, size_t *ret_n, struct stack_error *err)
+{
+        if (!fw->ops->drift) {
+                *ret_n = 0;
+                return 0;
+        }
+        return fw->ops->drift(fw, rs, ret_n, err);
+}
+
 const char *firewall_name(const struct firewall *fw)
 {
         return fw->ops->name;

@@ -240,6 +240,11 @@ struct firewall;
  * remove_project: removes the project's chains and jumps in every family, then shared chains and hook
  *     jumps no project uses any more; idempotent, no commit when there is nothing to remove.
  * list_published: every published port in the kernel, all projects, read back from the DNAT rules.
+ * drift: how many of rs's rules (hook jumps and accepts in other tools' chains included) the kernel lacks
+ *     or holds otherwise, plus chains of the project rs does not want; 0 exactly when an apply would
+ *     commit nothing. Only reads (no lock, no commit), so it is cheap enough for every `up`: what someone
+ *     flushed or deleted behind stack's back (`iptables -F`, `nft flush ruleset`, a firewall reload,
+ *     Docker restarting) is found and the next apply puts it back. May be NULL (no drift is ever seen).
  * free: releases fw->userdata (may be NULL).
  * Errors are negative errnos with err filled once, naming table, chain and project; nothing is printed.
  * A warning that does not fail the operation goes to firewall_warn(). */
@@ -249,6 +254,8 @@ struct firewall_ops {
         int (*remove_project)(struct firewall *fw, const char *project, struct stack_error *err);
         int (*list_published)(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
                               struct stack_error *err);
+        int (*drift)(struct firewall *fw, const struct fw_ruleset *rs, size_t *ret_n,
+                     struct stack_error *err);
         void (*free)(struct firewall *fw);
 };
 
@@ -300,6 +307,8 @@ int firewall_apply(struct firewall *fw, const struct fw_ruleset *rs, struct stac
 int firewall_remove_project(struct firewall *fw, const char *project, struct stack_error *err);
 int firewall_list_published(struct firewall *fw, struct fw_published **ret, size_t *ret_n,
                             struct stack_error *err);
+/* The backend's drift count for rs (see struct firewall_ops); 0 for a backend that cannot tell. */
+int firewall_drift(struct firewall *fw, const struct fw_ruleset *rs, size_t *ret_n, struct stack_error *err);
 const char *firewall_name(const struct firewall *fw);
 unsigned firewall_commits(const struct firewall *fw, enum fw_family family);
 void firewall_set_warn(struct firewall *fw, firewall_warn_fn fn, void *userdata);

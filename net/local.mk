@@ -63,6 +63,13 @@ TESTS += \
 	tests/integration/t0364-fw-nft-coexist-up.sh \
 	tests/integration/t0365-fw-nft-auto.sh
 EXTRA_DIST += tests/integration/t0369-fw-nft-lib.inc
+# Beside a real dockerd (Debian's docker.io), on both backends.
+TESTS += \
+	tests/integration/t0370-fw-docker-nft.sh \
+	tests/integration/t0371-fw-docker-legacy.sh \
+	tests/integration/t0372-fw-drift.sh \
+	tests/integration/t0373-fw-ufw.sh
+EXTRA_DIST += tests/integration/t0379-fw-docker-lib.inc
 # (end of firewall)
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \

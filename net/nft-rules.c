@@ -735,6 +735,61 @@ char *nft_batch(const struct nft_listing *have, const struct nft_desired *want)
         return strbuf_take(&b);
 }
 
+/* ---- drift ---- */
+
+static size_t nft_chain_drift(const struct nft_chain *have, const struct nft_chain *want)
+{
+        if (!have)
+                return want->n_rules ? want->n_rules : 1;
+        size_t n = streq_ptr(have->type, want->type) ? 0 : 1;
+        for (size_t k = 0; k < want->n_rules; k++)
+                if (k >= have->n_rules || !streq(have->rules[k], want->rules[k]))
+                        n++;
+        if (have->n_rules > want->n_rules)
+                n += have->n_rules - want->n_rules;
+        return n;
+}
+
+static size_t accepts_drift(const struct nft_listing *have, const struct nft_desired *want)
+{
+        _cleanup_free_ bool *used = xcalloc(want->n_accepts + 1, sizeof(bool));
+        size_t n = 0, found = 0;
+        for (size_t i = 0; i < have->n_foreign; i++) {
+                const struct nft_foreign *f = &have->foreign[i];
+                for (size_t k = 0; k < f->chain.n_rules; k++) {
+                        if (!rule_of_project(f->chain.rules[k], want->project))
+                                continue;
+                        if (accept_wanted(want, f, f->chain.rules[k], used))
+                                found++;
+                        else
+                                n++; /* an accept the project no longer wants */
+                }
+        }
+        return n + (want->n_accepts - found);
+}
+
+size_t nft_drift(const struct nft_listing *have, const struct nft_desired *want)
+{
+        char prefix[FW_CHAIN_MAX];
+        nft_chain_prefix(want->project, prefix);
+        size_t n = 0;
+        for (size_t i = 0; i < want->n_chains; i++)
+                n += nft_chain_drift(find_chain(have->chains, have->n_chains, want->chains[i].name),
+                                     &want->chains[i]);
+        for (size_t i = 0; i < have->n_chains; i++)
+                if (startswith(have->chains[i].name, prefix) &&
+                    !find_chain(want->chains, want->n_chains, have->chains[i].name))
+                        n++;
+        n += accepts_drift(have, want);
+        if (n == 0) {
+                /* What the count cannot see (an empty table left behind) still makes a batch. */
+                _cleanup_free_ char *batch = nft_batch(have, want);
+                if (batch)
+                        n = 1;
+        }
+        return n;
+}
+
 /* ---- published ports ---- */
 
 /* `[ip daddr A ]tcp|udp dport P dnat ip to C:Q comment "stack:<project>:<network>"` */

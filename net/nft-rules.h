@@ -109,6 +109,11 @@ void nft_listing_free(struct nft_listing *l);
  * want->n_chains 0 and no accepts it removes the project, and the table when nothing else is in it. */
 char *nft_batch(const struct nft_listing *have, const struct nft_desired *want);
 
+/* How many of want's rules (in its chains and its accepts in other tables) `have` lacks or holds
+ * otherwise, plus the project's chains and accepts want no longer has; 0 exactly when nft_batch() is
+ * NULL. The backend's firewall_ops.drift. */
+size_t nft_drift(const struct nft_listing *have, const struct nft_desired *want);
+
 /* "STACK-<hash>-": the prefix of every chain of the project (firewall_chain_prefix()). */
 void nft_chain_prefix(const char *project, char ret[FW_CHAIN_MAX]);
 

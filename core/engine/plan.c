@@ -537,10 +537,11 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         /* 7. Published ports and network rules follow the containers' addresses: one firewall update for
          * the whole plan, once every container that will exist has its address and before any starts. */
         size_t publish = SIZE_MAX;
-        if (changed || o->publish_pending) {
+        if (changed || o->publish_pending || o->firewall_drift) {
                 publish = emit(b, PLAN_PUBLISH_PORTS, d->project, NULL, 0,
-                               xstrdup(changed ? "containers or networks changed"
-                                               : "an interrupted run left it undone"));
+                               xstrdup(changed              ? "containers or networks changed"
+                                       : o->publish_pending ? "an interrupted run left it undone"
+                                                            : o->firewall_drift));
                 for (size_t ri = 0; ri < n_rep; ri++) {
                         after(b, publish, reps[ri].create);
                         after(b, publish, reps[ri].remove);
@@ -725,5 +726,6 @@ void plan_observed_free(struct plan_observed *o)
         free(o->containers);
         strv_free(o->networks);
         strv_free(o->volumes);
+        free(o->firewall_drift);
         free(o);
 }

@@ -71,6 +71,8 @@ struct plan_observed {
         char **volumes;       /* keys of the project volumes that exist */
         bool publish_pending; /* an earlier apply changed containers but did not finish their firewall
                                * and DNS update (it was killed): this plan must do it */
+        char *firewall_drift; /* the kernel lacks rules the project's containers have (flushed behind
+                               * stack's back): why the plan publishes again; NULL when they are there */
 };
 
 struct plan_options {

@@ -84,6 +84,9 @@ int reconcile_service_condition(struct reconciler *r, const char *service, enum 
 int reconcile_firewall(struct reconciler *r, struct firewall **ret, struct stack_error *err);
 /* Published host ports must be free before anything changes. */
 int reconcile_check_ports(struct reconciler *r, struct stack_error *err);
+/* Why the firewall must be published again although nothing changed: the kernel lacks or holds
+ * otherwise rules the project's containers need (*ret_reason, NULL when all are there). Reads only. */
+int reconcile_firewall_drift(struct reconciler *r, char **ret_reason, struct stack_error *err);
 /* The PUBLISH_PORTS action: firewall and DNS records from the containers that exist now. */
 int reconcile_publish(struct reconciler *r, struct stack_error *err);
 

@@ -104,6 +104,16 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
         }
         _cleanup_free_ char *mark = publish_mark_path(r);
         o->publish_pending = access(mark, F_OK) == 0;
+        /* The kernel is the truth for the firewall too: rules flushed behind stack's back are put back
+         * by the next `up`. A check that cannot run leaves the plan as it was, with a warning; a network
+         * that is gone or no longer in the file is the plan's to make, and it publishes then anyway. */
+        if (!r->down && r->project && !o->publish_pending) {
+                struct stack_error e = {0};
+                int d = reconcile_firewall_drift(r, &o->firewall_drift, &e);
+                if (d < 0 && d != -ENOENT)
+                        reconcile_warn(r, "firewall check: %s", e.msg ? e.msg : "failed");
+                stack_error_clear(&e);
+        }
         o->volumes = xcalloc(1, sizeof(char *));
         if (r->project) {
                 for (size_t i = 0; i < r->project->n_volumes; i++) {

@@ -233,6 +233,79 @@ int reconcile_publish_firewall(struct firewall *fw, const char *project, struct 
         return 0;
 }
 
+/* ---- drift: the kernel lacks some of the project's rules ---- */
+
+/* The networks as they are, read only (no bridge is made or repaired here: a dry run may ask). */
+struct drift_nets {
+        struct reconciler *r;
+        struct network_status *st;
+        size_t n;
+};
+
+static int status_lookup(void *userdata, const char *key, struct network_info *ret, struct stack_error *err)
+{
+        struct drift_nets *d = userdata;
+        const struct stack_network *n = d->r->project ? stack_project_network(d->r->project, key) : NULL;
+        if (!n)
+                return stack_error_set(err, ENOENT, "network %s is not defined", key);
+        struct netmodel_network m;
+        int k = netmodel_network(d->r->name, n, &m, err);
+        if (k < 0)
+                return k;
+        struct network_status st = {0};
+        k = network_status(d->r->net, m.spec.name, &st, err);
+        bool internal = m.spec.internal;
+        netmodel_network_done(&m);
+        if (k < 0)
+                return k;
+        st.info.internal = internal;
+        d->st = xrealloc(d->st, (d->n + 1) * sizeof(*d->st));
+        d->st[d->n] = st;
+        *ret = d->st[d->n++].info;
+        return 0;
+}
+
+int reconcile_firewall_drift(struct reconciler *r, char **ret_reason, struct stack_error *err)
+{
+        struct container_record **recs = NULL;
+        size_t n = 0;
+        *ret_reason = NULL;
+        int k = state_container_list(r->cfg->root, r->name, &recs, &n, err);
+        if (k < 0 || n == 0) {
+                container_record_list_free(recs, n);
+                return k; /* no containers: nothing to publish, and `up` makes them with their rules */
+        }
+        struct drift_nets nets = {.r = r};
+        _cleanup_(fw_input_free) struct fw_input in = {0};
+        _cleanup_ruleset_ struct fw_ruleset rs = {0};
+        struct firewall *fw = NULL;
+        size_t missing = 0;
+        k = fw_collect(recs, n, status_lookup, &nets, &in, err);
+        struct fw_project fp = {
+            .name = r->name,
+            .networks = in.networks,
+            .n_networks = in.n_networks,
+            .ports = in.ports,
+            .n_ports = in.n_ports,
+        };
+        if (k >= 0)
+                k = firewall_build(&fp, &rs, err);
+        if (k >= 0)
+                k = reconcile_firewall(r, &fw, err);
+        if (k >= 0)
+                k = firewall_drift(fw, &rs, &missing, err);
+        for (size_t i = 0; i < nets.n; i++)
+                network_status_done(&nets.st[i]);
+        free(nets.st);
+        container_record_list_free(recs, n);
+        if (k < 0)
+                return k;
+        if (missing > 0)
+                *ret_reason = xasprintf("repair firewall: %zu rule%s of project %s missing or changed",
+                                        missing, missing == 1 ? "" : "s", r->name);
+        return 0;
+}
+
 /* ---- DNS ---- */
 
 static cJSON *dns_entry(const struct container_record *rec, const cJSON *att)

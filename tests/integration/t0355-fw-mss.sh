@@ -4,6 +4,7 @@
 # its route can carry: the TCPMSS rule clamps both SYNs (the container's own connection out, and its
 # SYN-ACK to a client of a published port) to the MTU of the route they take. The client here sits on a
 # jumbo-frame link with a route of MTU 1400 in between, so only the clamp keeps its segments small.
+# On each backend (libiptc and nftables), one after the other on the same links.
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 . "$STACK_SRCDIR/tests/integration/t0399-fw-lib.inc"
 command -v python3 >/dev/null || skip_all "python3 not installed"
@@ -55,22 +56,33 @@ read -r _ plain <<<"$(mss m1 client "$CLIENT_IP" 7001 7001)"
 ok "without the clamp the client would send ${plain:-?}-byte segments over a 1400-byte route" \
         test "${plain:-0}" -gt 1400
 
-out=$("$FW" apply pm --net "mtu,stkM,10.88.7.0/24,10.88.7.1" --port "mtu,8080,10.88.7.2:7002" 2>&1)
-is "$?" 0 "apply succeeds"
-is "$(fw_ours | grep -c -- '-i stkM ! -o stkM -p tcp .*--tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu')" 1 \
-        "the clamp rule is installed for the bridge"
+lport=7001
+for STACK_FIREWALL_BACKEND in $(fw_backends); do
+        export STACK_FIREWALL_BACKEND
+        b=$STACK_FIREWALL_BACKEND
+        out=$("$FW" apply pm --net "mtu,stkM,10.88.7.0/24,10.88.7.1" --port "mtu,8080,10.88.7.2:7002" 2>&1)
+        is "$?" 0 "$b: apply succeeds"
+        if [ "$b" = nftables ]; then
+                clamp='iifname "stkM" oifname != "stkM" tcp flags syn / syn,rst tcp option maxseg size set rt mtu'
+        else
+                clamp='-i stkM ! -o stkM -p tcp .*--tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu'
+        fi
+        is "$(fw_backend_ours | grep -c -- "$clamp")" 1 "$b: the clamp rule is installed for the bridge"
 
-read -r _ outward <<<"$(mss m1 client "$CLIENT_IP" 7001 7001)"
-ok "container -> another host: the host's segments towards it are clamped (${outward:-?} <= 1360)" \
-        test "${outward:-0}" -gt 0 -a "${outward:-99999}" -le 1360
-read -r inward _ <<<"$(mss client m1 "$HOST_IP" 8080 7002)"
-ok "another host -> published port: its segments are clamped too (${inward:-?} <= 1360)" \
-        test "${inward:-0}" -gt 0 -a "${inward:-99999}" -le 1360
-read -r local_mss _ <<<"$(mss - m1 10.88.7.2 7003 7003)"
-ok "host -> container stays at the large MTU (${local_mss:-?} > 9000)" test "${local_mss:-0}" -gt 9000
+        # New listening ports per pass, so no socket of the first pass is in the way.
+        read -r _ outward <<<"$(mss m1 client "$CLIENT_IP" $((lport + 10)) $((lport + 10)))"
+        ok "$b: container -> another host: the host's segments towards it are clamped (${outward:-?} <= 1360)" \
+                test "${outward:-0}" -gt 0 -a "${outward:-99999}" -le 1360
+        read -r inward _ <<<"$(mss client m1 "$HOST_IP" 8080 7002)"
+        ok "$b: another host -> published port: its segments are clamped too (${inward:-?} <= 1360)" \
+                test "${inward:-0}" -gt 0 -a "${inward:-99999}" -le 1360
+        read -r local_mss _ <<<"$(mss - m1 10.88.7.2 $((lport + 20)) $((lport + 20)))"
+        ok "$b: host -> container stays at the large MTU (${local_mss:-?} > 9000)" test "${local_mss:-0}" -gt 9000
+        lport=$((lport + 100))
 
-ok "remove succeeds" "$FW" remove pm
-is "$(fw_ours)" "" "after teardown nothing of ours is left"
+        ok "$b: remove succeeds" "$FW" remove pm
+        is "$(fw_backend_ours)" "" "$b: after teardown nothing of ours is left"
+done
 fw_cleanup
 assert_no_residue pm
 done_testing

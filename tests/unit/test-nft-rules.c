@@ -201,6 +201,11 @@ static void layout(void)
            "stack's table and one foreign base chain");
         _cleanup_free_ char *none = nft_batch(&have, &d);
         is_str(none, NULL, "unchanged: no transaction");
+        is_int(nft_drift(&have, &d), 0, "and no drift");
+        size_t n_rules = 0;
+        for (size_t i = 0; i < d.n_chains; i++)
+                n_rules += d.chains[i].n_rules;
+        is_int(nft_drift(&empty, &d), n_rules, "table gone: every rule of the project is drift");
 
         struct fw_published *pub = NULL;
         size_t n_pub = 0;
@@ -248,6 +253,14 @@ static void layout(void)
         have.chains[0].rules[0] = xstrdup("drop");
         _cleanup_free_ char *fix = nft_batch(&have, &d);
         ok(fix && strstr(fix, "flush chain") && strstr(fix, "add rule"), "a changed rule is repaired");
+        is_int(nft_drift(&have, &d), 1, "one changed rule is a drift of 1");
+        is_int(nft_drift(&have, &d2), 0, "the other project has none");
+        /* A flushed chain: each of its rules is missing. */
+        size_t flushed = have.chains[1].n_rules;
+        for (size_t k = 0; k < flushed; k++)
+                free(have.chains[1].rules[k]);
+        have.chains[1].n_rules = 0;
+        is_int(nft_drift(&have, &d), 1 + flushed, "a flushed chain adds its rules");
 
         nft_listing_free(&have);
         nft_listing_free(&have2);
@@ -336,6 +349,12 @@ static void coexistence(void)
         nft_desired_build("p1", &f.rs, &have2, &d2, &err);
         _cleanup_free_ char *none = nft_batch(&have2, &d2);
         is_str(none, NULL, "accepts in place: no transaction");
+        is_int(nft_drift(&have2, &d2), 0, "and no drift");
+        /* `nft flush ruleset` and Docker back: our table and our accepts are gone, each rule counts. */
+        size_t n_rules = 0;
+        for (size_t i = 0; i < d2.n_chains; i++)
+                n_rules += d2.chains[i].n_rules;
+        is_int(nft_drift(&have, &d2), n_rules + d2.n_accepts, "table and accepts gone: each rule is drift");
         struct nft_desired gone = {.project = xstrdup("p1")};
         _cleanup_free_ char *rm = nft_batch(&have2, &gone);
         contains(rm, "delete rule ip filter FORWARD handle 10\n", "removal deletes our accepts by handle");

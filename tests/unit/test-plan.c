@@ -440,6 +440,11 @@ static void test_stopped_and_pending(void)
         o->publish_pending = true;
         plan_free(run(d, o, &defaults, "update firewall of p: an interrupted run left it undone\n",
                       "an update interrupted before its firewall step is finished by the next up"));
+        o->publish_pending = false;
+        o->firewall_drift = xstrdup("repair firewall: 3 rules of project p missing or changed");
+        plan_free(run(d, o, &defaults,
+                      "update firewall of p: repair firewall: 3 rules of project p missing or changed\n",
+                      "rules flushed behind stack's back are published again, with the reason"));
         plan_observed_free(o);
         plan_desired_free(d);
 }
