@@ -1,6 +1,6 @@
 libstack_core_la_SOURCES += \
 	core/base/cleanup.h \
-	core/base/json.h \
+	core/base/json.h core/base/json.c \
 	core/base/error.h core/base/error.c \
 	core/base/util.h core/base/util.c \
 	core/base/fileio.h core/base/fileio.c \
@@ -36,7 +36,8 @@ libstack_core_la_SOURCES += \
 	core/base/digest.h core/base/digest.c \
 	core/image/reference.h core/image/reference.c \
 	core/image/layer.h core/image/layer.c \
-	core/image/image.h core/image/image.c
+	core/image/image.h core/image/image-internal.h core/image/image.c core/image/image-stage.c \
+	core/image/image-import.c
 check_PROGRAMS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 tests_unit_test_digest_LDADD = $(STACK_LIBS)
