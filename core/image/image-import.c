@@ -265,18 +265,30 @@ static int collect_manifests(int root_fd, const char *dirname, const cJSON *inde
         return 0;
 }
 
-static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack_error *err)
+/* Opens an unpacked archive's directory and reads its top-level JSON file (index.json, manifest.json). */
+static int read_top_file(const char *dir, const char *name, int *ret_root_fd, char **ret, size_t *ret_len,
+                         struct stack_error *err)
 {
         _cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return stack_error_errno(err, errno, "%s", dir);
-        _cleanup_close_ int ifd = -1;
-        int r = open_blob_in(root_fd, dir, "index.json", &ifd, err);
+        _cleanup_close_ int fd = -1;
+        int r = open_blob_in(root_fd, dir, name, &fd, err);
         if (r < 0)
                 return r;
+        r = read_verified(fd, name, NULL, -1, ret, ret_len, NULL, err);
+        if (r < 0)
+                return r;
+        *ret_root_fd = TAKE_FD(root_fd);
+        return 0;
+}
+
+static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack_error *err)
+{
+        _cleanup_close_ int root_fd = -1;
         _cleanup_free_ char *idata = NULL;
         size_t ilen;
-        r = read_verified(ifd, "index.json", NULL, -1, &idata, &ilen, NULL, err);
+        int r = read_top_file(dir, "index.json", &root_fd, &idata, &ilen, err);
         if (r < 0)
                 return r;
         _cleanup_json_ cJSON *index = cJSON_ParseWithLength(idata, ilen);
@@ -317,16 +329,10 @@ static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack
 
 static int import_docker_save(struct import_ctx *c, const char *dir, struct stack_error *err)
 {
-        _cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return stack_error_errno(err, errno, "%s", dir);
-        _cleanup_close_ int mfd = -1;
-        int r = open_blob_in(root_fd, dir, "manifest.json", &mfd, err);
-        if (r < 0)
-                return r;
+        _cleanup_close_ int root_fd = -1;
         _cleanup_free_ char *mdata = NULL;
         size_t mlen;
-        r = read_verified(mfd, "manifest.json", NULL, -1, &mdata, &mlen, NULL, err);
+        int r = read_top_file(dir, "manifest.json", &root_fd, &mdata, &mlen, err);
         if (r < 0)
                 return r;
         _cleanup_json_ cJSON *m = cJSON_ParseWithLength(mdata, mlen);

@@ -67,7 +67,6 @@ struct import_ctx {
 char *image_blob_path(const struct image_store *s, const char *digest);
 char *image_layer_path(const struct image_store *s, const char *diff_id);
 char *image_record_path(const struct image_store *s, const char *id);
-const char *image_go_arch(void);
 int image_write_json(const char *path, const cJSON *j, struct stack_error *err);
 /* The store lock, held by writers for their whole operation (see image_store_lock in image.c). */
 void image_store_unlockp(struct image_store **sp);

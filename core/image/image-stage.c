@@ -81,14 +81,6 @@ int import_ctx_stage_bytes(struct import_ctx *c, const void *data, size_t len, c
         return 0;
 }
 
-static uint64_t dir_bytes;
-static int du_visit(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-        if (flag == FTW_F && S_ISREG(st->st_mode))
-                dir_bytes += st->st_size;
-        return 0;
-}
-
 /* Imports one layer blob read from fd. Known values (descriptor digest and size, the config's diff_id)
  * are verified once the stream has been read; the layer is unpacked into the staging area meanwhile. */
 int import_ctx_layer(struct import_ctx *c, int fd, const char *name, const char *want_digest,
@@ -102,12 +94,10 @@ int import_ctx_layer(struct import_ctx *c, int fd, const char *name, const char 
                         /* Already stored and verified when it was imported. */
                         struct stat st;
                         if (stat(bp, &st) == 0 && (want_size < 0 || st.st_size == want_size)) {
-                                dir_bytes = 0;
-                                nftw(lp, du_visit, 16, FTW_PHYS);
                                 strcpy(ret->digest, want_digest);
                                 strcpy(ret->diff_id, want_diff);
                                 ret->size = st.st_size;
-                                ret->unpacked = dir_bytes;
+                                ret->unpacked = layer_dir_size(lp);
                                 ret->media_type = xstrdup(media_type ? media_type : MEDIA_OCI_LAYER);
                                 return 0;
                         }
@@ -581,16 +571,15 @@ int image_commit_pulled(struct image_store *s, const struct image_pulled *p, str
                  * whichever, the piece must exist once this lock is held. */
                 if (!path_exists(bfinal) && !is_staged(&c, bfinal)) {
                         if (!l->blob_file || !path_exists(l->blob_file))
-                                return stack_error_set(err, ENOENT,
-                                                       "layer %s: blob vanished before import_ctx_commit",
+                                return stack_error_set(err, ENOENT, "layer %s: blob vanished before commit",
                                                        l->digest);
                         stage(&c, xstrdup(l->blob_file), TAKE_PTR(bfinal));
                 }
                 if (!path_is_dir(lfinal) && !is_staged(&c, lfinal)) {
                         if (!l->layer_dir || !path_is_dir(l->layer_dir))
-                                return stack_error_set(
-                                    err, ENOENT,
-                                    "layer %s: unpacked layer vanished before import_ctx_commit", l->digest);
+                                return stack_error_set(err, ENOENT,
+                                                       "layer %s: unpacked layer vanished before commit",
+                                                       l->digest);
                         stage(&c, xstrdup(l->layer_dir), TAKE_PTR(lfinal));
                 }
         }
