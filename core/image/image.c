@@ -71,7 +71,9 @@ int image_write_json(const char *path, const cJSON *j, struct stack_error *err)
 
 /* ---- open, lock ---- */
 
-int image_store_open(const char *root, struct image_store **ret, struct stack_error *err)
+/* create: make the store's directories (writers); else open whatever is there, a store that does not
+ * exist yet being an empty one. */
+static int store_open(const char *root, bool create, struct image_store **ret, struct stack_error *err)
 {
         /* Layer paths go into overlay mount options and bundles: they must not depend on a cwd. */
         _cleanup_free_ char *cwd = root[0] == '/' ? NULL : getcwd(NULL, 0);
@@ -80,7 +82,7 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
         _cleanup_free_ char *abs = path_absolute(cwd ? cwd : "/", root);
         _cleanup_free_ char *dir = path_join(abs, "images");
         static const char *const subdirs[] = {"blobs/sha256", "layers", "images", "tmp", "pulls"};
-        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+        for (size_t i = 0; create && i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(dir, subdirs[i]);
                 int r = mkdir_p(p, 0700, err);
                 if (r < 0)
@@ -91,6 +93,16 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
         s->lock_fd = -1;
         *ret = s;
         return 0;
+}
+
+int image_store_open(const char *root, struct image_store **ret, struct stack_error *err)
+{
+        return store_open(root, true, ret, err);
+}
+
+int image_store_open_readonly(const char *root, struct image_store **ret, struct stack_error *err)
+{
+        return store_open(root, false, ret, err);
 }
 
 void image_store_free(struct image_store *s)
