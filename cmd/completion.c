@@ -30,11 +30,8 @@ static int comp_cmd_load(struct cmd_global *g, const struct cmd *c, struct comp_
 {
         _cleanup_free_ char *text = NULL;
         int r = helpdoc_capture(g, c, &text);
-        if (r < 0) {
-                fprintf(stderr, "stack completion: %s --help failed (%s)\n", c ? c->name : "stack",
-                        strerror(-r));
+        if (r < 0)
                 return r;
-        }
         *ret = (struct comp_cmd){.cmd = c};
         helpdoc_parse(text, &ret->doc);
         ret->opts = helpdoc_options(&ret->doc, false);
@@ -100,15 +97,18 @@ static void file_option_words(FILE *f, const char *sep)
 
 /* ---- bash ---- */
 
-static void bash_case(FILE *f, const struct comp_cmd *c)
+/* One branch of the scripts' `case $cmd`: the command's options, those taking a value, its subcommands and
+ * whether it takes services. Lists are "..." in bash and (...) in zsh, as are the case labels. */
+static void print_case(FILE *f, const struct comp_cmd *c, bool zsh)
 {
-        fprintf(f, "        %s)\n                opts=\"", c->cmd->name);
+        const char *open = zsh ? "(" : "\"", *close = zsh ? ")" : "\"";
+        fprintf(f, "        %s%s)\n                opts=%s", zsh ? "(" : "", c->cmd->name, open);
         words(f, c->opts);
-        fputs("\"\n                argopts=\"", f);
+        fprintf(f, "%s\n                argopts=%s", close, open);
         words(f, c->arg_opts);
-        fputs("\"\n                subs=\"", f);
+        fprintf(f, "%s\n                subs=%s", close, open);
         words(f, c->subs);
-        fprintf(f, "\"\n                svc=%s\n                ;;\n", c->services ? "1" : "");
+        fprintf(f, "%s\n                svc=%s\n                ;;\n", close, c->services ? "1" : "");
 }
 
 static void print_bash(FILE *f, const struct comp *c)
@@ -154,7 +154,7 @@ static void print_bash(FILE *f, const struct comp *c)
         command_names(f, c);
         fputs("\"\n                ;;\n", f);
         for (size_t i = 0; i < c->n_cmds; i++)
-                bash_case(f, &c->cmds[i]);
+                print_case(f, &c->cmds[i], false);
         fputs("        *)\n"
               "                return\n"
               "                ;;\n"
@@ -177,17 +177,6 @@ static void print_bash(FILE *f, const struct comp *c)
 }
 
 /* ---- zsh ---- */
-
-static void zsh_case(FILE *f, const struct comp_cmd *c)
-{
-        fprintf(f, "        (%s)\n                opts=(", c->cmd->name);
-        words(f, c->opts);
-        fputs(")\n                argopts=(", f);
-        words(f, c->arg_opts);
-        fputs(")\n                subs=(", f);
-        words(f, c->subs);
-        fprintf(f, ")\n                svc=%s\n                ;;\n", c->services ? "1" : "");
-}
 
 static void print_zsh(FILE *f, const struct comp *c)
 {
@@ -219,7 +208,7 @@ static void print_zsh(FILE *f, const struct comp *c)
         command_names(f, c);
         fputs(")\n                ;;\n", f);
         for (size_t i = 0; i < c->n_cmds; i++)
-                zsh_case(f, &c->cmds[i]);
+                print_case(f, &c->cmds[i], true);
         fputs("        (*)\n"
               "                return 1\n"
               "                ;;\n"

@@ -263,10 +263,13 @@ int helpdoc_capture(struct cmd_global *g, const struct cmd *c, char **ret)
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        if (r < 0)
+        if (r >= 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || isempty(text)))
+                r = -EPROTO;
+        if (r < 0) {
+                fprintf(stderr, "stack: '%s --help' printed no usage (%s)\n", c ? c->name : "stack",
+                        strerror(-r));
                 return r;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || isempty(text))
-                return -EPROTO;
+        }
         *ret = TAKE_PTR(text);
         return 0;
 }

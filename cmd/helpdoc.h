@@ -55,7 +55,8 @@ const struct cmd *cmd_table(size_t *ret_n);
 void cmd_print_usage(FILE *f);
 
 /* The --help text of command c (NULL: stack's own usage), as the command prints it. Runs it in a child
- * process with stdout and stderr captured, so that no command needs to know. */
+ * process with stdout and stderr captured, so that no command needs to know. Prints an error naming the
+ * command when it fails or prints nothing. */
 int helpdoc_capture(struct cmd_global *g, const struct cmd *c, char **ret);
 
 int cmd_completion(struct cmd_global *g, int argc, char **argv);

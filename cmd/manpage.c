@@ -120,12 +120,8 @@ int cmd_manpage(struct cmd_global *g, int argc, char **argv)
         if (argc == 2 && !c)
                 return cmd_usage_error("manpage", "unknown command \"%s\"", argv[1]);
         _cleanup_free_ char *text = NULL;
-        int r = helpdoc_capture(g, c, &text);
-        if (r < 0) {
-                fprintf(stderr, "stack manpage: %s --help failed (%s)\n", c ? c->name : "stack",
-                        strerror(-r));
+        if (helpdoc_capture(g, c, &text) < 0)
                 return EXIT_ERROR;
-        }
         struct help_doc d;
         helpdoc_parse(text, &d);
         size_t n;

@@ -265,8 +265,8 @@ static int collect_manifests(int root_fd, const char *dirname, const cJSON *inde
         return 0;
 }
 
-/* Opens an unpacked archive's directory and reads its top-level JSON file (index.json, manifest.json). */
-static int read_top_file(const char *dir, const char *name, int *ret_root_fd, char **ret, size_t *ret_len,
+/* Opens an unpacked archive's directory and parses its top-level JSON file (index.json, manifest.json). */
+static int read_top_json(const char *dir, const char *name, int *ret_root_fd, cJSON **ret,
                          struct stack_error *err)
 {
         _cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -276,9 +276,12 @@ static int read_top_file(const char *dir, const char *name, int *ret_root_fd, ch
         int r = open_blob_in(root_fd, dir, name, &fd, err);
         if (r < 0)
                 return r;
-        r = read_verified(fd, name, NULL, -1, ret, ret_len, NULL, err);
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        r = read_verified(fd, name, NULL, -1, &data, &len, NULL, err);
         if (r < 0)
                 return r;
+        *ret = cJSON_ParseWithLength(data, len);
         *ret_root_fd = TAKE_FD(root_fd);
         return 0;
 }
@@ -286,12 +289,10 @@ static int read_top_file(const char *dir, const char *name, int *ret_root_fd, ch
 static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack_error *err)
 {
         _cleanup_close_ int root_fd = -1;
-        _cleanup_free_ char *idata = NULL;
-        size_t ilen;
-        int r = read_top_file(dir, "index.json", &root_fd, &idata, &ilen, err);
+        _cleanup_json_ cJSON *index = NULL;
+        int r = read_top_json(dir, "index.json", &root_fd, &index, err);
         if (r < 0)
                 return r;
-        _cleanup_json_ cJSON *index = cJSON_ParseWithLength(idata, ilen);
         if (!cJSON_IsObject(index))
                 return stack_error_set(err, EINVAL, "%s/index.json: not a JSON object", dir);
 
@@ -330,12 +331,10 @@ static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack
 static int import_docker_save(struct import_ctx *c, const char *dir, struct stack_error *err)
 {
         _cleanup_close_ int root_fd = -1;
-        _cleanup_free_ char *mdata = NULL;
-        size_t mlen;
-        int r = read_top_file(dir, "manifest.json", &root_fd, &mdata, &mlen, err);
+        _cleanup_json_ cJSON *m = NULL;
+        int r = read_top_json(dir, "manifest.json", &root_fd, &m, err);
         if (r < 0)
                 return r;
-        _cleanup_json_ cJSON *m = cJSON_ParseWithLength(mdata, mlen);
         if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
                 return stack_error_set(err, EINVAL, "%s/manifest.json: not a list of images", dir);
         if (c->want_ref && cJSON_GetArraySize(m) > 1)
