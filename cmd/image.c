@@ -346,9 +346,9 @@ int cmd_images(struct cmd_global *g, int argc, char **argv)
         if (rc != EXIT_OK)
                 return rc;
         _cleanup_image_store_ struct image_store *s = NULL;
-        rc = open_store(g, &s);
-        if (rc != EXIT_OK)
-                return rc;
+        _cleanup_error_ struct stack_error open_err = {0};
+        if (image_store_open_readonly(g->root, &s, &open_err) < 0)
+                return cmd_fail(&open_err);
         if (!quiet)
                 print_table_header(true);
         for (size_t i = 0; i < p->n_services; i++) {

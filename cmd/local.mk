@@ -21,5 +21,8 @@ stack_SOURCES = \
 	cmd/progress.h cmd/progress.c \
 	cmd/pull.c \
 	cmd/push.c \
-	cmd/login.c
+	cmd/login.c \
+	cmd/helpdoc.h cmd/helpdoc.c \
+	cmd/manpage.c \
+	cmd/completion.c
 stack_LDADD = $(STACK_LIBS)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/helpdoc.h"
 #include "cmd/progress.h"
 #include "core/base/cleanup.h"
 #include "core/base/log.h"
@@ -31,6 +32,8 @@ static const struct cmd commands[] = {
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
     {"systemd", cmd_systemd, "Generate or install a systemd unit that runs the project at boot"},
+    {"completion", cmd_completion, "Print a shell completion script (bash, zsh or fish)"},
+    {"manpage", cmd_manpage, "Print a man page (internal: the build makes them)", true},
     {"supervise", cmd_supervise, "Run a project's supervisor (internal)", true, .root = true},
 };
 
@@ -65,6 +68,18 @@ static void usage(FILE *f)
                 if (!commands[i].hidden)
                         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
         fputs("\nRun 'stack COMMAND --help' for more information on a command.\n", f);
+}
+
+/* The table and the usage text are also what the man pages and completions are written from. */
+const struct cmd *cmd_table(size_t *ret_n)
+{
+        *ret_n = ELEMENTSOF(commands);
+        return commands;
+}
+
+void cmd_print_usage(FILE *f)
+{
+        usage(f);
 }
 
 static const struct cmd *find_command(const char *name)

@@ -1,6 +1,6 @@
 libstack_core_la_SOURCES += \
 	core/base/cleanup.h \
-	core/base/json.h \
+	core/base/json.h core/base/json.c \
 	core/base/error.h core/base/error.c \
 	core/base/util.h core/base/util.c \
 	core/base/fileio.h core/base/fileio.c \
@@ -35,8 +35,9 @@ libstack_core_la_SOURCES += \
 	core/base/sha256.h core/base/sha256.c \
 	core/base/digest.h core/base/digest.c \
 	core/image/reference.h core/image/reference.c \
-	core/image/layer.h core/image/layer.c \
-	core/image/image.h core/image/image.c
+	core/image/layer.h core/image/layer.c core/image/layer-source.c \
+	core/image/image.h core/image/image-internal.h core/image/image.c core/image/image-stage.c \
+	core/image/image-import.c
 check_PROGRAMS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 TESTS += tests/unit/test-digest tests/unit/test-reference tests/unit/test-layer
 tests_unit_test_digest_LDADD = $(STACK_LIBS)
@@ -122,7 +123,8 @@ TESTS += tests/unit/test-netmodel
 tests_unit_test_netmodel_LDADD = $(STACK_LIBS)
 # The image builder: the Dockerfile parser, layer tars of overlay upper directories, the executor.
 libstack_core_la_SOURCES += core/build/dockerfile.h core/build/dockerfile.c core/build/ignore.h core/build/ignore.c \
-	core/build/layertar.h core/build/layertar.c core/build/builder.h core/build/builder.c
+	core/build/layertar.h core/build/layertar.c core/build/builder.h core/build/builder-internal.h \
+	core/build/builder.c core/build/builder-copy.c core/build/builder-meta.c
 check_PROGRAMS += tests/unit/test-dockerfile
 TESTS += tests/unit/test-dockerfile
 tests_unit_test_dockerfile_LDADD = $(STACK_LIBS)
@@ -134,7 +136,7 @@ libstack_core_la_SOURCES += \
 	core/image/http.h core/image/http.c \
 	core/image/distribution.h core/image/distribution.c \
 	core/image/registry-auth.h core/image/registry-auth.c \
-	core/image/registry.h core/image/registry.c
+	core/image/registry.h core/image/registry-internal.h core/image/registry.c core/image/registry-pull.c
 check_PROGRAMS += tests/unit/test-distribution
 TESTS += tests/unit/test-distribution
 tests_unit_test_distribution_LDADD = $(STACK_LIBS)

@@ -74,7 +74,7 @@ EXTRA_DIST += tests/integration/t0379-fw-docker-lib.inc
 # DNS responder for service discovery (records table, message layer, server).
 libstack_core_la_SOURCES += \
 	net/dns-records.h net/dns-records.c \
-	net/dns.h net/dns.c
+	net/dns.h net/dns-internal.h net/dns.c net/dns-server.c
 check_PROGRAMS += tests/unit/test-dns
 TESTS += tests/unit/test-dns
 tests_unit_test_dns_LDADD = $(STACK_LIBS)

@@ -28,6 +28,8 @@ TESTS += \
 	tests/integration/t0511-down-rmi.sh \
 	tests/integration/t0512-up-interrupt.sh \
 	tests/integration/t0513-up-bad-root.sh
+# Read-only commands on roots that do not exist yet create nothing there.
+TESTS += tests/integration/t0514-readonly-roots.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/error.h"
 #include "core/base/util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
@@ -48,3 +49,8 @@ static inline cJSON *json_from_strv(char *const *l)
                 cJSON_AddItemToArray(a, cJSON_CreateString(*s));
         return a;
 }
+
+/* Writes j (indented) to path atomically with mode 0600, creating its directory. */
+int json_write_file(const char *path, const cJSON *j, struct stack_error *err);
+/* Reads and parses a whole JSON file; EBADMSG when it is not JSON. */
+int json_read_file(const char *path, cJSON **ret, struct stack_error *err);

@@ -51,7 +51,9 @@ int reconciler_init(struct reconciler *r, const struct reconcile_config *c, cons
 {
         *r = (struct reconciler){.cfg = c, .project = p, .name = name};
         pthread_mutex_init(&r->lock, NULL);
-        int k = image_store_open(c->root, &r->images, err);
+        /* A dry run creates nothing under the roots, not even an empty store. */
+        int k = c->dry_run ? image_store_open_readonly(c->root, &r->images, err)
+                           : image_store_open(c->root, &r->images, err);
         if (k >= 0)
                 k = container_host_new(c->root, c->run_root, c->runtime, &r->host, err);
         if (k >= 0)

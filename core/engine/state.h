@@ -78,6 +78,3 @@ int state_project_remove(const char *root, const char *run_root, const char *pro
 uint64_t proc_start_time(pid_t pid);
 bool proc_alive(pid_t pid, uint64_t start_time);
 
-/* JSON files of the records (json_strv and json_from_strv are in core/base/json.h). */
-int json_write_file(const char *path, const struct cJSON *j, struct stack_error *err);
-int json_read_file(const char *path, struct cJSON **ret, struct stack_error *err);

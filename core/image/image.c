@@ -21,25 +21,7 @@
 #include "core/base/log.h"
 #include "core/image/reference.h"
 #include "core/base/util.h"
-
-#define _cleanup_json_ _cleanup_(cJSON_Deletep)
-
-#define MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
-#define ANNOTATION_CONTAINERD_NAME "io.containerd.image.name"
-
-/* Manifests, indexes and configs are small; a bigger one is refused rather than read into memory. */
-#define MAX_JSON_BLOB (8u << 20)
-
-struct image_store {
-        char *dir;
-        int lock_fd;
-};
+#include "core/image/image-internal.h"
 
 const char *image_store_path(const struct image_store *s)
 {
@@ -48,28 +30,22 @@ const char *image_store_path(const struct image_store *s)
 
 /* ---- small helpers ---- */
 
-static int64_t jint(const cJSON *o, const char *key, int64_t fallback)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-        return cJSON_IsNumber(v) ? (int64_t) v->valuedouble : fallback;
-}
-
-static char *blob_path(const struct image_store *s, const char *digest)
+char *image_blob_path(const struct image_store *s, const char *digest)
 {
         return xasprintf("%s/blobs/sha256/%s", s->dir, digest_hex(digest));
 }
 
-static char *layer_path(const struct image_store *s, const char *diff_id)
+char *image_layer_path(const struct image_store *s, const char *diff_id)
 {
         return xasprintf("%s/layers/%s", s->dir, digest_hex(diff_id));
 }
 
-static char *record_path(const struct image_store *s, const char *id)
+char *image_record_path(const struct image_store *s, const char *id)
 {
         return xasprintf("%s/images/%s.json", s->dir, digest_hex(id));
 }
 
-static const char *go_arch(void)
+const char *image_go_arch(void)
 {
         static struct utsname u;
         if (uname(&u) < 0)
@@ -85,7 +61,7 @@ static const char *go_arch(void)
         return u.machine;
 }
 
-static int write_json(const char *path, const cJSON *j, struct stack_error *err)
+int image_write_json(const char *path, const cJSON *j, struct stack_error *err)
 {
         _cleanup_free_ char *text = cJSON_PrintUnformatted(j);
         if (!text)
@@ -93,22 +69,11 @@ static int write_json(const char *path, const cJSON *j, struct stack_error *err)
         return write_file_atomic(path, text, strlen(text), 0644, err);
 }
 
-static int read_json(const char *path, cJSON **ret, struct stack_error *err)
-{
-        _cleanup_free_ char *text = NULL;
-        int r = read_full_file(path, &text, NULL, err);
-        if (r < 0)
-                return r;
-        cJSON *j = cJSON_Parse(text);
-        if (!j)
-                return stack_error_set(err, EINVAL, "%s: not valid JSON", path);
-        *ret = j;
-        return 0;
-}
-
 /* ---- open, lock ---- */
 
-int image_store_open(const char *root, struct image_store **ret, struct stack_error *err)
+/* create: make the store's directories (writers); else open whatever is there, a store that does not
+ * exist yet being an empty one. */
+static int store_open(const char *root, bool create, struct image_store **ret, struct stack_error *err)
 {
         /* Layer paths go into overlay mount options and bundles: they must not depend on a cwd. */
         _cleanup_free_ char *cwd = root[0] == '/' ? NULL : getcwd(NULL, 0);
@@ -117,7 +82,7 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
         _cleanup_free_ char *abs = path_absolute(cwd ? cwd : "/", root);
         _cleanup_free_ char *dir = path_join(abs, "images");
         static const char *const subdirs[] = {"blobs/sha256", "layers", "images", "tmp", "pulls"};
-        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+        for (size_t i = 0; create && i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(dir, subdirs[i]);
                 int r = mkdir_p(p, 0700, err);
                 if (r < 0)
@@ -130,6 +95,16 @@ int image_store_open(const char *root, struct image_store **ret, struct stack_er
         return 0;
 }
 
+int image_store_open(const char *root, struct image_store **ret, struct stack_error *err)
+{
+        return store_open(root, true, ret, err);
+}
+
+int image_store_open_readonly(const char *root, struct image_store **ret, struct stack_error *err)
+{
+        return store_open(root, false, ret, err);
+}
+
 void image_store_free(struct image_store *s)
 {
         if (!s)
@@ -140,7 +115,7 @@ void image_store_free(struct image_store *s)
         free(s);
 }
 
-static void store_unlock(struct image_store **sp)
+void image_store_unlockp(struct image_store **sp)
 {
         struct image_store *s = *sp;
         if (s && s->lock_fd >= 0) {
@@ -148,11 +123,10 @@ static void store_unlock(struct image_store **sp)
                 s->lock_fd = -1;
         }
 }
-#define _cleanup_unlock_ _cleanup_(store_unlock)
 
 /* Writers hold the store's lock for their whole operation, so whoever holds it knows no import is
  * under way: anything left in tmp/ is debris of a crashed one. */
-static int store_lock(struct image_store *s, struct stack_error *err)
+int image_store_lock(struct image_store *s, struct stack_error *err)
 {
         _cleanup_free_ char *p = path_join(s->dir, "lock");
         _cleanup_close_ int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -178,7 +152,7 @@ static int store_lock(struct image_store *s, struct stack_error *err)
 
 /* ---- references index ---- */
 
-static int refs_load(const struct image_store *s, cJSON **ret, struct stack_error *err)
+int image_refs_load(const struct image_store *s, cJSON **ret, struct stack_error *err)
 {
         _cleanup_free_ char *p = path_join(s->dir, "refs.json");
         if (!path_exists(p)) {
@@ -186,7 +160,7 @@ static int refs_load(const struct image_store *s, cJSON **ret, struct stack_erro
                 return 0;
         }
         cJSON *j;
-        int r = read_json(p, &j, err);
+        int r = json_read_file(p, &j, err);
         if (r < 0)
                 return r;
         if (!cJSON_IsObject(j)) {
@@ -197,10 +171,10 @@ static int refs_load(const struct image_store *s, cJSON **ret, struct stack_erro
         return 0;
 }
 
-static int refs_save(const struct image_store *s, const cJSON *refs, struct stack_error *err)
+int image_refs_save(const struct image_store *s, const cJSON *refs, struct stack_error *err)
 {
         _cleanup_free_ char *p = path_join(s->dir, "refs.json");
-        return write_json(p, refs, err);
+        return image_write_json(p, refs, err);
 }
 
 static char **refs_of(const cJSON *refs, const char *id)
@@ -243,7 +217,7 @@ void image_config_free(struct image_config *c)
 /* Durations in an image config are nanoseconds; 0 means "use the default". */
 static int64_t ns_to_usec(const cJSON *o, const char *key)
 {
-        int64_t ns = jint(o, key, 0);
+        int64_t ns = (int64_t) json_get_num(o, key, 0);
         return ns > 0 ? ns / 1000 : -1;
 }
 
@@ -280,7 +254,7 @@ static void parse_healthcheck(const cJSON *h, struct stack_healthcheck *hc)
         hc->timeout_usec = ns_to_usec(h, "Timeout");
         hc->start_period_usec = ns_to_usec(h, "StartPeriod");
         hc->start_interval_usec = ns_to_usec(h, "StartInterval");
-        int64_t retries = jint(h, "Retries", 0);
+        int64_t retries = (int64_t) json_get_num(h, "Retries", 0);
         hc->retries = retries > 0 ? (int) retries : -1;
 }
 
@@ -364,21 +338,21 @@ void image_list_free(struct image **l)
 static int read_store_blob(const struct image_store *s, const char *digest, cJSON **ret,
                            struct stack_error *err)
 {
-        _cleanup_free_ char *p = blob_path(s, digest);
-        return read_json(p, ret, err);
+        _cleanup_free_ char *p = image_blob_path(s, digest);
+        return json_read_file(p, ret, err);
 }
 
 /* Loads the image with this id from its record and config blob. */
-static int image_load(const struct image_store *s, const cJSON *refs, const char *id, const char *reference,
-                      struct image **ret, struct stack_error *err)
+int image_load(const struct image_store *s, const cJSON *refs, const char *id, const char *reference,
+               struct image **ret, struct stack_error *err)
 {
         if (!digest_is_valid(id))
                 return stack_error_set(err, EINVAL, "invalid image id \"%s\"", id);
-        _cleanup_free_ char *rp = record_path(s, id);
+        _cleanup_free_ char *rp = image_record_path(s, id);
         _cleanup_json_ cJSON *rec = NULL;
         if (!path_exists(rp))
                 return stack_error_set(err, ENOENT, "no such image: %s", id);
-        int r = read_json(rp, &rec, err);
+        int r = json_read_file(rp, &rec, err);
         if (r < 0)
                 return r;
         _cleanup_json_ cJSON *cfg = NULL;
@@ -390,7 +364,7 @@ static int image_load(const struct image_store *s, const cJSON *refs, const char
         img->id = xstrdup(id);
         if (json_get_str(rec, "manifest"))
                 img->digest = xstrdup(json_get_str(rec, "manifest"));
-        img->size = (uint64_t) jint(rec, "size", 0);
+        img->size = (uint64_t) (int64_t) json_get_num(rec, "size", 0);
         img->repo_digests = json_get_strv(rec, "repo_digests");
         if (!img->repo_digests)
                 img->repo_digests = xcalloc(1, sizeof(char *));
@@ -403,7 +377,7 @@ static int image_load(const struct image_store *s, const cJSON *refs, const char
                 if (!digest_is_valid(diff))
                         return stack_error_set(err, EINVAL, "%s: bad layer diff_id", rp);
                 strv_push(&img->diff_ids, diff);
-                strv_consume(&img->layers, layer_path(s, diff));
+                strv_consume(&img->layers, image_layer_path(s, diff));
         }
         parse_config(cfg, img);
         img->references = refs_of(refs, id);
@@ -457,9 +431,9 @@ static int resolve(const struct image_store *s, const cJSON *refs, const char *r
                 _cleanup_free_ char *want = xasprintf("%s@%s", name, r.digest);
                 _cleanup_strv_free_ char **ids = list_ids(s);
                 STRV_FOREACH (id, ids) {
-                        _cleanup_free_ char *rp = record_path(s, *id);
+                        _cleanup_free_ char *rp = image_record_path(s, *id);
                         _cleanup_json_ cJSON *rec = NULL;
-                        if (read_json(rp, &rec, NULL) < 0)
+                        if (json_read_file(rp, &rec, NULL) < 0)
                                 continue;
                         _cleanup_strv_free_ char **rd = json_get_strv(rec, "repo_digests");
                         bool match = strv_contains(rd, want);
@@ -516,7 +490,7 @@ static int resolve(const struct image_store *s, const cJSON *refs, const char *r
 int image_lookup(struct image_store *s, const char *ref, struct image **ret, struct stack_error *err)
 {
         _cleanup_json_ cJSON *refs = NULL;
-        int r = refs_load(s, &refs, err);
+        int r = image_refs_load(s, &refs, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *id = NULL, *norm = NULL;
@@ -540,7 +514,7 @@ static int image_cmp(const void *a, const void *b)
 int image_list(struct image_store *s, struct image ***ret, struct stack_error *err)
 {
         _cleanup_json_ cJSON *refs = NULL;
-        int r = refs_load(s, &refs, err);
+        int r = image_refs_load(s, &refs, err);
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **ids = list_ids(s);
@@ -561,908 +535,6 @@ int image_list(struct image_store *s, struct image ***ret, struct stack_error *e
         return 0;
 }
 
-/* ---- import ---- */
-
-struct staged {
-        char *tmp, *final;
-};
-
-struct pending_layer {
-        char diff_id[DIGEST_STRING_MAX];
-        char digest[DIGEST_STRING_MAX];
-        uint64_t size;
-        char *media_type;
-        uint64_t unpacked;
-};
-
-struct pending_image {
-        char id[DIGEST_STRING_MAX];
-        char manifest[DIGEST_STRING_MAX];
-        bool original_manifest;  /* the manifest came with the image (so it has repo digests) */
-        const char *repo_digest; /* pulled: the digest the registry's tag named (index or manifest) */
-        struct pending_layer *layers;
-        size_t n_layers;
-        char **names; /* normalized references */
-};
-
-struct import_ctx {
-        struct image_store *s;
-        char *tmp;
-        unsigned counter;
-        struct staged *staged;
-        size_t n_staged, cap_staged;
-        struct pending_image *images;
-        size_t n_images, cap_images;
-        const char *want_ref; /* normalized REF argument */
-};
-
-static void import_ctx_done(struct import_ctx *c)
-{
-        for (size_t i = 0; i < c->n_staged; i++) {
-                free(c->staged[i].tmp);
-                free(c->staged[i].final);
-        }
-        free(c->staged);
-        for (size_t i = 0; i < c->n_images; i++) {
-                for (size_t j = 0; j < c->images[i].n_layers; j++)
-                        free(c->images[i].layers[j].media_type);
-                free(c->images[i].layers);
-                strv_free(c->images[i].names);
-        }
-        free(c->images);
-        if (c->tmp) {
-                _cleanup_error_ struct stack_error e2 = {0};
-                if (rm_rf(c->tmp, &e2) < 0)
-                        log_warning("image store: %s", e2.msg);
-                free(c->tmp);
-        }
-}
-
-static char *ctx_tmp_name(struct import_ctx *c, const char *what)
-{
-        return xasprintf("%s/%s-%u", c->tmp, what, c->counter++);
-}
-
-static bool is_staged(const struct import_ctx *c, const char *final)
-{
-        for (size_t i = 0; i < c->n_staged; i++)
-                if (streq(c->staged[i].final, final))
-                        return true;
-        return false;
-}
-
-static void stage(struct import_ctx *c, char *tmp, char *final)
-{
-        GROW(c->staged, c->cap_staged, c->n_staged + 1);
-        c->staged[c->n_staged++] = (struct staged){tmp, final};
-}
-
-/* Stages a JSON blob (manifest or config) we already hold in memory, verified. */
-static int stage_bytes(struct import_ctx *c, const void *data, size_t len, const char *digest,
-                       struct stack_error *err)
-{
-        _cleanup_free_ char *final = blob_path(c->s, digest);
-        if (path_exists(final) || is_staged(c, final))
-                return 0;
-        _cleanup_free_ char *tmp = ctx_tmp_name(c, "blob");
-        int r = write_file_atomic(tmp, data, len, 0644, err);
-        if (r < 0)
-                return r;
-        stage(c, TAKE_PTR(tmp), TAKE_PTR(final));
-        return 0;
-}
-
-/* Reads a whole small blob from an fd, verifying size and digest when given. */
-static int read_verified(int fd, const char *name, const char *want_digest, int64_t want_size, char **ret,
-                         size_t *ret_len, char ret_digest[DIGEST_STRING_MAX], struct stack_error *err)
-{
-        struct strbuf b = {0};
-        char chunk[65536];
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        strbuf_free(&b);
-                        return stack_error_errno(err, errno, "read %s", name);
-                }
-                if (n == 0)
-                        break;
-                if (b.len + n > MAX_JSON_BLOB) {
-                        strbuf_free(&b);
-                        return stack_error_set(err, EFBIG, "%s: larger than %u bytes", name, MAX_JSON_BLOB);
-                }
-                strbuf_add(&b, chunk, n);
-        }
-        char got[DIGEST_STRING_MAX];
-        digest_data(b.buf ? b.buf : "", b.len, got);
-        if (want_size >= 0 && (uint64_t) want_size != b.len) {
-                strbuf_free(&b);
-                return stack_error_set(err, EBADMSG, "%s: size %zu does not match the descriptor's %lld",
-                                       name, b.len, (long long) want_size);
-        }
-        if (want_digest && !streq(got, want_digest)) {
-                strbuf_free(&b);
-                return stack_error_set(err, EBADMSG, "%s: digest %s does not match the expected %s", name,
-                                       got, want_digest);
-        }
-        if (ret_len)
-                *ret_len = b.len;
-        if (ret_digest)
-                strcpy(ret_digest, got);
-        *ret = strbuf_take(&b);
-        return 0;
-}
-
-static int open_blob_in(int root_fd, const char *dirname, const char *rel, int *ret, struct stack_error *err)
-{
-        int fd = layer_open_in_root(root_fd, rel, O_RDONLY);
-        if (fd < 0)
-                return stack_error_errno(err, fd, "%s: %s", dirname, rel);
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return stack_error_set(err, EINVAL, "%s: %s is not a regular file", dirname, rel);
-        }
-        *ret = fd;
-        return 0;
-}
-
-static char *descriptor_blob_rel(const char *digest)
-{
-        return xasprintf("blobs/sha256/%s", digest_hex(digest));
-}
-
-static int read_layout_json(int root_fd, const char *dirname, const char *digest, int64_t size, char **ret,
-                            size_t *ret_len, struct stack_error *err)
-{
-        if (!digest_is_valid(digest))
-                return stack_error_set(err, EINVAL, "%s: unsupported or invalid digest \"%s\"", dirname,
-                                       digest ? digest : "(none)");
-        _cleanup_free_ char *rel = descriptor_blob_rel(digest);
-        _cleanup_close_ int fd = -1;
-        int r = open_blob_in(root_fd, dirname, rel, &fd, err);
-        if (r < 0)
-                return r;
-        return read_verified(fd, rel, digest, size, ret, ret_len, NULL, err);
-}
-
-static uint64_t dir_bytes;
-static int du_visit(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-        if (flag == FTW_F && S_ISREG(st->st_mode))
-                dir_bytes += st->st_size;
-        return 0;
-}
-
-/* Imports one layer blob read from fd. Known values (descriptor digest and size, the config's diff_id)
- * are verified once the stream has been read; the layer is unpacked into the staging area meanwhile. */
-static int import_layer(struct import_ctx *c, int fd, const char *name, const char *want_digest,
-                        int64_t want_size, const char *want_diff, const char *media_type,
-                        struct pending_layer *ret, struct stack_error *err)
-{
-        if (want_digest) {
-                _cleanup_free_ char *bp = blob_path(c->s, want_digest);
-                _cleanup_free_ char *lp = want_diff ? layer_path(c->s, want_diff) : NULL;
-                if (lp && path_exists(bp) && path_is_dir(lp)) {
-                        /* Already stored and verified when it was imported. */
-                        struct stat st;
-                        if (stat(bp, &st) == 0 && (want_size < 0 || st.st_size == want_size)) {
-                                dir_bytes = 0;
-                                nftw(lp, du_visit, 16, FTW_PHYS);
-                                strcpy(ret->digest, want_digest);
-                                strcpy(ret->diff_id, want_diff);
-                                ret->size = st.st_size;
-                                ret->unpacked = dir_bytes;
-                                ret->media_type = xstrdup(media_type ? media_type : MEDIA_OCI_LAYER);
-                                return 0;
-                        }
-                }
-        }
-
-        _cleanup_free_ char *tmp_blob = ctx_tmp_name(c, "blob");
-        _cleanup_free_ char *tmp_layer = ctx_tmp_name(c, "layer");
-        _cleanup_close_ int blob_fd = open(tmp_blob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (blob_fd < 0)
-                return stack_error_errno(err, errno, "create %s", tmp_blob);
-        if (mkdir(tmp_layer, 0755) < 0)
-                return stack_error_errno(err, errno, "create %s", tmp_layer);
-        _cleanup_close_ int layer_fd = open(tmp_layer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (layer_fd < 0)
-                return stack_error_errno(err, errno, "open %s", tmp_layer);
-
-        _cleanup_digest_ struct digest dc = {0};
-        _cleanup_digest_ struct digest du = {0};
-        int r = digest_init(&dc, err);
-        if (r < 0)
-                return r;
-        r = digest_init(&du, err);
-        if (r < 0)
-                return r;
-        struct layer_source *raw = layer_source_digest(layer_source_fd(fd, false, name), &dc, blob_fd);
-        _cleanup_layer_source_ struct layer_source *src = NULL;
-        enum layer_compression comp;
-        r = layer_source_decompress(raw, &src, &comp, err);
-        if (r < 0)
-                return stack_error_prefix(err, "layer %s", name);
-        src = layer_source_digest(src, &du, -1);
-        struct layer_stats stats;
-        r = layer_unpack(src, layer_fd, LAYER_UNPACK_IMAGE, &stats, err);
-        if (r < 0 && (want_digest || want_size >= 0)) {
-                /* A corrupted blob usually shows first as a broken tar or compressed stream; when the
-                 * blob's own digest or size is wrong too, that is the cause worth reporting. The raw
-                 * source has hashed everything read so far (the decompressor's buffer included). */
-                if (layer_source_drain(raw, NULL) >= 0) {
-                        char got[DIGEST_STRING_MAX];
-                        digest_final(&dc, got);
-                        if ((want_size >= 0 && dc.size != (uint64_t) want_size) ||
-                            (want_digest && !streq(got, want_digest))) {
-                                stack_error_clear(err);
-                                return stack_error_set(
-                                    err, EBADMSG,
-                                    "layer %s: blob is corrupt: digest %s, size %llu do not "
-                                    "match the expected %s, %lld",
-                                    name, got, (unsigned long long) dc.size,
-                                    want_digest ? want_digest : "(any)", (long long) want_size);
-                        }
-                }
-        }
-        if (r < 0)
-                return stack_error_prefix(err, "layer %s", name);
-
-        char got[DIGEST_STRING_MAX], diff[DIGEST_STRING_MAX];
-        digest_final(&dc, got);
-        digest_final(&du, diff);
-        if (want_size >= 0 && dc.size != (uint64_t) want_size)
-                return stack_error_set(err, EBADMSG,
-                                       "layer %s: size %llu does not match the descriptor's %lld", name,
-                                       (unsigned long long) dc.size, (long long) want_size);
-        if (want_digest && !streq(got, want_digest))
-                return stack_error_set(err, EBADMSG, "layer %s: digest %s does not match the expected %s",
-                                       name, got, want_digest);
-        if (want_diff && !streq(diff, want_diff))
-                return stack_error_set(
-                    err, EBADMSG, "layer %s: uncompressed digest %s does not match the config's diff_id %s",
-                    name, diff, want_diff);
-        if (fsync(blob_fd) < 0)
-                return stack_error_errno(err, errno, "fsync %s", tmp_blob);
-
-        strcpy(ret->digest, got);
-        strcpy(ret->diff_id, diff);
-        ret->size = dc.size;
-        ret->unpacked = stats.bytes;
-        if (media_type)
-                ret->media_type = xstrdup(media_type);
-        else
-                ret->media_type = comp == LAYER_COMPRESSION_NONE
-                                      ? xstrdup(MEDIA_OCI_LAYER)
-                                      : xasprintf(MEDIA_OCI_LAYER "+%s", layer_compression_name(comp));
-
-        _cleanup_free_ char *bfinal = blob_path(c->s, got);
-        if (!path_exists(bfinal) && !is_staged(c, bfinal))
-                stage(c, TAKE_PTR(tmp_blob), TAKE_PTR(bfinal));
-        _cleanup_free_ char *lfinal = layer_path(c->s, diff);
-        if (!path_exists(lfinal) && !is_staged(c, lfinal))
-                stage(c, TAKE_PTR(tmp_layer), TAKE_PTR(lfinal));
-        return 0;
-}
-
-static struct pending_image *new_pending(struct import_ctx *c)
-{
-        GROW(c->images, c->cap_images, c->n_images + 1);
-        struct pending_image *p = &c->images[c->n_images++];
-        *p = (struct pending_image){.names = xcalloc(1, sizeof(char *))};
-        return p;
-}
-
-/* Parses and stages a config, returning its diff_ids. */
-static int take_config(struct import_ctx *c, const char *data, size_t len, const char *digest,
-                       char ***ret_diffs, struct stack_error *err)
-{
-        _cleanup_json_ cJSON *cfg = cJSON_ParseWithLength(data, len);
-        if (!cJSON_IsObject(cfg))
-                return stack_error_set(err, EINVAL, "config %s: not a JSON object", digest);
-        const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
-        _cleanup_strv_free_ char **diffs = json_get_strv(rootfs, "diff_ids");
-        if (!diffs)
-                return stack_error_set(err, EINVAL, "config %s: no rootfs.diff_ids", digest);
-        STRV_FOREACH (d, diffs)
-                if (!digest_is_valid(*d))
-                        return stack_error_set(err, EINVAL, "config %s: unsupported diff_id \"%s\"", digest,
-                                               *d);
-        int r = stage_bytes(c, data, len, digest, err);
-        if (r < 0)
-                return r;
-        *ret_diffs = TAKE_PTR(diffs);
-        return 0;
-}
-
-static int import_oci_manifest(struct import_ctx *c, int root_fd, const char *dirname, const char *mdigest,
-                               int64_t msize, char **names, struct stack_error *err)
-{
-        _cleanup_free_ char *mdata = NULL;
-        size_t mlen;
-        int r = read_layout_json(root_fd, dirname, mdigest, msize, &mdata, &mlen, err);
-        if (r < 0)
-                return r;
-        _cleanup_json_ cJSON *m = cJSON_ParseWithLength(mdata, mlen);
-        if (!cJSON_IsObject(m))
-                return stack_error_set(err, EINVAL, "manifest %s: not a JSON object", mdigest);
-        const cJSON *config = cJSON_GetObjectItemCaseSensitive(m, "config");
-        const char *cdigest = json_get_str(config, "digest");
-        _cleanup_free_ char *cdata = NULL;
-        size_t clen;
-        r = read_layout_json(root_fd, dirname, cdigest, jint(config, "size", -1), &cdata, &clen, err);
-        if (r < 0)
-                return stack_error_prefix(err, "manifest %s: config", mdigest);
-        _cleanup_strv_free_ char **diffs = NULL;
-        r = take_config(c, cdata, clen, cdigest, &diffs, err);
-        if (r < 0)
-                return r;
-        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(m, "layers");
-        size_t n = cJSON_IsArray(layers) ? (size_t) cJSON_GetArraySize(layers) : 0;
-        if (n != strv_length(diffs))
-                return stack_error_set(err, EINVAL,
-                                       "manifest %s: %zu layers but the config lists %zu diff_ids", mdigest,
-                                       n, strv_length(diffs));
-
-        struct pending_layer *pl = xcalloc(n ? n : 1, sizeof(*pl));
-        size_t i = 0;
-        const cJSON *l;
-        cJSON_ArrayForEach(l, layers)
-        {
-                const char *ld = json_get_str(l, "digest");
-                const char *mt = json_get_str(l, "mediaType");
-                if (mt && (strstr(mt, "nondistributable") || strstr(mt, "foreign"))) {
-                        r = stack_error_set(err, EOPNOTSUPP,
-                                            "manifest %s: foreign layer %s is not supported", mdigest,
-                                            ld ? ld : "?");
-                        break;
-                }
-                if (!digest_is_valid(ld)) {
-                        r = stack_error_set(err, EINVAL, "manifest %s: invalid layer digest", mdigest);
-                        break;
-                }
-                _cleanup_free_ char *rel = descriptor_blob_rel(ld);
-                _cleanup_close_ int fd = -1;
-                r = open_blob_in(root_fd, dirname, rel, &fd, err);
-                if (r < 0)
-                        break;
-                r = import_layer(c, fd, ld, ld, jint(l, "size", -1), diffs[i], mt, &pl[i], err);
-                if (r < 0)
-                        break;
-                i++;
-        }
-        if (r < 0) {
-                for (size_t j = 0; j < i; j++)
-                        free(pl[j].media_type);
-                free(pl);
-                return r;
-        }
-        r = stage_bytes(c, mdata, mlen, mdigest, err);
-        if (r < 0) {
-                for (size_t j = 0; j < n; j++)
-                        free(pl[j].media_type);
-                free(pl);
-                return r;
-        }
-        struct pending_image *p = new_pending(c);
-        strcpy(p->id, cdigest);
-        strcpy(p->manifest, mdigest);
-        p->original_manifest = true;
-        p->layers = pl;
-        p->n_layers = n;
-        STRV_FOREACH (nm, names)
-                strv_push(&p->names, *nm);
-        return 0;
-}
-
-/* A name from an index annotation: a full reference (containerd's) or, for OCI's ref.name, one when it
- * parses as more than a bare tag. */
-static char *annotated_name(const cJSON *desc)
-{
-        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(desc, "annotations");
-        const char *names[] = {json_get_str(ann, ANNOTATION_CONTAINERD_NAME),
-                               json_get_str(ann, ANNOTATION_REF_NAME)};
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                if (!names[i])
-                        continue;
-                /* A bare tag ("latest", "1.0") is not an image name. */
-                if (i == 1 && !strchr(names[i], '/') && !strchr(names[i], ':'))
-                        continue;
-                char *norm = NULL;
-                if (reference_normalize(names[i], &norm, NULL) >= 0)
-                        return norm;
-        }
-        return NULL;
-}
-
-static bool platform_matches(const cJSON *desc)
-{
-        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(desc, "platform");
-        if (!cJSON_IsObject(pl))
-                return true;
-        return streq_ptr(json_get_str(pl, "os"), "linux") &&
-               streq_ptr(json_get_str(pl, "architecture"), go_arch());
-}
-
-struct manifest_choice {
-        char *digest;
-        int64_t size;
-        char *name;    /* annotated, normalized, or NULL */
-        char *tagname; /* raw OCI ref.name, for matching REF */
-};
-
-static int collect_manifests(int root_fd, const char *dirname, const cJSON *index, int depth,
-                             const cJSON *outer_desc, struct manifest_choice **l, size_t *n, size_t *cap,
-                             struct stack_error *err)
-{
-        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(index, "manifests"), *d;
-        if (!cJSON_IsArray(ms))
-                return stack_error_set(err, EINVAL, "%s: index without manifests", dirname);
-        cJSON_ArrayForEach(d, ms)
-        {
-                const char *mt = json_get_str(d, "mediaType");
-                const char *dg = json_get_str(d, "digest");
-                if (mt && (streq(mt, MEDIA_OCI_INDEX) || streq(mt, MEDIA_DOCKER_LIST))) {
-                        if (depth > 4)
-                                return stack_error_set(err, ELOOP, "%s: indexes nested too deep", dirname);
-                        _cleanup_free_ char *data = NULL;
-                        size_t len;
-                        int r =
-                            read_layout_json(root_fd, dirname, dg, jint(d, "size", -1), &data, &len, err);
-                        if (r < 0)
-                                return r;
-                        _cleanup_json_ cJSON *sub = cJSON_ParseWithLength(data, len);
-                        if (!cJSON_IsObject(sub))
-                                return stack_error_set(err, EINVAL, "index %s: not a JSON object", dg);
-                        r = collect_manifests(root_fd, dirname, sub, depth + 1, outer_desc ? outer_desc : d,
-                                              l, n, cap, err);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (mt && !streq(mt, MEDIA_OCI_MANIFEST) && !streq(mt, MEDIA_DOCKER_MANIFEST))
-                        continue; /* attestations, signatures, artifacts */
-                if (!platform_matches(d))
-                        continue;
-                const cJSON *named = outer_desc ? outer_desc : d;
-                const cJSON *ann = cJSON_GetObjectItemCaseSensitive(named, "annotations");
-                GROW(*l, *cap, *n + 1);
-                (*l)[(*n)++] = (struct manifest_choice){
-                    .digest = xstrdup(dg ? dg : ""),
-                    .size = jint(d, "size", -1),
-                    .name = annotated_name(named),
-                    .tagname = json_get_str(ann, ANNOTATION_REF_NAME)
-                                   ? xstrdup(json_get_str(ann, ANNOTATION_REF_NAME))
-                                   : NULL,
-                };
-        }
-        return 0;
-}
-
-static int import_oci_layout(struct import_ctx *c, const char *dir, struct stack_error *err)
-{
-        _cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return stack_error_errno(err, errno, "%s", dir);
-        _cleanup_close_ int ifd = -1;
-        int r = open_blob_in(root_fd, dir, "index.json", &ifd, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *idata = NULL;
-        size_t ilen;
-        r = read_verified(ifd, "index.json", NULL, -1, &idata, &ilen, NULL, err);
-        if (r < 0)
-                return r;
-        _cleanup_json_ cJSON *index = cJSON_ParseWithLength(idata, ilen);
-        if (!cJSON_IsObject(index))
-                return stack_error_set(err, EINVAL, "%s/index.json: not a JSON object", dir);
-
-        struct manifest_choice *l = NULL;
-        size_t n = 0, cap = 0;
-        r = collect_manifests(root_fd, dir, index, 0, NULL, &l, &n, &cap, err);
-        size_t chosen = SIZE_MAX;
-        if (r >= 0 && n == 0)
-                r = stack_error_set(err, ENOENT, "%s: no image for linux/%s", dir, go_arch());
-        if (r >= 0 && c->want_ref && n > 1) {
-                _cleanup_reference_ struct reference want = {0};
-                reference_parse(c->want_ref, &want, NULL);
-                for (size_t i = 0; i < n; i++)
-                        if (streq_ptr(l[i].name, c->want_ref) || streq_ptr(l[i].tagname, want.tag))
-                                chosen = i;
-                if (chosen == SIZE_MAX)
-                        r = stack_error_set(err, ENOENT, "%s holds %zu images and none is named %s", dir, n,
-                                            c->want_ref);
-        }
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                if (chosen != SIZE_MAX && i != chosen)
-                        continue;
-                char *names[2] = {NULL, NULL};
-                names[0] = (char *) (c->want_ref ? c->want_ref : l[i].name);
-                r = import_oci_manifest(c, root_fd, dir, l[i].digest, l[i].size, names, err);
-        }
-        for (size_t i = 0; i < n; i++) {
-                free(l[i].digest);
-                free(l[i].name);
-                free(l[i].tagname);
-        }
-        free(l);
-        return r;
-}
-
-/* Serializes a manifest for an image that came without one (docker save, rootfs tarballs), so every
- * stored image lists its layer blobs the same way. */
-static int stage_generated_manifest(struct import_ctx *c, struct pending_image *p, size_t config_size,
-                                    struct stack_error *err)
-{
-        _cleanup_json_ cJSON *m = cJSON_CreateObject();
-        cJSON_AddNumberToObject(m, "schemaVersion", 2);
-        cJSON_AddStringToObject(m, "mediaType", MEDIA_OCI_MANIFEST);
-        cJSON *cfg = cJSON_AddObjectToObject(m, "config");
-        cJSON_AddStringToObject(cfg, "mediaType", MEDIA_OCI_CONFIG);
-        cJSON_AddStringToObject(cfg, "digest", p->id);
-        cJSON_AddNumberToObject(cfg, "size", (double) config_size);
-        cJSON *layers = cJSON_AddArrayToObject(m, "layers");
-        for (size_t i = 0; i < p->n_layers; i++) {
-                cJSON *l = cJSON_CreateObject();
-                cJSON_AddStringToObject(l, "mediaType", p->layers[i].media_type);
-                cJSON_AddStringToObject(l, "digest", p->layers[i].digest);
-                cJSON_AddNumberToObject(l, "size", (double) p->layers[i].size);
-                cJSON_AddItemToArray(layers, l);
-        }
-        _cleanup_free_ char *text = cJSON_PrintUnformatted(m);
-        digest_data(text, strlen(text), p->manifest);
-        return stage_bytes(c, text, strlen(text), p->manifest, err);
-}
-
-static int import_docker_save(struct import_ctx *c, const char *dir, struct stack_error *err)
-{
-        _cleanup_close_ int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return stack_error_errno(err, errno, "%s", dir);
-        _cleanup_close_ int mfd = -1;
-        int r = open_blob_in(root_fd, dir, "manifest.json", &mfd, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *mdata = NULL;
-        size_t mlen;
-        r = read_verified(mfd, "manifest.json", NULL, -1, &mdata, &mlen, NULL, err);
-        if (r < 0)
-                return r;
-        _cleanup_json_ cJSON *m = cJSON_ParseWithLength(mdata, mlen);
-        if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
-                return stack_error_set(err, EINVAL, "%s/manifest.json: not a list of images", dir);
-        if (c->want_ref && cJSON_GetArraySize(m) > 1)
-                return stack_error_set(err, EINVAL, "%s holds %d images: import it without a reference", dir,
-                                       cJSON_GetArraySize(m));
-        const cJSON *e;
-        cJSON_ArrayForEach(e, m)
-        {
-                const char *cfgname = json_get_str(e, "Config");
-                if (!cfgname)
-                        return stack_error_set(err, EINVAL, "%s/manifest.json: entry without Config", dir);
-                /* The file name carries the config's digest ("<hex>.json" or "blobs/sha256/<hex>"). */
-                _cleanup_free_ char *want = NULL;
-                const char *base = path_basename(cfgname);
-                _cleanup_free_ char *stem =
-                    endswith(base, ".json") ? xstrndup(base, strlen(base) - 5) : xstrdup(base);
-                if (digest_hex_is_valid(stem))
-                        want = xasprintf("sha256:%s", stem);
-                _cleanup_close_ int cfd = -1;
-                r = open_blob_in(root_fd, dir, cfgname, &cfd, err);
-                if (r < 0)
-                        return r;
-                _cleanup_free_ char *cdata = NULL;
-                size_t clen;
-                char cdigest[DIGEST_STRING_MAX];
-                r = read_verified(cfd, cfgname, want, -1, &cdata, &clen, cdigest, err);
-                if (r < 0)
-                        return r;
-                _cleanup_strv_free_ char **diffs = NULL;
-                r = take_config(c, cdata, clen, cdigest, &diffs, err);
-                if (r < 0)
-                        return r;
-                _cleanup_strv_free_ char **lnames = json_get_strv(e, "Layers");
-                if (strv_length(lnames) != strv_length(diffs))
-                        return stack_error_set(err, EINVAL,
-                                               "%s: %zu layers but the config lists %zu diff_ids", cfgname,
-                                               strv_length(lnames), strv_length(diffs));
-                size_t n = strv_length(lnames);
-                struct pending_image *p = new_pending(c);
-                p->layers = xcalloc(n ? n : 1, sizeof(*p->layers));
-                strcpy(p->id, cdigest);
-                for (size_t i = 0; i < n; i++) {
-                        _cleanup_close_ int lfd = -1;
-                        r = open_blob_in(root_fd, dir, lnames[i], &lfd, err);
-                        if (r < 0)
-                                return r;
-                        r = import_layer(c, lfd, lnames[i], NULL, -1, diffs[i], NULL, &p->layers[i], err);
-                        if (r < 0)
-                                return r;
-                        p->n_layers++;
-                }
-                r = stage_generated_manifest(c, p, clen, err);
-                if (r < 0)
-                        return r;
-                if (c->want_ref)
-                        strv_push(&p->names, c->want_ref);
-                else {
-                        _cleanup_strv_free_ char **tags = json_get_strv(e, "RepoTags");
-                        STRV_FOREACH (t, tags) {
-                                char *norm = NULL;
-                                if (reference_normalize(*t, &norm, NULL) >= 0)
-                                        strv_consume(&p->names, norm);
-                                else
-                                        log_warning("%s: ignoring invalid tag \"%s\"", dir, *t);
-                        }
-                }
-        }
-        return 0;
-}
-
-static int import_rootfs(struct import_ctx *c, const char *path, struct stack_error *err)
-{
-        if (!c->want_ref)
-                return stack_error_set(err, EINVAL,
-                                       "%s is a plain rootfs tarball: give a reference to name it", path);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "%s", path);
-        struct pending_layer layer = {0};
-        int r = import_layer(c, fd, path, NULL, -1, NULL, NULL, &layer, err);
-        if (r < 0)
-                return r;
-        struct pending_image *p = new_pending(c);
-        p->layers = xcalloc(1, sizeof(*p->layers));
-        p->layers[0] = layer;
-        p->n_layers = 1;
-
-        /* Deterministic (no timestamp): the same tarball gives the same image id. */
-        _cleanup_json_ cJSON *cfg = cJSON_CreateObject();
-        cJSON_AddStringToObject(cfg, "architecture", go_arch());
-        cJSON_AddStringToObject(cfg, "os", "linux");
-        cJSON_AddObjectToObject(cfg, "config");
-        cJSON *rootfs = cJSON_AddObjectToObject(cfg, "rootfs");
-        cJSON_AddStringToObject(rootfs, "type", "layers");
-        cJSON *diffs = cJSON_AddArrayToObject(rootfs, "diff_ids");
-        cJSON_AddItemToArray(diffs, cJSON_CreateString(layer.diff_id));
-        cJSON *hist = cJSON_AddArrayToObject(cfg, "history");
-        cJSON *h = cJSON_CreateObject();
-        cJSON_AddStringToObject(h, "created_by", "stack image import");
-        cJSON_AddItemToArray(hist, h);
-        _cleanup_free_ char *text = cJSON_PrintUnformatted(cfg);
-        digest_data(text, strlen(text), p->id);
-        r = stage_bytes(c, text, strlen(text), p->id, err);
-        if (r < 0)
-                return r;
-        r = stage_generated_manifest(c, p, strlen(text), err);
-        if (r < 0)
-                return r;
-        strv_push(&p->names, c->want_ref);
-        return 0;
-}
-
-enum import_format { FORMAT_ROOTFS, FORMAT_OCI, FORMAT_DOCKER };
-
-/* Looks at a tar's top-level names without unpacking it: an OCI layout has oci-layout or index.json, a
- * docker save archive manifest.json; anything else is a root file system. */
-static int classify_archive(const char *path, enum import_format *ret, struct stack_error *err)
-{
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "%s", path);
-        _cleanup_layer_source_ struct layer_source *src = NULL;
-        int r = layer_source_decompress(layer_source_fd(fd, true, path), &src, NULL, err);
-        if (r < 0)
-                return r;
-        _cleanup_tar_reader_ struct tar_reader *t = tar_reader_new(src);
-        bool oci = false, docker = false;
-        for (;;) {
-                const struct tar_entry *e;
-                r = tar_reader_next(t, &e, err);
-                if (r < 0)
-                        return stack_error_prefix(err, "%s", path);
-                if (r == 0)
-                        break;
-                const char *n = e->path;
-                while (startswith(n, "./"))
-                        n += 2;
-                if (e->type == TAR_FILE && (streq(n, "oci-layout") || streq(n, "index.json")))
-                        oci = true;
-                else if (e->type == TAR_FILE && streq(n, "manifest.json"))
-                        docker = true;
-        }
-        *ret = oci ? FORMAT_OCI : docker ? FORMAT_DOCKER : FORMAT_ROOTFS;
-        return 0;
-}
-
-static int extract_archive(struct import_ctx *c, const char *path, char **ret_dir, struct stack_error *err)
-{
-        _cleanup_free_ char *dir = ctx_tmp_name(c, "archive");
-        if (mkdir(dir, 0700) < 0)
-                return stack_error_errno(err, errno, "create %s", dir);
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return stack_error_errno(err, errno, "open %s", dir);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "%s", path);
-        _cleanup_layer_source_ struct layer_source *src = NULL;
-        int r = layer_source_decompress(layer_source_fd(fd, true, path), &src, NULL, err);
-        if (r < 0)
-                return r;
-        /* No whiteouts, owners or devices: this tar only carries the files of a layout. */
-        r = layer_unpack(src, dfd, 0, NULL, err);
-        if (r < 0)
-                return stack_error_prefix(err, "%s", path);
-        *ret_dir = TAKE_PTR(dir);
-        return 0;
-}
-
-static int commit(struct import_ctx *c, struct stack_error *err)
-{
-        /* Staged files and directories are complete; make them durable before anything refers to them. */
-        _cleanup_close_ int tfd = open(c->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (tfd >= 0 && syncfs(tfd) < 0)
-                return stack_error_errno(err, errno, "sync %s", c->tmp);
-        for (size_t i = 0; i < c->n_staged; i++) {
-                struct staged *st = &c->staged[i];
-                if (path_exists(st->final))
-                        continue; /* same content, imported meanwhile */
-                if (rename(st->tmp, st->final) < 0)
-                        return stack_error_errno(err, errno, "store %s", st->final);
-        }
-        _cleanup_json_ cJSON *refs = NULL;
-        int r = refs_load(c->s, &refs, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < c->n_images; i++) {
-                struct pending_image *p = &c->images[i];
-                _cleanup_free_ char *rp = record_path(c->s, p->id);
-                _cleanup_json_ cJSON *old = NULL;
-                _cleanup_strv_free_ char **repo_digests = NULL;
-                if (path_exists(rp) && read_json(rp, &old, NULL) >= 0)
-                        repo_digests = json_get_strv(old, "repo_digests");
-                if (!repo_digests)
-                        repo_digests = xcalloc(1, sizeof(char *));
-                if (p->original_manifest)
-                        STRV_FOREACH (n, p->names) {
-                                _cleanup_reference_ struct reference ref = {0};
-                                if (reference_parse(*n, &ref, NULL) < 0)
-                                        continue;
-                                _cleanup_free_ char *name = reference_name(&ref);
-                                _cleanup_free_ char *rd =
-                                    xasprintf("%s@%s", name, p->repo_digest ? p->repo_digest : p->manifest);
-                                if (!strv_contains(repo_digests, rd))
-                                        strv_push(&repo_digests, rd);
-                        }
-                _cleanup_json_ cJSON *rec = cJSON_CreateObject();
-                cJSON_AddStringToObject(rec, "id", p->id);
-                cJSON_AddStringToObject(rec, "manifest", p->manifest);
-                if (p->repo_digest && !streq(p->repo_digest, p->manifest))
-                        cJSON_AddStringToObject(rec, "index", p->repo_digest);
-                cJSON *rd = cJSON_AddArrayToObject(rec, "repo_digests");
-                STRV_FOREACH (d, repo_digests)
-                        cJSON_AddItemToArray(rd, cJSON_CreateString(*d));
-                cJSON *layers = cJSON_AddArrayToObject(rec, "layers");
-                uint64_t total = 0;
-                for (size_t j = 0; j < p->n_layers; j++) {
-                        cJSON *l = cJSON_CreateObject();
-                        cJSON_AddStringToObject(l, "diff_id", p->layers[j].diff_id);
-                        cJSON_AddStringToObject(l, "digest", p->layers[j].digest);
-                        cJSON_AddNumberToObject(l, "size", (double) p->layers[j].size);
-                        cJSON_AddStringToObject(l, "media_type", p->layers[j].media_type);
-                        cJSON_AddNumberToObject(l, "unpacked_size", (double) p->layers[j].unpacked);
-                        cJSON_AddItemToArray(layers, l);
-                        total += p->layers[j].unpacked;
-                }
-                cJSON_AddNumberToObject(rec, "size", (double) total);
-                r = write_json(rp, rec, err);
-                if (r < 0)
-                        return r;
-                STRV_FOREACH (n, p->names) {
-                        cJSON_DeleteItemFromObjectCaseSensitive(refs, *n);
-                        cJSON_AddStringToObject(refs, *n, p->id);
-                }
-        }
-        /* The reference goes last: a crash before this line leaves an untagged image, never a name
-         * pointing at something incomplete. */
-        r = refs_save(c->s, refs, err);
-        if (r < 0)
-                return r;
-        /* The renames and records above are durable once the file system is synced. */
-        if (tfd >= 0 && syncfs(tfd) < 0)
-                return stack_error_errno(err, errno, "sync %s", c->s->dir);
-        return 0;
-}
-
-int image_import(struct image_store *s, const char *path, const char *ref, struct image ***ret,
-                 struct stack_error *err)
-{
-        _cleanup_free_ char *want = NULL;
-        if (ref) {
-                int r = reference_normalize(ref, &want, err);
-                if (r < 0)
-                        return r;
-        }
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return stack_error_errno(err, errno, "%s", path);
-
-        _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
-        if (r < 0)
-                return r;
-        _cleanup_(import_ctx_done) struct import_ctx c = {.s = s, .want_ref = want};
-        c.tmp = xasprintf("%s/tmp/import-XXXXXX", s->dir);
-        if (!mkdtemp(c.tmp)) {
-                free(c.tmp);
-                c.tmp = NULL;
-                return stack_error_errno(err, errno, "image store: create staging directory");
-        }
-
-        _cleanup_free_ char *dir = NULL;
-        enum import_format fmt = FORMAT_ROOTFS;
-        if (S_ISDIR(st.st_mode)) {
-                dir = xstrdup(path);
-                _cleanup_free_ char *idx = path_join(path, "index.json");
-                _cleanup_free_ char *man = path_join(path, "manifest.json");
-                if (path_exists(idx))
-                        fmt = FORMAT_OCI;
-                else if (path_exists(man))
-                        fmt = FORMAT_DOCKER;
-                else
-                        return stack_error_set(
-                            err, EINVAL,
-                            "%s: neither an OCI image layout (index.json) nor a docker save "
-                            "directory (manifest.json)",
-                            path);
-        } else {
-                r = classify_archive(path, &fmt, err);
-                if (r < 0)
-                        return r;
-                if (fmt != FORMAT_ROOTFS) {
-                        r = extract_archive(&c, path, &dir, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        switch (fmt) {
-        case FORMAT_OCI:
-                r = import_oci_layout(&c, dir, err);
-                break;
-        case FORMAT_DOCKER:
-                r = import_docker_save(&c, dir, err);
-                break;
-        default:
-                r = import_rootfs(&c, path, err);
-        }
-        if (r < 0)
-                return stack_error_prefix(err, "import %s", path);
-        r = commit(&c, err);
-        if (r < 0)
-                return stack_error_prefix(err, "import %s", path);
-
-        _cleanup_json_ cJSON *refs = NULL;
-        r = refs_load(s, &refs, err);
-        if (r < 0)
-                return r;
-        struct image **l = xcalloc(c.n_images + 1, sizeof(*l));
-        for (size_t i = 0; i < c.n_images; i++) {
-                r = image_load(s, refs, c.images[i].id, c.images[i].names[0], &l[i], err);
-                if (r < 0) {
-                        image_list_free(l);
-                        return r;
-                }
-        }
-        if (ret)
-                *ret = l;
-        else
-                image_list_free(l);
-        return 0;
-}
-
 int image_tag(struct image_store *s, const char *id, const char *ref, struct stack_error *err)
 {
         _cleanup_free_ char *norm = NULL;
@@ -1470,19 +542,19 @@ int image_tag(struct image_store *s, const char *id, const char *ref, struct sta
         if (r < 0)
                 return r;
         _cleanup_unlock_ struct image_store *locked = s;
-        r = store_lock(s, err);
+        r = image_store_lock(s, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *rp = record_path(s, id);
+        _cleanup_free_ char *rp = image_record_path(s, id);
         if (!digest_is_valid(id) || !path_exists(rp))
                 return stack_error_set(err, ENOENT, "no such image: %s", id);
         _cleanup_json_ cJSON *refs = NULL;
-        r = refs_load(s, &refs, err);
+        r = image_refs_load(s, &refs, err);
         if (r < 0)
                 return r;
         cJSON_DeleteItemFromObjectCaseSensitive(refs, norm);
         cJSON_AddStringToObject(refs, norm, id);
-        return refs_save(s, refs, err);
+        return image_refs_save(s, refs, err);
 }
 
 /* ---- removal ---- */
@@ -1524,7 +596,7 @@ static int builtin_in_use(const struct image_store *s, const char *run_root, con
                                 continue;
                         _cleanup_free_ char *p = path_join(cdir, ce->d_name);
                         _cleanup_json_ cJSON *j = NULL;
-                        if (read_json(p, &j, NULL) < 0)
+                        if (json_read_file(p, &j, NULL) < 0)
                                 continue;
                         if (streq_ptr(json_get_str(j, "image_id"), id)) {
                                 *ret_user = xstrndup(ce->d_name, strlen(ce->d_name) - 5);
@@ -1541,9 +613,9 @@ static int gc(struct image_store *s, struct stack_error *err)
         _cleanup_strv_free_ char **keep = xcalloc(1, sizeof(char *));
         _cleanup_strv_free_ char **ids = list_ids(s);
         STRV_FOREACH (id, ids) {
-                _cleanup_free_ char *rp = record_path(s, *id);
+                _cleanup_free_ char *rp = image_record_path(s, *id);
                 _cleanup_json_ cJSON *rec = NULL;
-                int r = read_json(rp, &rec, err);
+                int r = json_read_file(rp, &rec, err);
                 if (r < 0)
                         return r; /* never collect on a record we cannot read */
                 strv_push(&keep, digest_hex(*id));
@@ -1584,11 +656,11 @@ int image_remove(struct image_store *s, const char *ref, const struct image_remo
         if (!o)
                 o = &defaults;
         _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
+        int r = image_store_lock(s, err);
         if (r < 0)
                 return r;
         _cleanup_json_ cJSON *refs = NULL;
-        r = refs_load(s, &refs, err);
+        r = image_refs_load(s, &refs, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *id = NULL, *norm = NULL;
@@ -1634,11 +706,11 @@ int image_remove(struct image_store *s, const char *ref, const struct image_remo
 
         STRV_FOREACH (u, untag)
                 cJSON_DeleteItemFromObjectCaseSensitive(refs, *u);
-        r = refs_save(s, refs, err);
+        r = image_refs_save(s, refs, err);
         if (r < 0)
                 return r;
         if (delete) {
-                _cleanup_free_ char *rp = record_path(s, id);
+                _cleanup_free_ char *rp = image_record_path(s, id);
                 if (unlink(rp) < 0 && errno != ENOENT)
                         return stack_error_errno(err, errno, "remove %s", rp);
                 r = gc(s, err);
@@ -1688,301 +760,4 @@ char *image_inspect_json(struct image_store *s, const struct image *img)
         if (!text)
                 abort();
         return text;
-}
-
-/* ---- committing built images ---- */
-
-char *image_layer_dir(const struct image_store *s, const char *diff_id)
-{
-        return layer_path(s, diff_id);
-}
-
-bool image_layer_present(const struct image_store *s, const struct image_layer_ref *l)
-{
-        if (!digest_is_valid(l->diff_id) || !digest_is_valid(l->digest))
-                return false;
-        _cleanup_free_ char *bp = blob_path(s, l->digest);
-        _cleanup_free_ char *lp = layer_path(s, l->diff_id);
-        return path_exists(bp) && path_is_dir(lp);
-}
-
-int image_layer_refs(struct image_store *s, const char *id, struct image_layer_ref **ret, size_t *ret_n,
-                     struct stack_error *err)
-{
-        if (!digest_is_valid(id))
-                return stack_error_set(err, EINVAL, "invalid image id \"%s\"", id);
-        _cleanup_free_ char *rp = record_path(s, id);
-        _cleanup_json_ cJSON *rec = NULL;
-        int r = read_json(rp, &rec, err);
-        if (r < 0)
-                return r;
-        const cJSON *layers = cJSON_GetObjectItemCaseSensitive(rec, "layers"), *it;
-        size_t n = (size_t) cJSON_GetArraySize(layers);
-        _cleanup_free_ struct image_layer_ref *l = xcalloc(n ? n : 1, sizeof(*l));
-        size_t i = 0;
-        cJSON_ArrayForEach(it, layers)
-        {
-                const char *diff = json_get_str(it, "diff_id"), *dg = json_get_str(it, "digest");
-                if (!digest_is_valid(diff) || !digest_is_valid(dg))
-                        return stack_error_set(err, EINVAL, "%s: bad layer entry", rp);
-                snprintf(l[i].diff_id, sizeof(l[i].diff_id), "%s", diff);
-                snprintf(l[i].digest, sizeof(l[i].digest), "%s", dg);
-                l[i].size = (uint64_t) jint(it, "size", 0);
-                l[i].unpacked = (uint64_t) jint(it, "unpacked_size", 0);
-                i++;
-        }
-        *ret = TAKE_PTR(l);
-        *ret_n = n;
-        return 0;
-}
-
-int image_config_text(struct image_store *s, const char *id, char **ret, struct stack_error *err)
-{
-        if (!digest_is_valid(id))
-                return stack_error_set(err, EINVAL, "invalid image id \"%s\"", id);
-        _cleanup_free_ char *p = blob_path(s, id);
-        size_t len;
-        return read_full_file(p, ret, &len, err);
-}
-
-static int import_ctx_begin(struct image_store *s, struct import_ctx *c, struct stack_error *err)
-{
-        *c = (struct import_ctx){.s = s};
-        c->tmp = xasprintf("%s/tmp/import-XXXXXX", s->dir);
-        if (!mkdtemp(c->tmp)) {
-                free(c->tmp);
-                c->tmp = NULL;
-                return stack_error_errno(err, errno, "image store: create staging directory");
-        }
-        return 0;
-}
-
-int image_add_layer(struct image_store *s, const char *tar_path, struct image_layer_ref *ret,
-                    struct stack_error *err)
-{
-        _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
-        if (r < 0)
-                return r;
-        _cleanup_(import_ctx_done) struct import_ctx c = {0};
-        r = import_ctx_begin(s, &c, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return stack_error_errno(err, errno, "%s", tar_path);
-        struct pending_layer layer = {0};
-        r = import_layer(&c, fd, tar_path, NULL, -1, NULL, MEDIA_OCI_LAYER, &layer, err);
-        free(layer.media_type);
-        if (r < 0)
-                return r;
-        r = commit(&c, err);
-        if (r < 0)
-                return r;
-        *ret = (struct image_layer_ref){.size = layer.size, .unpacked = layer.unpacked};
-        snprintf(ret->diff_id, sizeof(ret->diff_id), "%s", layer.diff_id);
-        snprintf(ret->digest, sizeof(ret->digest), "%s", layer.digest);
-        return 0;
-}
-
-int image_commit_built(struct image_store *s, const struct image_layer_ref *layers, size_t n_layers,
-                       const char *config_json, char *const *refs, char **ret_id, struct stack_error *err)
-{
-        _cleanup_json_ cJSON *cfg = cJSON_Parse(config_json);
-        if (!cJSON_IsObject(cfg))
-                return stack_error_set(err, EINVAL, "built image: the config is not a JSON object");
-        _cleanup_strv_free_ char **names = xcalloc(1, sizeof(char *));
-        STRV_FOREACH (ref, refs) {
-                _cleanup_free_ char *norm = NULL;
-                int r = reference_normalize(*ref, &norm, err);
-                if (r < 0)
-                        return r;
-                if (!strv_contains(names, norm))
-                        strv_push(&names, norm);
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "rootfs");
-        cJSON *rootfs = cJSON_AddObjectToObject(cfg, "rootfs");
-        cJSON_AddStringToObject(rootfs, "type", "layers");
-        cJSON *diffs = cJSON_AddArrayToObject(rootfs, "diff_ids");
-        for (size_t i = 0; i < n_layers; i++)
-                cJSON_AddItemToArray(diffs, cJSON_CreateString(layers[i].diff_id));
-
-        _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_layers; i++)
-                if (!image_layer_present(s, &layers[i]))
-                        return stack_error_set(err, ENOENT, "layer %s is no longer in the store",
-                                               layers[i].diff_id);
-        _cleanup_(import_ctx_done) struct import_ctx c = {0};
-        r = import_ctx_begin(s, &c, err);
-        if (r < 0)
-                return r;
-        struct pending_image *p = new_pending(&c);
-        p->layers = xcalloc(n_layers ? n_layers : 1, sizeof(*p->layers));
-        for (size_t i = 0; i < n_layers; i++) {
-                struct pending_layer *pl = &p->layers[p->n_layers++];
-                snprintf(pl->diff_id, sizeof(pl->diff_id), "%s", layers[i].diff_id);
-                snprintf(pl->digest, sizeof(pl->digest), "%s", layers[i].digest);
-                pl->size = layers[i].size;
-                pl->unpacked = layers[i].unpacked;
-                pl->media_type = xstrdup(MEDIA_OCI_LAYER);
-        }
-        _cleanup_free_ char *text = cJSON_PrintUnformatted(cfg);
-        digest_data(text, strlen(text), p->id);
-        r = stage_bytes(&c, text, strlen(text), p->id, err);
-        if (r < 0)
-                return r;
-        r = stage_generated_manifest(&c, p, strlen(text), err);
-        if (r < 0)
-                return r;
-        STRV_FOREACH (n, names)
-                strv_push(&p->names, *n);
-        r = commit(&c, err);
-        if (r < 0)
-                return r;
-        *ret_id = xstrdup(p->id);
-        return 0;
-}
-
-/* ---- images from registries ---- */
-
-char *image_store_pulls_path(const struct image_store *s)
-{
-        return path_join(s->dir, "pulls");
-}
-
-char *image_store_blob_path(const struct image_store *s, const char *digest)
-{
-        return blob_path(s, digest);
-}
-
-bool image_store_has_blob(const struct image_store *s, const char *digest, const char *diff_id)
-{
-        _cleanup_free_ char *bp = blob_path(s, digest);
-        if (!path_exists(bp))
-                return false;
-        if (!diff_id)
-                return true;
-        _cleanup_free_ char *lp = layer_path(s, diff_id);
-        return path_is_dir(lp);
-}
-
-static int record_pull_time(struct image_store *s, const char *reference, struct stack_error *err)
-{
-        _cleanup_free_ char *p = path_join(s->dir, "pulled.json");
-        _cleanup_json_ cJSON *times = NULL;
-        if (!path_exists(p) || read_json(p, &times, NULL) < 0 || !cJSON_IsObject(times)) {
-                cJSON_Delete(times);
-                times = cJSON_CreateObject();
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(times, reference);
-        cJSON_AddNumberToObject(times, reference, (double) realtime_usec());
-        /* Losing this to a crash costs at most one early pull: not worth an fsync. */
-        _cleanup_free_ char *text = cJSON_PrintUnformatted(times);
-        if (!text)
-                return stack_error_set(err, ENOMEM, "%s: cannot serialize", p);
-        return write_file_replace(p, text, strlen(text), 0644, err);
-}
-
-uint64_t image_pull_time(struct image_store *s, const char *reference)
-{
-        _cleanup_free_ char *p = path_join(s->dir, "pulled.json");
-        _cleanup_json_ cJSON *times = NULL;
-        if (!path_exists(p) || read_json(p, &times, NULL) < 0)
-                return 0;
-        double t = json_get_num(times, reference, 0);
-        return t > 0 ? (uint64_t) t : 0;
-}
-
-int image_note_pulled(struct image_store *s, const char *reference, struct stack_error *err)
-{
-        _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
-        if (r < 0)
-                return r;
-        return record_pull_time(s, reference, err);
-}
-
-int image_commit_pulled(struct image_store *s, const struct image_pulled *p, struct image **ret,
-                        struct stack_error *err)
-{
-        _cleanup_unlock_ struct image_store *locked = s;
-        int r = store_lock(s, err);
-        if (r < 0)
-                return r;
-        _cleanup_(import_ctx_done) struct import_ctx c = {.s = s, .want_ref = p->reference};
-        c.tmp = xasprintf("%s/tmp/pull-XXXXXX", s->dir);
-        if (!mkdtemp(c.tmp)) {
-                free(c.tmp);
-                c.tmp = NULL;
-                return stack_error_errno(err, errno, "image store: create staging directory");
-        }
-        if (p->index) {
-                char d[DIGEST_STRING_MAX];
-                digest_data(p->index, p->index_len, d);
-                r = stage_bytes(&c, p->index, p->index_len, d, err);
-                if (r < 0)
-                        return r;
-        }
-        r = stage_bytes(&c, p->manifest, p->manifest_len, p->manifest_digest, err);
-        if (r < 0)
-                return r;
-        r = stage_bytes(&c, p->config, p->config_len, p->config_digest, err);
-        if (r < 0)
-                return r;
-        struct pending_image *pi = new_pending(&c);
-        strcpy(pi->id, p->config_digest);
-        strcpy(pi->manifest, p->manifest_digest);
-        pi->original_manifest = true;
-        pi->repo_digest = p->repo_digest;
-        pi->layers = xcalloc(p->n_layers ? p->n_layers : 1, sizeof(*pi->layers));
-        for (size_t i = 0; i < p->n_layers; i++) {
-                const struct image_pulled_layer *l = &p->layers[i];
-                struct pending_layer *pl = &pi->layers[pi->n_layers++];
-                strcpy(pl->digest, l->digest);
-                strcpy(pl->diff_id, l->diff_id);
-                pl->size = l->size;
-                pl->unpacked = l->unpacked;
-                pl->media_type = xstrdup(l->media_type ? l->media_type : MEDIA_OCI_LAYER);
-                _cleanup_free_ char *bfinal = blob_path(s, l->digest);
-                _cleanup_free_ char *lfinal = layer_path(s, l->diff_id);
-                /* Staged by this pull, or by a concurrent one that committed first, or already stored:
-                 * whichever, the piece must exist once this lock is held. */
-                if (!path_exists(bfinal) && !is_staged(&c, bfinal)) {
-                        if (!l->blob_file || !path_exists(l->blob_file))
-                                return stack_error_set(err, ENOENT, "layer %s: blob vanished before commit",
-                                                       l->digest);
-                        stage(&c, xstrdup(l->blob_file), TAKE_PTR(bfinal));
-                }
-                if (!path_is_dir(lfinal) && !is_staged(&c, lfinal)) {
-                        if (!l->layer_dir || !path_is_dir(l->layer_dir))
-                                return stack_error_set(err, ENOENT,
-                                                       "layer %s: unpacked layer vanished before commit",
-                                                       l->digest);
-                        stage(&c, xstrdup(l->layer_dir), TAKE_PTR(lfinal));
-                }
-        }
-        strv_push(&pi->names, p->reference);
-        r = commit(&c, err);
-        if (r < 0)
-                return r;
-        /* Staged pieces another pull moved in first are surplus now. */
-        for (size_t i = 0; i < p->n_layers; i++) {
-                if (p->layers[i].layer_dir && path_exists(p->layers[i].layer_dir))
-                        (void) rm_rf(p->layers[i].layer_dir, NULL);
-                if (p->layers[i].blob_file)
-                        (void) unlink(p->layers[i].blob_file);
-        }
-        r = record_pull_time(s, p->reference, err);
-        if (r < 0)
-                return r;
-        if (!ret)
-                return 0;
-        _cleanup_json_ cJSON *refs = NULL;
-        r = refs_load(s, &refs, err);
-        if (r < 0)
-                return r;
-        return image_load(s, refs, p->config_digest, p->reference, ret, err);
 }

@@ -42,7 +42,13 @@ struct image {
 
 struct image_store;
 
+/* The host's architecture as OCI and Go spell it (amd64, arm64, arm, 386; else uname's machine). */
+const char *image_go_arch(void);
+
 int image_store_open(const char *root, struct image_store **ret, struct stack_error *err);
+/* For commands that only read (images, up --dry-run): creates nothing under root, and a store that does not
+ * exist yet is an empty one. Writing to it fails. */
+int image_store_open_readonly(const char *root, struct image_store **ret, struct stack_error *err);
 void image_store_free(struct image_store *s);
 /* Finds an image by reference, by ID or by a unique ID prefix. -ENOENT when absent. */
 int image_lookup(struct image_store *s, const char *ref, struct image **ret, struct stack_error *err);

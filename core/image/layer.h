@@ -127,6 +127,9 @@ struct layer_stats {
 /* Unpacks the tar stream src into the directory root_fd. Stops at the end of the archive and then
  * drains src, so a digesting source underneath sees every byte. Errors name the offending entry:
  * "entry 'a/../../etc/passwd': path contains '..'". */
+/* The bytes of the regular files under path (an unpacked layer's size). Safe from several threads. */
+uint64_t layer_dir_size(const char *path);
+
 int layer_unpack(struct layer_source *src, int root_fd, unsigned flags, struct layer_stats *ret_stats,
                  struct stack_error *err);
 

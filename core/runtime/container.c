@@ -116,14 +116,19 @@ char *container_anonymous_volume_name(const char *name, const char *target)
 
 /* Cgroups are one tree for the whole host, unlike the roots: two stack instances (a test's temporary roots
  * beside the system's) may run containers of the same name, so a non-default run root tags the leaf. */
-static char *cgroup_path(const struct container_host *h, const char *name)
+char *container_cgroup_path(const char *run_root, const char *name)
 {
-        if (streq(h->run_root, "/run/stack"))
+        if (streq(run_root, "/run/stack"))
                 return xasprintf("/stack/%s", name);
         uint32_t hash = 2166136261u;
-        for (const char *p = h->run_root; *p; p++)
+        for (const char *p = run_root; *p; p++)
                 hash = (hash ^ (unsigned char) *p) * 16777619u;
         return xasprintf("/stack/%s-%08" PRIx32, name, hash);
+}
+
+static char *cgroup_path(const struct container_host *h, const char *name)
+{
+        return container_cgroup_path(h->run_root, name);
 }
 
 static int check_name(const char *name, struct stack_error *err)

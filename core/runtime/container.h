@@ -84,6 +84,9 @@ int container_remove(struct container_host *h, const char *name, struct stack_er
 int container_list(struct container_host *h, char ***ret, struct stack_error *err);
 
 char *container_log_path(const struct container_host *h, const char *name);
+/* The cgroup of container name under /sys/fs/cgroup: /stack/NAME, and for a run root other than the default
+ * /stack/NAME-<hash of the run root>, so that two stack instances on one host keep their cgroups apart. */
+char *container_cgroup_path(const char *run_root, const char *name);
 char *container_bundle_path(const struct container_host *h, const char *name);
 /* The name of the volume backing an anonymous volume at target (stable across recreation). */
 char *container_anonymous_volume_name(const char *name, const char *target);

@@ -86,9 +86,6 @@ int runtime_new(const char *path, const char *state_root, struct runtime **ret, 
                 return stack_error_set(
                     err, ENOENT, "OCI runtime '%s' not found (install crun or runc, or pass --runtime PATH)",
                     path);
-        int r = mkdir_p(state_root, 0700, err);
-        if (r < 0)
-                return r;
         struct runtime *rt = xcalloc(1, sizeof(*rt));
         rt->path = TAKE_PTR(found);
         rt->root = xstrdup(state_root);
@@ -311,6 +308,11 @@ int runtime_create_spawn(struct runtime *rt, const char *id, const char *bundle,
                          pid_t *ret_pid, struct stack_error *err)
 {
         /* The runtime's own errors go to a log in the bundle: its stdout and stderr are the container's. */
+        /* The state directory is made by the first container, not by opening the runtime: commands that
+         * only read (ps, up --dry-run) create nothing under the run root. */
+        int r = mkdir_p(rt->root, 0700, err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *logp = path_join(bundle, "runtime.log");
         _cleanup_free_ char *pidp = path_join(bundle, "pid");
         unlink(logp);

@@ -497,6 +497,14 @@ static int do_bench(struct container_host *h, int n, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+        /* The tag the containers of a run root carry in their cgroup names, for the tests' residue check;
+         * it touches nothing, so it needs no host. */
+        if (argc == 3 && streq(argv[1], "cgroup-tag")) {
+                _cleanup_free_ char *p = container_cgroup_path(argv[2], "x");
+                const char *dash = strrchr(p, '-');
+                puts(dash && !streq(argv[2], "/run/stack") ? dash + 1 : "");
+                return 0;
+        }
         if (argc < 3) {
                 fprintf(stderr, "usage: ctr-tool COMMAND NAME [ARGS...]\n");
                 return 2;
