@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
     {"down", cmd_down, "Stop and remove containers, networks", .root = true},
     {"ps", cmd_ps, "List containers"},
     {"logs", cmd_logs, "View output from containers"},
+    {"events", cmd_events, "Receive real time events from containers"},
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
     {"build", cmd_build, "Build or rebuild services", .root = true},

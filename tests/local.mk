@@ -34,6 +34,8 @@ TESTS += \
 
 # stack logs -t/--since/--until.
 TESTS += tests/integration/t0520-logs-time.sh
+TESTS += tests/integration/t0521-logs-rotate.sh
+TESTS += tests/integration/t0522-events.sh
 # Strictness of the command line: unknown services, flag values, root, read-only commands.
 TESTS += tests/integration/t0530-cli-strict.sh
 TESTS += tests/integration/t0650-systemd-generate.sh
