@@ -114,6 +114,7 @@ for path in sys.argv[1:]:
 ' "$log.1" "$log.2"
 
 ok "driver none writes nothing" test ! -s "$STACK_ROOT/containers/logr-quiet-1/container.log"
+like "$(stack logs quiet 2>&1)" "service quiet: logging driver none keeps no output to show" "and logs says so"
 
 ok "down" stack down -t 1
 ok "the log, its rotated files, index and manifest are gone" bash -c "! ls '$log'* 2>/dev/null | grep -q ."
