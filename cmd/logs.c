@@ -153,7 +153,8 @@ static void note_unlogged(const struct stack_project *p, char *const *services)
                 const struct stack_service *s = &p->services[i];
                 if (s->logging.driver && streq(s->logging.driver, "none") &&
                     (!services || strv_contains(services, s->name)))
-                        fprintf(stderr, "service %s: logging driver none keeps no output to show\n", s->name);
+                        fprintf(stderr, "service %s: logging driver none keeps no output to show\n",
+                                s->name);
         }
 }
 

@@ -20,8 +20,13 @@ services:
     image: stack-example/worker
     command: [sh, -c, 'trap "exit 0" TERM; while :; do sleep 1 & wait $$!; done']
 YAML
-all= only=
-trap 'stack down -t 0 >/dev/null 2>&1; for p in $all $only; do kill "$p" 2>/dev/null; done' EXIT
+all='' only=''
+cleanup() {
+        stack down -t 0 >/dev/null 2>&1
+        [ -n "$all" ] && kill "$all" 2>/dev/null
+        [ -n "$only" ] && kill "$only" 2>/dev/null
+}
+trap cleanup EXIT
 
 not_ok "an unknown service is an error" stack events nosuch
 stack events --json >"$STACK_TEST_TMP/all.json" 2>"$STACK_TEST_TMP/all.err" &
@@ -30,13 +35,13 @@ stack events fail >"$STACK_TEST_TMP/fail.txt" 2>&1 &
 only=$!
 
 ok "up -d" stack up -d
-count() { grep -c "\"action\":\"$1\".*\"id\":\"$2\"" "$STACK_TEST_TMP/all.json"; }
 ok "fail died twice (ran, restarted once)" wait_until 600 bash -c "[ \$(grep -c '\"action\":\"die\".*\"id\":\"evt-fail-1\"' '$STACK_TEST_TMP/all.json') -ge 2 ]"
 ok "down" stack down -t 5
 ok "both were destroyed" wait_until 300 bash -c "[ \$(grep -c '\"action\":\"destroy\"' '$STACK_TEST_TMP/all.json') -ge 2 ]"
 kill "$all" "$only"
 wait "$all" "$only" 2>/dev/null
-all= only=
+all='' only=''
+
 
 actions() { # the actions of container $1, in order
         python3 -c '
