@@ -20,8 +20,8 @@
 static const char events_usage[] =
     "Usage: stack events [OPTIONS] [SERVICE...]\n"
     "\n"
-    "Receive real time events from containers: create, start, die (with its exit code), kill,\n"
-    "stop, restart, health_status and destroy, from the project's supervisor. Events that happen\n"
+    "Receive real time events from containers: create, start, die (with its exit code), oom,\n"
+    "kill, stop, restart, health_status and destroy, from the project's supervisor. Events that happen\n"
     "while no supervisor runs (no container of the project) are awaited.\n"
     "\n"
     "Options:\n"

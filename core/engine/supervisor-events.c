@@ -4,11 +4,13 @@
  * before an `up` see that up's first events even if it connects a moment later. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fileio.h"
 #include "core/base/json.h"
 #include "core/base/log.h"
 #include "core/base/util.h"
@@ -91,6 +93,58 @@ void sup_event_exit(struct supervisor *s, const struct sup_container *c, const c
         _cleanup_free_ char *code = xasprintf("%d", exit_code);
         cJSON_AddStringToObject(a, "exitCode", code);
         sup_event(s, c, action, a);
+}
+
+/* How many processes of the container the OOM killer has ended so far, from the memory cgroup its init
+ * runs in (as /proc says, so it holds whatever cgroup namespace or manager placed
+ * it); -1 when that cannot be read. The cgroup outlives the init until the runtime's delete, so it is
+ * still there when the supervisor reaps the init. */
+static long oom_read(const char *events_path)
+{
+        _cleanup_free_ char *text = NULL;
+        if (!events_path || read_full_file(events_path, &text, NULL, NULL) < 0)
+                return -1;
+        const char *p = strstr(text, "oom_kill ");
+        return p ? strtol(p + strlen("oom_kill "), NULL, 10) : -1;
+}
+
+/* cgroup v1's memory controller keeps the count in memory.oom_control, v2 in memory.events; both as an
+ * "oom_kill N" line. */
+static char *oom_events_path(pid_t pid)
+{
+        _cleanup_free_ char *proc = xasprintf("/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (pid <= 0 || read_full_file(proc, &text, NULL, NULL) < 0)
+                return NULL;
+        const char *p = strstr(text, ":memory:");
+        if (p) {
+                size_t n = strcspn(p + 8, "\n");
+                return xasprintf("/sys/fs/cgroup/memory%.*s/memory.oom_control", (int) n, p + 8);
+        }
+        p = strncmp(text, "0::", 3) == 0 ? text : strstr(text, "\n0::");
+        if (!p)
+                return NULL;
+        p += *p == '\n' ? 4 : 3;
+        return xasprintf("/sys/fs/cgroup%.*s/memory.events", (int) strcspn(p, "\n"), p);
+}
+
+void sup_event_start(struct supervisor *s, struct sup_container *c)
+{
+        free(c->oom_events);
+        c->oom_events = oom_events_path(c->pid);
+        c->oom_kills = oom_read(c->oom_events);
+        sup_event(s, c, "start", NULL);
+}
+
+void sup_event_die(struct supervisor *s, struct sup_container *c, int exit_code)
+{
+        /* docker reports each OOM kill as it happens; the supervisor learns of them when the init exits,
+         * and reports "oom" then, before "die", when the run had any. */
+        long n = c->oom_kills >= 0 ? oom_read(c->oom_events) : -1;
+        if (n > c->oom_kills)
+                sup_event(s, c, "oom", NULL);
+        c->oom_kills = -1;
+        sup_event_exit(s, c, "die", exit_code);
 }
 
 void sup_events_subscribe(struct supervisor *s, struct conn *conn, uint64_t since_usec)

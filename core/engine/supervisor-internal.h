@@ -67,7 +67,9 @@ struct sup_container {
         uint64_t started_mono;
         bool stopped_by_user;
         bool probing;
-        bool restarting; /* recreated by its restart policy: no create event */
+        bool restarting;  /* recreated by its restart policy: no create event */
+        long oom_kills;   /* the cgroup's OOM kill count when it started; -1: unknown */
+        char *oom_events; /* that cgroup's memory.events */
         int restart_count;
         struct stack_restart_policy restart;
         struct restart_state restart_state;
@@ -151,6 +153,10 @@ int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 void sup_event(struct supervisor *s, const struct sup_container *c, const char *action, cJSON *attrs);
 /* die and the like: with the exit code as docker's exitCode attribute. */
 void sup_event_exit(struct supervisor *s, const struct sup_container *c, const char *action, int exit_code);
+/* start, noting the cgroup's OOM kill count so that die can tell whether the run had any. */
+void sup_event_start(struct supervisor *s, struct sup_container *c);
+/* die with its exit code, after an "oom" event when the OOM killer ended any of its processes. */
+void sup_event_die(struct supervisor *s, struct sup_container *c, int exit_code);
 /* The "events" op: replies ok, sends the backlog since since_usec, then every new event. */
 void sup_events_subscribe(struct supervisor *s, struct conn *conn, uint64_t since_usec);
 /* The subscriber went away. */

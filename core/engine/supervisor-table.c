@@ -39,6 +39,7 @@ void container_free(struct sup_container *c)
         free(c->name);
         free(c->service);
         free(c->image);
+        free(c->oom_events);
         container_log_done(c);
         free(c->log_path);
         free(c->bundle);
@@ -171,6 +172,7 @@ int reload(struct supervisor *s, struct stack_error *err)
                         c = xcalloc(1, sizeof(*c));
                         c->name = xstrdup(recs[i]->name);
                         c->pidfd = -1;
+                        c->oom_kills = -1;
                         c->state = CONTAINER_STATE_EXITED;
                         s->containers = xrealloc(s->containers, (s->n_containers + 1) * sizeof(c));
                         s->containers[s->n_containers++] = c;

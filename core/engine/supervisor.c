@@ -170,7 +170,7 @@ static void container_running(struct supervisor *s, struct sup_container *c)
         if (!is_our_child(c->pid))
                 container_watch(s, c);
         container_save(s, c);
-        sup_event(s, c, "start", NULL);
+        sup_event_start(s, c);
 }
 
 /* The init's pid, from the pid file the runtime wrote in the bundle at create. */
@@ -337,7 +337,7 @@ static void on_start_done(struct supervisor *s, struct child *ch, int status)
                 c->state = CONTAINER_STATE_RUNNING;
                 c->started_at = realtime_usec();
                 c->started_mono = now_usec();
-                sup_event(s, c, "start", NULL);
+                sup_event_start(s, c);
                 container_exited(s, c, c->early_exit_code);
                 reply_ok(ch->conn);
         } else {
@@ -409,7 +409,7 @@ void container_exited(struct supervisor *s, struct sup_container *c, int exit_co
         c->state = CONTAINER_STATE_EXITED;
         c->exit_code = exit_code;
         c->finished_at = realtime_usec();
-        sup_event_exit(s, c, "die", exit_code);
+        sup_event_die(s, c, exit_code);
         if (c->stopped_by_user)
                 sup_event(s, c, "stop", NULL);
         sd_event_source_disable_unref(c->health_timer);
