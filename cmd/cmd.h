@@ -125,6 +125,7 @@ int cmd_up(struct cmd_global *g, int argc, char **argv);
 int cmd_down(struct cmd_global *g, int argc, char **argv);
 int cmd_ps(struct cmd_global *g, int argc, char **argv);
 int cmd_logs(struct cmd_global *g, int argc, char **argv);
+int cmd_events(struct cmd_global *g, int argc, char **argv);
 int cmd_ls(struct cmd_global *g, int argc, char **argv);
 int cmd_wait(struct cmd_global *g, int argc, char **argv);
 int cmd_image(struct cmd_global *g, int argc, char **argv);

@@ -9,6 +9,7 @@ stack_SOURCES = \
 	cmd/down.c \
 	cmd/ps.c \
 	cmd/logs.c \
+	cmd/events.c \
 	cmd/ls.c \
 	cmd/wait.c \
 	cmd/exec.c \

@@ -146,6 +146,18 @@ static int show_logs(const struct cmd_global *g, const char *project, char **ser
         return EXIT_OK;
 }
 
+/* The none driver keeps nothing to show: said once, rather than showing nothing as if all were quiet. */
+static void note_unlogged(const struct stack_project *p, char *const *services)
+{
+        for (size_t i = 0; p && i < p->n_services; i++) {
+                const struct stack_service *s = &p->services[i];
+                if (s->logging.driver && streq(s->logging.driver, "none") &&
+                    (!services || strv_contains(services, s->name)))
+                        fprintf(stderr, "service %s: logging driver none keeps no output to show\n",
+                                s->name);
+        }
+}
+
 int cmd_logs(struct cmd_global *g, int argc, char **argv)
 {
         struct logs_args a = {
@@ -166,6 +178,7 @@ int cmd_logs(struct cmd_global *g, int argc, char **argv)
                     (ret = cmd_check_services("logs", p, &st, services)) != EXIT_OK)
                         return ret;
         }
+        note_unlogged(p, services);
         cmd_catch_interrupt(false);
         return show_logs(g, name, services, &a);
 }

@@ -19,6 +19,7 @@ static const struct cmd commands[] = {
     {"logs", cmd_logs, "View output from containers"},
     {"exec", cmd_exec, "Execute a command in a running container", .root = true},
     {"run", cmd_run, "Run a one-off command on a service", .root = true},
+    {"events", cmd_events, "Receive real time events from containers"},
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
     {"build", cmd_build, "Build or rebuild services", .root = true},

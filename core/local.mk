@@ -62,9 +62,12 @@ libstack_core_la_SOURCES += \
 	core/runtime/console.h core/runtime/console.c \
 	core/runtime/volume.h core/runtime/volume.c \
 	core/runtime/container-id.h \
-	core/runtime/container.h core/runtime/container.c
+	core/runtime/container.h core/runtime/container.c \
+	core/runtime/logfile.h core/runtime/logfile.c
 
 libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c core/engine/supervisor-client.c \
+	core/engine/supervisor-internal.h core/engine/supervisor-health.c core/engine/supervisor-table.c \
+	core/engine/supervisor-socket.c core/engine/supervisor-logs.c core/engine/supervisor-events.c \
 	core/engine/status.h core/engine/status.c \
 	core/engine/logs.h core/engine/logs.c \
 	core/engine/stop.h core/engine/stop.c \
@@ -105,6 +108,9 @@ libstack_core_la_SOURCES += core/runtime/logindex.h core/runtime/logindex.c
 check_PROGRAMS += tests/unit/test-logindex
 TESTS += tests/unit/test-logindex
 tests_unit_test_logindex_LDADD = $(STACK_LIBS)
+check_PROGRAMS += tests/unit/test-logfile
+TESTS += tests/unit/test-logfile
+tests_unit_test_logfile_LDADD = $(STACK_LIBS)
 
 # systemd units for a project (stack systemd generate|install).
 libstack_core_la_SOURCES += core/engine/unit.h core/engine/unit.c

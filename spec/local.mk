@@ -2,7 +2,7 @@ libstack_core_la_SOURCES += \
 	spec/node.h spec/node.c \
 	spec/model.h \
 	spec/load.h spec/load.c
-libstack_core_la_SOURCES += spec/model.c spec/units.h spec/units.c
+libstack_core_la_SOURCES += spec/model.c spec/units.h spec/units.c spec/logging.h spec/logging.c
 
 # The loading pipeline: YAML -> node trees -> merged tree (spec-load).
 libstack_core_la_SOURCES += \

@@ -14,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/base/util.h"
 #include "spec/dotenv.h"
+#include "spec/logging.h"
 #include "spec/parse-internal.h"
 #include "spec/units.h"
 #include "spec/parse-service-internal.h"
@@ -614,7 +615,7 @@ static int k_logging(struct svc *c, const struct node *v, const char *path, stru
             (r = parse_kvlist(node_get(v, "options"), po, false, &c->s->logging.options, err)) < 0)
                 return r;
         stack_kvlist_sort(&c->s->logging.options);
-        return 0;
+        return spec_logging_check(v, path, &c->s->logging, err);
 }
 
 static bool valid_profile(const char *s)

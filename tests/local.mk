@@ -39,6 +39,8 @@ TESTS += tests/integration/t0520-logs-time.sh
 # exec and run: commands in running containers, one-off containers.
 TESTS += tests/integration/t0514-exec.sh tests/integration/t0515-run.sh
 EXTRA_DIST += tests/integration/pty-run.py
+TESTS += tests/integration/t0521-logs-rotate.sh
+TESTS += tests/integration/t0522-events.sh
 # Strictness of the command line: unknown services, flag values, root, read-only commands.
 TESTS += tests/integration/t0530-cli-strict.sh
 TESTS += tests/integration/t0650-systemd-generate.sh

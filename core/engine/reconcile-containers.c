@@ -273,6 +273,7 @@ int reconcile_create_container(struct reconciler *r, const struct plan_action *a
         _cleanup_free_ char *log = container_log_path(r->host, a->target);
         cJSON_AddStringToObject(sp, "bundle", bundle);
         cJSON_AddStringToObject(sp, "log", log);
+        cJSON_AddItemToObject(sp, "logging", supervisor_log_spec(&s->logging));
         cJSON_AddStringToObject(sp, "image", s->image);
         if (r->oneoff)
                 cJSON_AddBoolToObject(sp, "oneoff", true);

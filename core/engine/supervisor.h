@@ -88,5 +88,11 @@ int supervisor_receive(int fd, const char *project, struct cJSON **ret_reply, st
 int supervisor_stop(const char *run_root, const char *project, const char *name, int64_t timeout_usec,
                     int cancel_fd, struct stack_error *err);
 
+struct stack_logging;
+/* A service's logging as its container record carries it for the supervisor: {"driver", "max_size",
+ * "max_file"}. The compose file was validated when loaded (spec/logging.h): here a value that does not
+ * resolve gets the bounded default. */
+struct cJSON *supervisor_log_spec(const struct stack_logging *l);
+
 /* Where the runtime keeps its state for a run root, and the argv prefix to call it with. */
 char *supervisor_runtime_root(const char *run_root);

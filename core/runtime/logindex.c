@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -179,6 +180,8 @@ struct logindex_watch {
         sd_event *event;
         sd_event_source *inotify, *timer; /* the watch is off while a mark is due */
         uint64_t last_mark_usec;          /* CLOCK_MONOTONIC */
+        logindex_marked_fn on_mark;
+        void *userdata;
 };
 
 static uint64_t mono_usec(void)
@@ -196,6 +199,43 @@ static void watch_mark(struct logindex_watch *lw)
                 log_debug("log index: %s", e.msg);
         stack_error_clear(&e);
         lw->last_mark_usec = mono_usec();
+        if (lw->on_mark)
+                lw->on_mark(lw->userdata);
+}
+
+void logindex_watch_on_mark(struct logindex_watch *lw, logindex_marked_fn fn, void *userdata)
+{
+        lw->on_mark = fn;
+        lw->userdata = userdata;
+}
+
+/* The file offset of the first record whose end lies beyond `before` (records are sorted by end). */
+static off_t writer_first_needed(struct logindex_writer *w, uint64_t before)
+{
+        const off_t hsize = sizeof(struct logindex_header), rsize = sizeof(struct logindex_record);
+        off_t lo = 0, hi = (w->idx_size - hsize) / rsize;
+        while (lo < hi) {
+                off_t mid = lo + (hi - lo) / 2;
+                struct logindex_record rec;
+                if (pread(w->idx_fd, &rec, sizeof(rec), hsize + mid * rsize) != (ssize_t) rsize)
+                        return hsize;
+                if (rec.end > before)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return hsize + lo * rsize;
+}
+
+void logindex_watch_trim(struct logindex_watch *lw, uint64_t before)
+{
+        off_t first = writer_first_needed(lw->w, before);
+        /* Keeping one record before the first needed one is not required: a byte past the last dropped
+         * record gets the time of the first kept one, which is the right one. Readers skip the hole. */
+        if (first > (off_t) sizeof(struct logindex_header))
+                (void) fallocate(lw->w->idx_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                 (off_t) sizeof(struct logindex_header),
+                                 first - (off_t) sizeof(struct logindex_header));
 }
 
 static int on_log_modified(sd_event_source *src, const struct inotify_event *ev, void *userdata);
@@ -241,6 +281,7 @@ void logindex_watch_free(struct logindex_watch *lw)
 {
         if (!lw)
                 return;
+        lw->on_mark = NULL;
         if (lw->w)
                 watch_mark(lw);
         sd_event_source_disable_unref(lw->inotify);
@@ -293,8 +334,14 @@ static void read_records(struct logindex *ix, int fd, ino_t ino)
                 return;
         if (ist.st_size < ix->idx_read)
                 reader_reset(ix); /* the writer started over */
-        if (ix->idx_read == 0 && header_matches(fd, ino))
+        if (ix->idx_read == 0 && header_matches(fd, ino)) {
                 ix->idx_read = sizeof(struct logindex_header);
+                /* The records of rotated bytes are a hole (logindex_watch_trim): skip it. */
+                off_t data = lseek(fd, ix->idx_read, SEEK_DATA);
+                const off_t rsize = sizeof(struct logindex_record);
+                if (data > ix->idx_read)
+                        ix->idx_read += (data - ix->idx_read) / rsize * rsize;
+        }
         while (ix->idx_read > 0) {
                 struct logindex_record buf[256];
                 ssize_t n = pread(fd, buf, sizeof(buf), ix->idx_read);
@@ -344,6 +391,15 @@ void logindex_refresh(struct logindex *ix, const char *log_path, int log_fd)
         ix->tail_ns = mtime;
         if (ix->n > 0 && (int64_t) ix->recs[ix->n - 1].realtime_ns > mtime)
                 ix->tail_ns = (int64_t) ix->recs[ix->n - 1].realtime_ns;
+}
+
+void logindex_forget(struct logindex *ix, uint64_t before)
+{
+        size_t k = 0;
+        while (k < ix->n && ix->recs[k].end <= before)
+                k++;
+        memmove(ix->recs, ix->recs + k, (ix->n - k) * sizeof(*ix->recs));
+        ix->n -= k;
 }
 
 int64_t logindex_time(const struct logindex *ix, uint64_t offset)

@@ -61,6 +61,12 @@ struct logindex_watch;
 
 int logindex_watch_new(sd_event *e, const char *log_path, struct logindex_watch **ret,
                        struct stack_error *err);
+/* Called after each mark (the log has grown): where the supervisor rotates the log. */
+typedef void (*logindex_marked_fn)(void *userdata);
+void logindex_watch_on_mark(struct logindex_watch *w, logindex_marked_fn fn, void *userdata);
+/* Releases the records that only describe bytes before `before` (rotated away): they are punched out of
+ * the index file, whose offsets stay as they are, so that a long-running log's index stays small. */
+void logindex_watch_trim(struct logindex_watch *w, uint64_t before);
 /* Records what has grown since the last mark, then stops watching. NULL is fine. */
 void logindex_watch_free(struct logindex_watch *w);
 
@@ -79,6 +85,8 @@ struct logindex {
  * to stamp: the time given to bytes past the last record comes from the log's mtime at this call. A
  * missing, foreign or unreadable index leaves only that. Never fails. */
 void logindex_refresh(struct logindex *ix, const char *log_path, int log_fd);
+/* Drops the records of bytes before `before` from memory (what a long-lived reader no longer needs). */
+void logindex_forget(struct logindex *ix, uint64_t before);
 /* The time (ns since the epoch) by which the byte at offset had been written. */
 int64_t logindex_time(const struct logindex *ix, uint64_t offset);
 void logindex_done(struct logindex *ix);
