@@ -19,5 +19,14 @@ stack_SOURCES = \
 	cmd/progress.h cmd/progress.c \
 	cmd/pull.c \
 	cmd/push.c \
-	cmd/login.c
+	cmd/login.c \
+	cmd/lifecycle.c \
+	cmd/start.c \
+	cmd/stop.c \
+	cmd/restart.c \
+	cmd/kill.c \
+	cmd/pause.c \
+	cmd/rm.c \
+	cmd/create.c \
+	cmd/top.c
 stack_LDADD = $(STACK_LIBS)

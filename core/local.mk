@@ -66,6 +66,8 @@ libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c co
 	core/engine/status.h core/engine/status.c \
 	core/engine/logs.h core/engine/logs.c \
 	core/engine/stop.h core/engine/stop.c \
+	core/engine/lifecycle.h core/engine/lifecycle.c \
+	core/engine/top.h core/engine/top.c \
 	core/engine/port.h core/engine/port.c \
 	core/engine/options.h core/engine/options.c \
 	core/engine/reconcile.h core/engine/reconcile.c

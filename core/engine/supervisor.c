@@ -1050,6 +1050,24 @@ static void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                         reply_error(conn, "%s", e.msg);
                 else if (!pending)
                         reply_ok(conn);
+        } else if (streq(op, "kill")) {
+                int sig = (int) json_get_num(req, "signal", SIGKILL);
+                /* As docker's kill: SIGKILL or the stop signal ends the container for good. */
+                bool final = sig == SIGKILL || sig == c->stop_signal;
+                if (c->state != CONTAINER_STATE_RUNNING || !proc_alive(c->pid, c->pid_start))
+                        reply_error(conn, "container %s is not running", c->name);
+                else if (kill(c->pid, sig) < 0)
+                        reply_error(conn, "kill %s: %s", c->name, strerror(errno));
+                else {
+                        if (final) {
+                                c->stopped_by_user = true;
+                                container_save(s, c);
+                        }
+                        _cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+                        cJSON_AddBoolToObject(j, "ok", true);
+                        cJSON_AddBoolToObject(j, "stopped", final);
+                        reply(conn, j);
+                }
         } else if (streq(op, "stop")) {
                 uint64_t grace = (uint64_t) json_get_num(req, "timeout_usec", (double) c->stop_grace_usec);
                 container_stop(s, c, grace, conn);
