@@ -143,3 +143,8 @@ libstack_core_la_SOURCES += core/engine/images.h core/engine/images.c
 check_PROGRAMS += tests/unit/test-images
 TESTS += tests/unit/test-images
 tests_unit_test_images_LDADD = $(STACK_LIBS)
+
+# The lifecycle verbs' plans and top's formats.
+check_PROGRAMS += tests/unit/test-lifecycle
+TESTS += tests/unit/test-lifecycle
+tests_unit_test_lifecycle_LDADD = $(STACK_LIBS)
