@@ -28,6 +28,7 @@
 #include "core/runtime/runtime.h"
 #include "core/engine/state.h"
 #include "core/engine/supervisor.h"
+#include "core/engine/top.h"
 #include "core/base/util.h"
 #include "net/dns-records.h"
 #include "net/dns.h"
@@ -683,6 +684,9 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
                 c->stop_waiters = xrealloc(c->stop_waiters, (c->n_stop_waiters + 1) * sizeof(struct conn *));
                 c->stop_waiters[c->n_stop_waiters++] = conn;
         }
+        /* A paused container would take no signal, SIGKILL included, and never stop: thawed first. */
+        if (top_process_frozen("/proc", "/sys/fs/cgroup", c->pid))
+                (void) runtime_resume(s->rt, c->name, NULL);
         /* The signal goes to the container's init directly: it is this process's child or was adopted with
          * its start time checked, so the pid cannot have been reused. */
         kill(c->pid, c->stop_signal > 0 ? c->stop_signal : SIGTERM);

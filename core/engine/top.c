@@ -12,19 +12,18 @@
 #include "core/base/util.h"
 #include "core/engine/top.h"
 
-/* The directory of the cgroup of a process: on cgroup v1 in the first hierarchy that every container has
- * (pids, freezer, memory), on v2 in the unified one (mounted at the root, or under it on a hybrid host). */
-static int cgroup_dir(const char *proc, const char *cgroup_root, pid_t pid, char **ret,
-                      struct stack_error *err)
+/* The directory of the cgroup of a process in the first of the cgroup v1 hierarchies wanted ("" for the
+ * unified one of v2, mounted at the root or under it on a hybrid host). */
+static int cgroup_dir_in(const char *proc, const char *cgroup_root, pid_t pid, const char *const *wanted,
+                         size_t n_wanted, char **ret, struct stack_error *err)
 {
         _cleanup_free_ char *path = xasprintf("%s/%d/cgroup", proc, (int) pid);
         _cleanup_free_ char *text = NULL;
         int k = read_full_file(path, &text, NULL, err);
         if (k < 0)
                 return k;
-        static const char *const wanted[] = {"pids", "freezer", "memory", ""};
         _cleanup_strv_free_ char **lines = strv_split(text, "\n");
-        for (size_t w = 0; w < ELEMENTSOF(wanted); w++)
+        for (size_t w = 0; w < n_wanted; w++)
                 STRV_FOREACH (l, lines) {
                         /* "ID:CONTROLLERS:PATH"; the unified line has no controllers. */
                         char *c1 = strchr(*l, ':');
@@ -42,6 +41,26 @@ static int cgroup_dir(const char *proc, const char *cgroup_root, pid_t pid, char
                         return 0;
                 }
         return stack_error_set(err, ENOENT, "process %d: no cgroup found in %s", (int) pid, path);
+}
+
+/* Every container has a pids, freezer and memory hierarchy on cgroup v1; v2 has the unified one. */
+static int cgroup_dir(const char *proc, const char *cgroup_root, pid_t pid, char **ret,
+                      struct stack_error *err)
+{
+        static const char *const wanted[] = {"pids", "freezer", "memory", ""};
+        return cgroup_dir_in(proc, cgroup_root, pid, wanted, ELEMENTSOF(wanted), ret, err);
+}
+
+bool top_process_frozen(const char *proc, const char *cgroup_root, pid_t pid)
+{
+        static const char *const wanted[] = {"freezer", ""};
+        _cleanup_free_ char *dir = NULL, *state = NULL, *freeze = NULL;
+        if (cgroup_dir_in(proc, cgroup_root, pid, wanted, ELEMENTSOF(wanted), &dir, NULL) < 0)
+                return false;
+        _cleanup_free_ char *v1 = path_join(dir, "freezer.state"), *v2 = path_join(dir, "cgroup.freeze");
+        if (read_full_file(v1, &state, NULL, NULL) >= 0)
+                return !startswith(state, "THAWED");
+        return read_full_file(v2, &freeze, NULL, NULL) >= 0 && startswith(freeze, "1");
 }
 
 static char *tty_name(unsigned tty_nr)

@@ -2,6 +2,7 @@
  * (every process in it, whatever its parent), described from /proc in ps -ef's columns. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,6 +23,9 @@ struct top_process {
 int top_processes(const char *proc, const char *cgroup_root, pid_t init_pid, struct top_process **ret,
                   size_t *ret_n, struct stack_error *err);
 void top_process_list_free(struct top_process *l, size_t n);
+/* Whether the cgroup freezer holds the process's cgroup frozen (or freezing): such a process acts on no
+ * signal, SIGKILL included, until it is thawed. */
+bool top_process_frozen(const char *proc, const char *cgroup_root, pid_t pid);
 
 /* ps's formats: STIME is HH:MM for a process started today, else "MonDD" this year, else the year; TIME
  * is [DD-]HH:MM:SS. now is the current time in seconds since the epoch. Write into buf (>= 16 bytes). */

@@ -66,6 +66,7 @@ ok "pause counter" stack pause counter
 frozen() { [ "$(freezer_state life3-counter-1)" = FROZEN ]; }
 ok "the freezer reads FROZEN" wait_until 200 frozen
 is "$(ps_field life3-counter-1 State)" "paused" "ps shows it paused"
+like "$(stack ps -q)" "life3-counter-1" "ps without -a lists it, as docker's does"
 a=$(count)
 sleep 1
 b=$(count)
@@ -104,6 +105,8 @@ not_ok "and from the runtime" crun --root "$STACK_RUN_ROOT/runtime" state life3-
 ok "up -d brings both back" stack up -d
 is "$(stack ps -q --status running | sort | tr '\n' ' ')" "life3-counter-1 life3-store-1 " "both run"
 
-ok "down" stack down -t 0
+# A paused container does not hold up down: it is thawed so that its stop signal and SIGKILL reach it.
+ok "pause counter again" stack pause counter
+ok "down with a paused container" timeout 120 "$STACK_BIN" down -t 1
 assert_no_residue life3
 done_testing
