@@ -137,6 +137,35 @@ int cmd_supervise(struct cmd_global *g, int argc, char **argv);
 int cmd_build(struct cmd_global *g, int argc, char **argv);
 int cmd_exec(struct cmd_global *g, int argc, char **argv);
 int cmd_run(struct cmd_global *g, int argc, char **argv);
+int cmd_start(struct cmd_global *g, int argc, char **argv);
+int cmd_stop(struct cmd_global *g, int argc, char **argv);
+int cmd_restart(struct cmd_global *g, int argc, char **argv);
+int cmd_kill(struct cmd_global *g, int argc, char **argv);
+int cmd_pause(struct cmd_global *g, int argc, char **argv);
+int cmd_unpause(struct cmd_global *g, int argc, char **argv);
+int cmd_rm(struct cmd_global *g, int argc, char **argv);
+int cmd_create(struct cmd_global *g, int argc, char **argv);
+int cmd_top(struct cmd_global *g, int argc, char **argv);
+
+/* The lifecycle verbs' common ground (cmd/lifecycle.c): the project loaded, the services named on the
+ * command line (after optind) checked, the project's lock taken. */
+struct cmd_lifecycle {
+        const char *verb;
+        struct stack_project *p;
+        char **services; /* NULL: every service */
+        struct reconcile_config cfg;
+        int lock;
+};
+int cmd_lifecycle_begin(struct cmd_global *g, const char *verb, int argc, char **argv,
+                        struct cmd_lifecycle *ret);
+void cmd_lifecycle_end(struct cmd_lifecycle *l);
+#define _cleanup_lifecycle_ __attribute__((cleanup(cmd_lifecycle_end)))
+/* Parses -h and, where the verb has them (non-NULL), -t/--timeout and --no-deps. Returns -1 to go on, else
+ * the exit code. */
+int cmd_lifecycle_parse(const char *verb, const char *usage, int argc, char **argv, int *timeout,
+                        bool *no_deps);
+/* -t N: N seconds instead of each container's stop_grace_period (-1: keep those). */
+void cmd_lifecycle_timeout(struct cmd_lifecycle *l, int timeout);
 
 /* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
 struct cmd_build_options {

@@ -26,4 +26,13 @@ stack_SOURCES = \
 	cmd/helpdoc.h cmd/helpdoc.c \
 	cmd/manpage.c \
 	cmd/completion.c
+	cmd/lifecycle.c \
+	cmd/start.c \
+	cmd/stop.c \
+	cmd/restart.c \
+	cmd/kill.c \
+	cmd/pause.c \
+	cmd/rm.c \
+	cmd/create.c \
+	cmd/top.c
 stack_LDADD = $(STACK_LIBS)

@@ -114,7 +114,7 @@ static bool ps_shows(const struct ps_args *a, char **services, const struct cont
                 return false;
         if (a->statuses)
                 return strv_contains(a->statuses, container_state_to_string(c->state));
-        return a->list.all || container_state_is_up(c->state);
+        return a->list.all || container_state_is_up(c->state) || c->state == CONTAINER_STATE_PAUSED;
 }
 
 static void ps_print(const struct ps_args *a, const struct project_status *st, char **services)

@@ -71,6 +71,8 @@ libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c co
 	core/engine/status.h core/engine/status.c \
 	core/engine/logs.h core/engine/logs.c \
 	core/engine/stop.h core/engine/stop.c \
+	core/engine/lifecycle.h core/engine/lifecycle.c \
+	core/engine/top.h core/engine/top.c \
 	core/engine/port.h core/engine/port.c \
 	core/engine/options.h core/engine/options.c \
 	core/engine/reconcile.h core/engine/reconcile.c
@@ -156,3 +158,7 @@ libstack_core_la_SOURCES += core/engine/exec.h core/engine/exec.c core/engine/ru
 check_PROGRAMS += tests/unit/test-exec
 TESTS += tests/unit/test-exec
 tests_unit_test_exec_LDADD = $(STACK_LIBS)
+# The lifecycle verbs' plans and top's formats.
+check_PROGRAMS += tests/unit/test-lifecycle
+TESTS += tests/unit/test-lifecycle
+tests_unit_test_lifecycle_LDADD = $(STACK_LIBS)

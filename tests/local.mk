@@ -56,3 +56,6 @@ EXTRA_DIST += examples/registry.sh
 # Network shapes of real stacks: proxy on internal + public networks, network_mode service: targets.
 TESTS += tests/integration/t0700-net-shapes-publish.sh tests/integration/t0701-net-shapes-service-mode.sh \
 	tests/integration/t0702-net-shapes-static-address.sh
+# The lifecycle verbs: stop/start/create, restart/kill, pause/unpause/rm/top on real containers.
+TESTS += tests/integration/t0560-life-stop-start.sh tests/integration/t0561-life-restart-kill.sh \
+	tests/integration/t0562-life-pause-rm-top.sh

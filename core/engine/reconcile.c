@@ -217,6 +217,23 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
         return k;
 }
 
+int reconcile_apply(const struct reconcile_config *c, const struct stack_project *p, const struct plan *plan,
+                    struct stack_error *err)
+{
+        if (c->dry_run) {
+                report_plan(c, plan);
+                return 0;
+        }
+        struct reconciler r;
+        int k = reconciler_init(&r, c, p->name, p, err);
+        if (k >= 0 && plan_has_publish(plan))
+                k = reconcile_publish_mark(&r, err);
+        if (k >= 0)
+                k = apply_plan(plan, &reconcile_real_ops, &r, c->parallel, err);
+        reconciler_done(&r);
+        return k;
+}
+
 int reconcile_wait_ready(const struct reconcile_config *c, const struct stack_project *p, char **services,
                          uint64_t timeout_usec, struct stack_error *err)
 {

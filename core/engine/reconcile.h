@@ -66,6 +66,11 @@ int reconcile_up(const struct reconcile_config *c, const struct stack_project *p
 int reconcile_down(const struct reconcile_config *c, const char *project, const struct stack_project *p,
                    const struct plan_options *o, struct stack_error *err);
 
+/* Runs a plan made elsewhere (the lifecycle verbs' stops, starts and removals) through the real executor,
+ * with its progress reported as events. With dry_run, reports the plan and changes nothing. */
+int reconcile_apply(const struct reconcile_config *c, const struct stack_project *p, const struct plan *plan,
+                    struct stack_error *err);
+
 /* Waits until every container of the given services (NULL: all) is running (healthy where it has a
  * health check) or, for one-shot services, exited 0. timeout_usec 0: no limit. */
 int reconcile_wait_ready(const struct reconcile_config *c, const struct stack_project *p, char **services,

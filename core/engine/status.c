@@ -48,6 +48,9 @@ static enum container_state merge_state(const struct supervisor_container *sup, 
                 return state;
         if (rs.status == RUNTIME_ABSENT)
                 return CONTAINER_STATE_DEAD;
+        /* The supervisor does not see the freezer: a paused container is running to it. */
+        if (rs.status == RUNTIME_PAUSED && container_state_is_up(state))
+                return CONTAINER_STATE_PAUSED;
         if (!sup || (rs.status == RUNTIME_RUNNING && state == CONTAINER_STATE_EXITED)) {
                 switch (rs.status) {
                 case RUNTIME_CREATING:

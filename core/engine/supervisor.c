@@ -28,6 +28,7 @@
 #include "core/runtime/runtime.h"
 #include "core/engine/state.h"
 #include "core/engine/supervisor.h"
+#include "core/engine/top.h"
 #include "core/base/util.h"
 #include "net/dns-records.h"
 #include "net/dns.h"
@@ -490,6 +491,9 @@ static void container_stop(struct supervisor *s, struct sup_container *c, uint64
                 c->stop_waiters = xrealloc(c->stop_waiters, (c->n_stop_waiters + 1) * sizeof(struct conn *));
                 c->stop_waiters[c->n_stop_waiters++] = conn;
         }
+        /* A paused container would take no signal, SIGKILL included, and never stop: thawed first. */
+        if (top_process_frozen("/proc", "/sys/fs/cgroup", c->pid))
+                (void) runtime_resume(s->rt, c->name, NULL);
         /* The signal goes to the container's init directly: it is this process's child or was adopted with
          * its start time checked, so the pid cannot have been reused. */
         container_kill(s, c, c->stop_signal > 0 ? c->stop_signal : SIGTERM);
@@ -597,6 +601,24 @@ void handle(struct supervisor *s, struct conn *conn, const cJSON *req)
                         reply_error(conn, "%s", e.msg);
                 else if (!pending)
                         reply_ok(conn);
+        } else if (streq(op, "kill")) {
+                int sig = (int) json_get_num(req, "signal", SIGKILL);
+                /* As docker's kill: SIGKILL or the stop signal ends the container for good. */
+                bool final = sig == SIGKILL || sig == c->stop_signal;
+                if (c->state != CONTAINER_STATE_RUNNING || !proc_alive(c->pid, c->pid_start))
+                        reply_error(conn, "container %s is not running", c->name);
+                else if (kill(c->pid, sig) < 0)
+                        reply_error(conn, "kill %s: %s", c->name, strerror(errno));
+                else {
+                        if (final) {
+                                c->stopped_by_user = true;
+                                container_save(s, c);
+                        }
+                        _cleanup_(cJSON_Deletep) cJSON *j = cJSON_CreateObject();
+                        cJSON_AddBoolToObject(j, "ok", true);
+                        cJSON_AddBoolToObject(j, "stopped", final);
+                        reply(conn, j);
+                }
         } else if (streq(op, "stop")) {
                 uint64_t grace = (uint64_t) json_get_num(req, "timeout_usec", (double) c->stop_grace_usec);
                 container_stop(s, c, grace, conn);

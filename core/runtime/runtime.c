@@ -399,6 +399,18 @@ int runtime_kill(struct runtime *rt, const char *id, int sig, struct stack_error
         return simple(rt, "kill", args, id, err);
 }
 
+int runtime_pause(struct runtime *rt, const char *id, struct stack_error *err)
+{
+        char *args[] = {"pause", (char *) id, NULL};
+        return simple(rt, "pause", args, id, err);
+}
+
+int runtime_resume(struct runtime *rt, const char *id, struct stack_error *err)
+{
+        char *args[] = {"resume", (char *) id, NULL};
+        return simple(rt, "resume", args, id, err);
+}
+
 bool runtime_exists(struct runtime *rt, const char *id)
 {
         _cleanup_free_ char *p = path_join(rt->root, id);

@@ -52,6 +52,9 @@ int runtime_start_finish(struct runtime *rt, const char *id, int status, const c
                          struct stack_error *err);
 /* Signals the container's init. */
 int runtime_kill(struct runtime *rt, const char *id, int sig, struct stack_error *err);
+/* Freezes every process of the container (the cgroup freezer), and thaws them. */
+int runtime_pause(struct runtime *rt, const char *id, struct stack_error *err);
+int runtime_resume(struct runtime *rt, const char *id, struct stack_error *err);
 /* Removes the container's runtime state and cgroup; a container that is already gone is success. */
 int runtime_delete(struct runtime *rt, const char *id, bool force, struct stack_error *err);
 /* RUNTIME_ABSENT (and 0) when the runtime does not know the container. */
