@@ -33,7 +33,7 @@ EXTRA_DIST += tests/unit/capture.h
 
 # The typed model, `stack config` output and the config hash (spec-model).
 libstack_core_la_SOURCES += \
-	spec/parse.h spec/parse-internal.h spec/parse.c spec/parse-service.c \
+	spec/parse.h spec/parse-internal.h spec/parse.c spec/parse-service.c spec/parse-develop.c \
 	spec/print.h spec/print.c \
 	spec/hash.h spec/hash.c
 check_PROGRAMS += tests/unit/test-units tests/unit/test-parse tests/unit/test-parse-service tests/unit/test-print tests/unit/test-hash

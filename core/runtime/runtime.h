@@ -65,6 +65,9 @@ bool runtime_awaiting_start(struct runtime *rt, const char *id);
  * status as waitpid reports it. */
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
                  struct stack_error *err);
+/* The same with the runtime's exec options before the id ("--user", "1000:1000", "--cwd", "/app", ...). */
+int runtime_exec_with(struct runtime *rt, const char *id, char *const *opts, char *const *argv, int out_fd,
+                      int *ret_status, struct stack_error *err);
 const char *runtime_status_to_string(enum runtime_status s);
 /* Total wall time spent in runtime processes so far (for benchmarks: the rest is stack's own work). */
 uint64_t runtime_time_usec(const struct runtime *rt);
