@@ -134,6 +134,11 @@ int cmd_port(struct cmd_global *g, int argc, char **argv);
 int cmd_systemd(struct cmd_global *g, int argc, char **argv);
 int cmd_supervise(struct cmd_global *g, int argc, char **argv);
 int cmd_build(struct cmd_global *g, int argc, char **argv);
+int cmd_watch(struct cmd_global *g, int argc, char **argv);
+int cmd_cp(struct cmd_global *g, int argc, char **argv);
+/* `up --watch`: the watcher in a child process (ended with cmd_watch_stop, or when the caller dies). */
+int cmd_watch_start(const struct cmd_global *g, char **services, pid_t *ret);
+void cmd_watch_stop(pid_t pid);
 
 /* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
 struct cmd_build_options {

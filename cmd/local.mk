@@ -19,5 +19,7 @@ stack_SOURCES = \
 	cmd/progress.h cmd/progress.c \
 	cmd/pull.c \
 	cmd/push.c \
-	cmd/login.c
+	cmd/login.c \
+	cmd/watch.c \
+	cmd/cp.c
 stack_LDADD = $(STACK_LIBS)
