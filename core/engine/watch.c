@@ -263,6 +263,26 @@ static int cmp_sync(const void *a, const void *b)
         return strcmp(((const struct watch_sync *) a)->target, ((const struct watch_sync *) b)->target);
 }
 
+/* A path inside a directory that appeared in the same batch is synced with that directory's tree. */
+static void drop_inside_trees(struct watch_service_plan *sp)
+{
+        size_t k = 0;
+        const char *tree = NULL;
+        for (size_t i = 0; i < sp->n_syncs; i++) {
+                struct watch_sync *x = &sp->syncs[i];
+                const char *rest = tree ? startswith(x->target, tree) : NULL;
+                if (rest && *rest == '/') {
+                        free(x->host);
+                        free(x->target);
+                        continue;
+                }
+                sp->syncs[k++] = *x;
+                if (x->tree)
+                        tree = sp->syncs[k - 1].target;
+        }
+        sp->n_syncs = k;
+}
+
 void watch_plan_batch(const struct watch_rules *w, const struct watch_change *changes, size_t n,
                       struct watch_plan *ret)
 {
@@ -275,6 +295,7 @@ void watch_plan_batch(const struct watch_rules *w, const struct watch_change *ch
                 struct watch_service_plan *sp = &p.services[i];
                 if (sp->n_syncs > 1)
                         qsort(sp->syncs, sp->n_syncs, sizeof(*sp->syncs), cmp_sync);
+                drop_inside_trees(sp);
         }
         *ret = p;
 }

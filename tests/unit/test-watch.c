@@ -147,6 +147,19 @@ static void test_plan(void)
         ok(web && web->rebuild, "web rebuilds");
         watch_plan_done(&plan);
 
+        struct watch_change tree[] = {
+            {.path = TEST_DIR "/src/new", .is_dir = true, .tree = true},
+            ch(TEST_DIR "/src/new/a.c", false),
+            ch(TEST_DIR "/src/new/b/c.c", false),
+            ch(TEST_DIR "/src/newer.c", false),
+        };
+        watch_plan_batch(w, tree, ELEMENTSOF(tree), &plan);
+        if (ok(plan.n == 1 && plan.services[0].n_syncs == 2, "files in a new directory go with its tree")) {
+                is_str(plan.services[0].syncs[0].target, "/app/src/new", "the tree");
+                is_str(plan.services[0].syncs[1].target, "/app/src/newer.c", "a sibling stays");
+        }
+        watch_plan_done(&plan);
+
         struct watch_change only_ignored[] = {ch(TEST_DIR "/src/x.log", false),
                                               ch(TEST_DIR "/hooks/a.txt", false)};
         watch_plan_batch(w, only_ignored, ELEMENTSOF(only_ignored), &plan);
