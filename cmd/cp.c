@@ -144,6 +144,22 @@ static bool trailing(const char *p, const char *suffix)
         return endswith(p, suffix) && strlen(p) > strlen(suffix) - 1;
 }
 
+/* The source's own name, for a copy into a directory: "a/b/" and "a/b/." are "b"; "/" is "/". */
+static char *source_name(const char *p)
+{
+        _cleanup_free_ char *s = xstrdup(p);
+        for (;;) {
+                size_t n = strlen(s);
+                if (n > 1 && s[n - 1] == '/')
+                        s[n - 1] = '\0';
+                else if (n > 2 && endswith(s, "/."))
+                        s[n - 2] = '\0';
+                else
+                        break;
+        }
+        return xstrdup(streq(s, "/") ? "/" : path_basename(s));
+}
+
 static int do_copy(const struct cp_request *rq, struct stack_error *err)
 {
         const char *sp = rq->src.path, *dp = rq->dst.path;
@@ -170,7 +186,7 @@ static int do_copy(const struct cp_request *rq, struct stack_error *err)
         if ((r = dest_kind(&rq->dst, dp, &exists, &is_dir)) < 0)
                 return stack_error_errno(err, -r, "%s", dp);
         /* The name the copy gets inside an existing directory: the source's own. */
-        _cleanup_free_ char *src_base = xstrdup(path_basename(sp));
+        _cleanup_free_ char *src_base = source_name(sp);
         if (exists && is_dir) {
                 _cleanup_close_ int ddir = -1;
                 if ((r = open_dir(&rq->dst, dp, &ddir, err)) < 0)

@@ -49,5 +49,5 @@ EXTRA_DIST += examples/registry.sh
 # Network shapes of real stacks: proxy on internal + public networks, network_mode service: targets.
 TESTS += tests/integration/t0700-net-shapes-publish.sh tests/integration/t0701-net-shapes-service-mode.sh \
 	tests/integration/t0702-net-shapes-static-address.sh
-TESTS += tests/integration/t0800-watch.sh tests/integration/t0801-cp.sh
+TESTS += tests/integration/t0800-watch.sh tests/integration/t0801-cp.sh tests/integration/t0802-watch-rebuild.sh
 EXTRA_DIST += tests/integration/t0809-watch-lib.inc

@@ -184,6 +184,37 @@ static void test_default_ignored(void)
         ok(!watch_default_ignored("a/.gitignore"), ".gitignore is a file like others");
 }
 
+/* A service with build: has its context's .dockerignore applied to the rules inside the context. */
+static void test_dockerignore(void)
+{
+        char tmpl[] = "/tmp/test-watch-XXXXXX";
+        const char *dir = mkdtemp(tmpl);
+        _cleanup_free_ char *ign = path_join(dir, ".dockerignore");
+        write_file_atomic(ign, "*.tmp\nsecret/\n", 14, 0644, NULL);
+        static const char *const yaml = "services:\n"
+                                        "  app:\n"
+                                        "    build: .\n"
+                                        "    develop:\n"
+                                        "      watch:\n"
+                                        "        - {action: sync, path: ., target: /app}\n";
+        _cleanup_error_ struct stack_error err = {0};
+        _cleanup_project_ struct stack_project *p = load_model_in(yaml, dir, &err);
+        struct watch_rules *w = NULL;
+        if (!ok(p && watch_rules_new(p, NULL, &w, &err) == 0, "rules of a service with build:"))
+                return;
+        _cleanup_free_ char *a = path_join(dir, "x.tmp"), *b = path_join(dir, "secret/k"),
+                            *c = path_join(dir, "x.c");
+        struct watch_change changes[] = {ch(a, false), ch(b, false), ch(c, false)};
+        struct watch_plan plan = {0};
+        watch_plan_batch(w, changes, ELEMENTSOF(changes), &plan);
+        if (ok(plan.n == 1 && plan.services[0].n_syncs == 1, "the context's .dockerignore leaves two out"))
+                is_str(plan.services[0].syncs[0].target, "/app/x.c", "the other is synced");
+        watch_plan_done(&plan);
+        watch_rules_free(w);
+        unlink(ign);
+        rmdir(dir);
+}
+
 int main(void)
 {
         test_env_init();
@@ -191,5 +222,6 @@ int main(void)
         test_errors();
         test_plan();
         test_default_ignored();
+        test_dockerignore();
         return done_testing();
 }

@@ -1,0 +1,55 @@
+#!/bin/bash
+# `stack up --watch`: logs attached and the watcher beside them; a rebuild rule on a single file rebuilds
+# the service's image with stack's builder and recreates only that service (the other container keeps its
+# init); Ctrl-C stops the containers and the watcher; nothing left after down.
+. "$STACK_SRCDIR/tests/integration/lib.sh"
+. "$STACK_SRCDIR/tests/integration/t0809-watch-lib.inc"
+watch_image busybox:rb || exit 1
+
+proj=$STACK_TEST_TMP/proj
+mkdir -p "$proj"
+cd "$proj" || exit 1
+echo v1 >msg
+printf 'FROM busybox:rb\nCOPY msg /msg\n' >Dockerfile
+cat >compose.yaml <<'Y'
+name: wr
+services:
+  web:
+    build: .
+    command: ["sh", "-c", "cat /msg; exec sleep 100000"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - {action: rebuild, path: ./msg}
+  other:
+    image: busybox:rb
+    command: ["sleep", "100000"]
+    stop_signal: SIGKILL
+Y
+out=$STACK_TEST_TMP/up.out
+"$STACK_BIN" up --watch >"$out" 2>&1 &
+upid=$!
+ok "up --watch builds, starts and watches" wait_until 1800 grep -q "Watch enabled" "$out"
+ok "the logs are attached" wait_until 600 grep -q "web-1.*| v1" "$out"
+other_pid=$(ctr_pid wr-other-1)
+watcher=$(pgrep -P "$upid")
+ok "the watcher runs beside the attached logs" test -n "$watcher"
+
+echo v2 >msg
+ok "an edit to the rule's file rebuilds web" wait_until 1800 sh -c "[ \"\$(crun --root '$STACK_RUN_ROOT/runtime' exec wr-web-1 cat /msg 2>/dev/null)\" = v2 ]"
+like "$(cat "$out")" "⦿ Rebuilding web" "saying so"
+ok "the recreated web's output is followed" wait_until 600 grep -q "web-1.*| v2" "$out"
+is "$(ctr_pid wr-other-1)" "$other_pid" "the other service was not recreated"
+
+kill -INT "$upid"
+wait "$upid"
+ok "Ctrl-C stops the project" sh -c "! crun --root '$STACK_RUN_ROOT/runtime' state wr-web-1 2>/dev/null | grep -q running"
+ok "and the watcher" sh -c "! kill -0 $watcher 2>/dev/null"
+
+out2=$(stack up -d --watch 2>&1)
+is "$?" 2 "up --watch with -d is a usage error"
+like "$out2" "cannot be combined with --detach" "saying why"
+
+ok "down" stack down
+assert_no_residue wr
+done_testing
