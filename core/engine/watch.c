@@ -402,14 +402,18 @@ static int ctr_fs(struct watcher *w, struct wctr *x, struct stack_error *err)
 /* A file or symlink from the host to target, replacing whatever is there. */
 static int put_one(const struct ctrfs *fs, const char *host, const char *target, struct stack_error *err)
 {
-        _cleanup_free_ char *dir = path_dirname(target);
-        int r = ctrfs_mkdir_p(fs, dir, 0755, err);
-        if (r < 0)
-                return r;
         _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *name = NULL;
-        if ((r = ctrfs_open_parent(fs, target, &dfd, &name, err)) < 0)
-                return r;
+        struct stack_error e = {0};
+        /* The directory usually exists: one resolution then, the walk of mkdir -p only when it does not. */
+        int r = ctrfs_open_parent(fs, target, &dfd, &name, &e);
+        stack_error_clear(&e);
+        if (r < 0) {
+                _cleanup_free_ char *dir = path_dirname(target);
+                if ((r = ctrfs_mkdir_p(fs, dir, 0755, err)) < 0 ||
+                    (r = ctrfs_open_parent(fs, target, &dfd, &name, err)) < 0)
+                        return r;
+        }
         struct ctrfs_copy o = {.replace = true};
         return ctrfs_copy_at(AT_FDCWD, host, dfd, name, &o, err);
 }
