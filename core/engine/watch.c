@@ -323,7 +323,8 @@ struct wctr {
         pid_t pid;
         uint64_t start_time;
         struct ctrfs *fs;
-        bool seen; /* in this batch's records */
+        bool seen;   /* in this batch's records */
+        bool missed; /* a batch could not reach it (not running): the next one compares every tree */
 };
 
 struct watcher {
@@ -579,15 +580,36 @@ static void report(struct watcher *w, const char *service, struct stack_error *e
         stack_error_clear(e);
 }
 
+static void resync_service(struct watcher *w, const struct stack_service *svc, const struct ctrfs *fs,
+                           size_t *count)
+{
+        for (size_t i = 0; i < w->rules->n; i++) {
+                const struct wrule *x = &w->rules->rules[i];
+                if (x->svc != svc || !x->r->target || x->bind_covered)
+                        continue;
+                struct watch_sync s = {
+                    .host = x->r->path, .target = x->r->target, .tree = true, .rule = x->r};
+                _cleanup_error_ struct stack_error e = {0};
+                if (apply_sync(w, fs, &s, count, &e) < 0)
+                        report(w, svc->name, &e);
+        }
+}
+
 static void apply_to_container(struct watcher *w, const struct watch_service_plan *sp, struct wctr *x)
 {
         const char *svc = sp->service->name;
         struct stack_error e = {0};
         if (ctr_fs(w, x, &e) < 0) {
+                x->missed = x->missed || sp->n_syncs > 0;
                 report(w, svc, &e);
                 return;
         }
         size_t count = 0;
+        if (x->missed) {
+                /* What changed while it was down is found by comparing content, as the initial sync does. */
+                resync_service(w, sp->service, x->fs, &count);
+                x->missed = false;
+        }
         for (size_t i = 0; i < sp->n_syncs; i++)
                 if (apply_sync(w, x->fs, &sp->syncs[i], &count, &e) < 0) {
                         stack_error_prefix(&e, "%s: sync %s", x->name, sp->syncs[i].target);

@@ -3,13 +3,14 @@
 # modified, deleted and renamed (directories too) appear in the container; ignore and include patterns,
 # .git and editor swap files; an initial sync of a file older than the image; sync+restart restarting once
 # for a batch of many files; sync+exec running as the given user; a container restarted behind the watcher's
-# back still synced; -d refused; nothing left after down.
+# back still synced; a container down during a batch given what it missed once it runs again; -d refused;
+# nothing left after down.
 . "$STACK_SRCDIR/tests/integration/lib.sh"
 . "$STACK_SRCDIR/tests/integration/t0809-watch-lib.inc"
 watch_image busybox:watch || exit 1
 
 proj=$STACK_TEST_TMP/proj
-mkdir -p "$proj/src" "$proj/conf" "$proj/hooks"
+mkdir -p "$proj/src" "$proj/conf" "$proj/hooks" "$proj/b"
 cd "$proj" || exit 1
 echo old >src/old.txt
 touch -d 2001-01-01 src/old.txt # older than the image: compose's mtime filter would skip it
@@ -38,6 +39,13 @@ services:
           exec:
             command: ["sh", "-c", "id -u >/tmp/hook-user; cat /hooks/run.sh >>/tmp/hook-ran"]
             user: app
+  b:
+    image: busybox:watch
+    command: ["sleep", "100000"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - {action: sync, path: ./b, target: /b}
 Y
 C=wt-app-1
 out=$STACK_TEST_TMP/watch.out
@@ -112,6 +120,17 @@ ok "the container is restarted by its policy" wait_until 600 sh -c "p=\$(crun --
 echo after >src/after.txt
 ok "a file written after the restart appears" wait_until 600 has /app/after.txt after
 like "$(cat "$out")" "⦿ Syncing 1 change to app" "one line per batch and action"
+
+# A container that is down when a batch comes (restart: no, its init killed) gets what it missed with the
+# next batch after it runs again.
+kill -9 "$(ctr_pid wt-b-1)"
+ok "b is down" wait_until 600 sh -c "! crun --root '$STACK_RUN_ROOT/runtime' state wt-b-1 | grep -q running"
+echo missed >b/m.txt
+ok "the watcher says it could not sync b" wait_until 600 grep -q "✘ b: .*not running" "$out"
+ok "b runs again" stack up -d b
+echo s >b/sentinel
+ok "the next batch reaches b" wait_until 600 sh -c "[ \"\$(crun --root '$STACK_RUN_ROOT/runtime' exec wt-b-1 cat /b/sentinel)\" = s ]"
+is "$(ctr_cat wt-b-1 /b/m.txt)" missed "with the change it missed while down"
 
 kill -INT "$wpid"
 wait "$wpid"
