@@ -166,6 +166,11 @@ int cmd_lifecycle_parse(const char *verb, const char *usage, int argc, char **ar
                         bool *no_deps);
 /* -t N: N seconds instead of each container's stop_grace_period (-1: keep those). */
 void cmd_lifecycle_timeout(struct cmd_lifecycle *l, int timeout);
+int cmd_watch(struct cmd_global *g, int argc, char **argv);
+int cmd_cp(struct cmd_global *g, int argc, char **argv);
+/* `up --watch`: the watcher in a child process (ended with cmd_watch_stop, or when the caller dies). */
+int cmd_watch_start(const struct cmd_global *g, char **services, pid_t *ret);
+void cmd_watch_stop(pid_t pid);
 
 /* Building the images of services with build: (cmd/build.c), for `stack build` and `up`. */
 struct cmd_build_options {

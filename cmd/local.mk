@@ -25,7 +25,7 @@ stack_SOURCES = \
 	cmd/login.c \
 	cmd/helpdoc.h cmd/helpdoc.c \
 	cmd/manpage.c \
-	cmd/completion.c
+	cmd/completion.c \
 	cmd/lifecycle.c \
 	cmd/start.c \
 	cmd/stop.c \
@@ -34,5 +34,7 @@ stack_SOURCES = \
 	cmd/pause.c \
 	cmd/rm.c \
 	cmd/create.c \
-	cmd/top.c
+	cmd/top.c \
+	cmd/watch.c \
+	cmd/cp.c
 stack_LDADD = $(STACK_LIBS)

@@ -32,6 +32,8 @@ static const struct cmd commands[] = {
     {"ls", cmd_ls, "List running projects"},
     {"wait", cmd_wait, "Block until containers of all (or specified) services stop"},
     {"build", cmd_build, "Build or rebuild services", .root = true},
+    {"watch", cmd_watch, "Watch the services' files and sync, restart or rebuild them", .root = true},
+    {"cp", cmd_cp, "Copy files between a service container and the host", .root = true},
     {"config", cmd_config, "Parse, resolve and render the compose file in canonical format"},
     {"port", cmd_port, "Print the public port for a port binding"},
     {"network", cmd_network, "List and inspect the project's networks"},

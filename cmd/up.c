@@ -47,11 +47,12 @@ static const char up_usage[] =
     "      --dry-run                Print the plan and change nothing\n"
     "      --pull always|missing|never  Pull images before starting (default: each pull_policy)\n"
     "      --quiet-pull             Pull without printing progress\n"
+    "      --watch                  Watch the develop.watch rules while attached (see stack watch)\n"
     "  -h, --help                   Show this help";
 
 struct up_args {
         struct plan_options plan;
-        bool detach, wait, abort_exit, abort_failure, remove_orphans, build, no_build;
+        bool detach, wait, abort_exit, abort_failure, remove_orphans, build, no_build, watch;
         int wait_timeout, timeout, max_orphans;
         const char *exit_from;
         char **scales;
@@ -80,6 +81,7 @@ enum {
         ARG_NO_BUILD,
         ARG_PULL,
         ARG_QUIET_PULL,
+        ARG_WATCH,
 };
 
 static const struct option up_options[] = {
@@ -105,6 +107,7 @@ static const struct option up_options[] = {
     {"no-build", no_argument, NULL, ARG_NO_BUILD},
     {"quiet-pull", no_argument, NULL, ARG_QUIET_PULL},
     {"pull", required_argument, NULL, ARG_PULL},
+    {"watch", no_argument, NULL, ARG_WATCH},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -157,6 +160,9 @@ static bool up_flag(int c, struct up_args *a)
                 return true;
         case ARG_NO_BUILD:
                 a->no_build = true;
+                return true;
+        case ARG_WATCH:
+                a->watch = true;
                 return true;
         }
         return false;
@@ -212,6 +218,10 @@ static int up_parse(struct cmd_global *g, int argc, char **argv, struct up_args 
         }
         if (a->plan.force_recreate && a->plan.no_recreate)
                 return cmd_usage_error("up", "--force-recreate and --no-recreate are incompatible");
+        if (a->watch && a->detach)
+                return cmd_usage_error("up",
+                                       "--watch follows the project attached: it cannot be combined with "
+                                       "--detach or --wait");
         if (a->build && a->no_build)
                 return cmd_usage_error("up", "--build and --no-build are incompatible");
         if (a->detach && (a->abort_exit || a->abort_failure || a->exit_from))
@@ -423,5 +433,12 @@ int cmd_up(struct cmd_global *g, int argc, char **argv)
                 return EXIT_OK;
         if ((ret = up_wait(&cfg, p, services, &a, notify)) != EXIT_OK || a.detach)
                 return ret;
-        return attach(g, &cfg, p, services, &a, set);
+        pid_t watcher = 0;
+        if (a.watch && cmd_watch_start(g, services, &watcher) < 0) {
+                perror("stack up: --watch");
+                return EXIT_ERROR;
+        }
+        ret = attach(g, &cfg, p, services, &a, set);
+        cmd_watch_stop(watcher);
+        return ret;
 }

@@ -162,3 +162,11 @@ tests_unit_test_exec_LDADD = $(STACK_LIBS)
 check_PROGRAMS += tests/unit/test-lifecycle
 TESTS += tests/unit/test-lifecycle
 tests_unit_test_lifecycle_LDADD = $(STACK_LIBS)
+# Files inside running containers (cp, watch), and the watcher of develop.watch.
+libstack_core_la_SOURCES += core/runtime/ctrfs.h core/runtime/ctrfs.c \
+	core/engine/ctrfs-open.h core/engine/ctrfs-open.c \
+	core/engine/watch.h core/engine/watch.c
+check_PROGRAMS += tests/unit/test-ctrfs tests/unit/test-watch
+TESTS += tests/unit/test-ctrfs tests/unit/test-watch
+tests_unit_test_ctrfs_LDADD = $(STACK_LIBS)
+tests_unit_test_watch_LDADD = $(STACK_LIBS)

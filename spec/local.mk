@@ -36,6 +36,7 @@ libstack_core_la_SOURCES += \
 	spec/parse.h spec/parse-internal.h spec/parse.c spec/parse-service.c \
 	spec/parse-service-internal.h spec/parse-service-net.c spec/parse-service-volumes.c \
 	spec/parse-service-env.c spec/parse-service-build.c \
+	spec/parse.h spec/parse-internal.h spec/parse.c spec/parse-service.c spec/parse-develop.c \
 	spec/print.h spec/print.c \
 	spec/hash.h spec/hash.c
 check_PROGRAMS += tests/unit/test-units tests/unit/test-parse tests/unit/test-parse-service tests/unit/test-print tests/unit/test-hash

@@ -129,6 +129,7 @@ void stack_service_free_contents(struct stack_service *s)
         free(s->name);
         free(s->image);
         stack_build_free_contents(&s->build);
+        stack_develop_free_contents(&s->develop);
         free(s->container_name);
         free(s->hostname);
         free(s->domainname);
@@ -304,4 +305,42 @@ const struct stack_file_def *stack_project_config(const struct stack_project *p,
                 if (streq(p->configs[i].key, key))
                         return &p->configs[i];
         return NULL;
+}
+
+static const char *const watch_actions[] = {
+    [STACK_WATCH_SYNC] = "sync",
+    [STACK_WATCH_REBUILD] = "rebuild",
+    [STACK_WATCH_SYNC_RESTART] = "sync+restart",
+    [STACK_WATCH_RESTART] = "restart",
+    [STACK_WATCH_SYNC_EXEC] = "sync+exec",
+};
+
+const char *stack_watch_action_to_string(enum stack_watch_action a)
+{
+        return watch_actions[a];
+}
+
+int stack_watch_action_from_string(const char *s)
+{
+        for (size_t i = 0; i < ELEMENTSOF(watch_actions); i++)
+                if (streq(watch_actions[i], s))
+                        return (int) i;
+        return -1;
+}
+
+void stack_develop_free_contents(struct stack_develop *d)
+{
+        for (size_t i = 0; i < d->n_watch; i++) {
+                struct stack_watch_rule *w = &d->watch[i];
+                free(w->path);
+                free(w->target);
+                strv_free(w->ignore);
+                strv_free(w->include);
+                strv_free(w->exec.command);
+                free(w->exec.user);
+                free(w->exec.working_dir);
+                stack_kvlist_free(&w->exec.environment);
+        }
+        free(d->watch);
+        *d = (struct stack_develop){0};
 }

@@ -189,6 +189,39 @@ struct stack_build {
         struct node_mark mark; /* where `build:` is, for errors found when building */
 };
 
+/* develop.watch: what `stack watch` does when files under a path change. */
+enum stack_watch_action {
+        STACK_WATCH_SYNC,         /* copy the changes into the container */
+        STACK_WATCH_REBUILD,      /* build the image again and recreate the service */
+        STACK_WATCH_SYNC_RESTART, /* copy, then restart the container */
+        STACK_WATCH_RESTART,      /* restart the container */
+        STACK_WATCH_SYNC_EXEC,    /* copy, then run a command in the container */
+};
+
+struct stack_watch_exec {
+        char **command; /* argv; NULL unless sync+exec */
+        char *user;
+        bool privileged;
+        char *working_dir;
+        struct stack_kvlist environment;
+};
+
+struct stack_watch_rule {
+        enum stack_watch_action action;
+        char *path;    /* absolute, on the host */
+        char *target;  /* absolute, in the container; NULL for rebuild and restart */
+        char **ignore; /* .dockerignore patterns relative to path */
+        char **include;
+        bool initial_sync;
+        struct stack_watch_exec exec;
+        struct node_mark mark;
+};
+
+struct stack_develop {
+        struct stack_watch_rule *watch;
+        size_t n_watch;
+};
+
 struct stack_service {
         char *name;
         struct node_mark mark;
@@ -257,6 +290,7 @@ struct stack_service {
         /* Only with --no-interpolate: keys kept as written because they need interpolation to parse (their
          * typed fields above are then unset). For display, never for running. */
         struct node *uninterpolated;
+        struct stack_develop develop;
 };
 
 struct stack_ipam_config {
@@ -355,6 +389,10 @@ void stack_build_free_contents(struct stack_build *b);
 void stack_network_free_contents(struct stack_network *n);
 void stack_volume_free_contents(struct stack_volume *v);
 void stack_file_def_free_contents(struct stack_file_def *d);
+void stack_develop_free_contents(struct stack_develop *d);
+const char *stack_watch_action_to_string(enum stack_watch_action a);
+/* -1 for a word that is not an action. */
+int stack_watch_action_from_string(const char *s);
 
 /* Helpers on key/value lists. */
 void stack_kvlist_add(struct stack_kvlist *l, const char *key, const char *value);

@@ -48,3 +48,6 @@ bool parse_valid_object_name(const char *s);
 
 int parse_service(struct parse_state *st, const char *name, struct node_mark key_mark, const struct node *n,
                   struct stack_service *s, struct stack_error *err);
+/* The develop: section (spec/parse-develop.c), after the rest of service s is parsed; v may be NULL. */
+int parse_develop(struct parse_state *st, const struct node *v, const char *service_path,
+                  struct stack_service *s, struct stack_error *err);

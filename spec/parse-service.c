@@ -34,7 +34,6 @@ static const char *const tier_c_keys[] = {
     "cpu_rt_runtime",
     "cpuset",
     "credential_spec",
-    "develop",
     "device_cgroup_rules",
     "external_links",
     "gpus",
@@ -807,6 +806,7 @@ static const struct {
     {"cpus", k_cpus},
     {"depends_on", k_depends_on},
     {"deploy", k_deploy},
+    {"develop", k_ignore}, /* parsed last, by parse_develop */
     {"devices", k_devices},
     {"dns", k_dns},
     {"dns_opt", k_dns_opt},
@@ -1052,7 +1052,8 @@ int parse_service(struct parse_state *st, const char *name, struct node_mark key
         }
 
         if ((r = svc_apply_environment(&c, err)) < 0 || (r = merge_limits(&c, n, err)) < 0 ||
-            (r = finish_networking(&c, n, err)) < 0 || (r = check_mount_targets(&c, n, err)) < 0)
+            (r = finish_networking(&c, n, err)) < 0 || (r = check_mount_targets(&c, n, err)) < 0 ||
+            (r = parse_develop(st, node_get(n, "develop"), path, s, err)) < 0)
                 return r;
         /* deploy.restart_policy wins over restart:, as docker compose applies them. */
         if (c.deploy_restart) {

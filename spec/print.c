@@ -371,6 +371,32 @@ static cJSON *build_to_json(const struct stack_build *b)
         return o;
 }
 
+static cJSON *develop_to_json(const struct stack_develop *d)
+{
+        cJSON *o = cJSON_CreateObject();
+        cJSON *a = cJSON_AddArrayToObject(o, "watch");
+        for (size_t i = 0; i < d->n_watch; i++) {
+                const struct stack_watch_rule *w = &d->watch[i];
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddStringToObject(x, "action", stack_watch_action_to_string(w->action));
+                if (w->exec.command) {
+                        cJSON *e = cJSON_AddObjectToObject(x, "exec");
+                        add_strv(e, "command", w->exec.command);
+                        add_kvmap(e, "environment", &w->exec.environment);
+                        add_bool_if(e, "privileged", w->exec.privileged);
+                        add_str(e, "user", w->exec.user);
+                        add_str(e, "working_dir", w->exec.working_dir);
+                }
+                add_strv(x, "ignore", w->ignore);
+                add_strv(x, "include", w->include);
+                add_bool_if(x, "initial_sync", w->initial_sync);
+                add_str(x, "path", w->path);
+                add_str(x, "target", w->target);
+                cJSON_AddItemToArray(a, x);
+        }
+        return o;
+}
+
 cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_service *s, unsigned flags)
 {
         bool hash = flags & SPEC_JSON_FOR_HASH;
@@ -402,6 +428,9 @@ cJSON *spec_service_to_json(const struct stack_project *p, const struct stack_se
                 }
         }
         add_deploy(o, s, flags);
+        /* develop: is how `stack watch` works on the service, not the container: not hashed. */
+        if (s->develop.n_watch && !hash)
+                cJSON_AddItemToObject(o, "develop", develop_to_json(&s->develop));
         add_strv(o, "devices", s->devices);
         add_strv(o, "dns", s->dns);
         add_strv(o, "dns_opt", s->dns_opt);

@@ -29,7 +29,7 @@ TESTS += \
 	tests/integration/t0512-up-interrupt.sh \
 	tests/integration/t0513-up-bad-root.sh
 # Read-only commands on roots that do not exist yet create nothing there.
-TESTS += tests/integration/t0514-readonly-roots.sh
+TESTS += tests/integration/t0516-readonly-roots.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh
@@ -59,3 +59,5 @@ TESTS += tests/integration/t0700-net-shapes-publish.sh tests/integration/t0701-n
 # The lifecycle verbs: stop/start/create, restart/kill, pause/unpause/rm/top on real containers.
 TESTS += tests/integration/t0560-life-stop-start.sh tests/integration/t0561-life-restart-kill.sh \
 	tests/integration/t0562-life-pause-rm-top.sh
+TESTS += tests/integration/t0800-watch.sh tests/integration/t0801-cp.sh tests/integration/t0802-watch-rebuild.sh
+EXTRA_DIST += tests/integration/t0809-watch-lib.inc

@@ -506,8 +506,16 @@ unsigned runtime_calls(const struct runtime *rt)
 int runtime_exec(struct runtime *rt, const char *id, char *const *argv, int out_fd, int *ret_status,
                  struct stack_error *err)
 {
+        return runtime_exec_with(rt, id, NULL, argv, out_fd, ret_status, err);
+}
+
+int runtime_exec_with(struct runtime *rt, const char *id, char *const *opts, char *const *argv, int out_fd,
+                      int *ret_status, struct stack_error *err)
+{
         char **args = NULL;
         strv_push(&args, "exec");
+        STRV_FOREACH (o, opts)
+                strv_push(&args, *o);
         strv_push(&args, id);
         STRV_FOREACH (a, argv)
                 strv_push(&args, *a);

@@ -92,6 +92,9 @@ int runtime_run_spawn(struct runtime *rt, const char *id, const char *bundle, co
                       const struct runtime_stdio *stdio, pid_t *ret_pid, struct stack_error *err);
 /* The error lines of a runtime's --log-format json log, joined by newlines; "" when there are none. */
 char *runtime_read_log(const char *path);
+/* The same with the runtime's exec options before the id ("--user", "1000:1000", "--cwd", "/app", ...). */
+int runtime_exec_with(struct runtime *rt, const char *id, char *const *opts, char *const *argv, int out_fd,
+                      int *ret_status, struct stack_error *err);
 const char *runtime_status_to_string(enum runtime_status s);
 /* Total wall time spent in runtime processes so far (for benchmarks: the rest is stack's own work). */
 uint64_t runtime_time_usec(const struct runtime *rt);
