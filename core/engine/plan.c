@@ -622,6 +622,51 @@ int plan_compute(const struct plan_desired *desired, const struct plan_observed 
         return 0;
 }
 
+/* Copies the actions `take` selects from p into a new plan, with their prerequisites renumbered; those on
+ * actions left out are dropped. */
+static struct plan *plan_select(const struct plan *p, const bool *take, size_t *index)
+{
+        struct plan *q = xcalloc(1, sizeof(*q));
+        q->actions = xcalloc(p->n_actions + 1, sizeof(*q->actions));
+        q->warnings = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < p->n_actions; i++)
+                index[i] = take[i] ? q->n_actions++ : SIZE_MAX;
+        for (size_t i = 0; i < p->n_actions; i++) {
+                if (!take[i])
+                        continue;
+                const struct plan_action *a = &p->actions[i];
+                struct plan_action *c = &q->actions[index[i]];
+                *c = (struct plan_action){
+                    .kind = a->kind,
+                    .target = xstrdup(a->target),
+                    .service = a->service ? xstrdup(a->service) : NULL,
+                    .number = a->number,
+                    .condition = a->condition,
+                    .reason = a->reason ? xstrdup(a->reason) : NULL,
+                    .after = xcalloc(a->n_after + 1, sizeof(size_t)),
+                };
+                for (size_t k = 0; k < a->n_after; k++)
+                        if (index[a->after[k]] != SIZE_MAX)
+                                c->after[c->n_after++] = index[a->after[k]];
+        }
+        return q;
+}
+
+void plan_split(const struct plan *p, enum plan_action_kind kind, struct plan **ret_first,
+                struct plan **ret_rest)
+{
+        _cleanup_free_ bool *take = xcalloc(p->n_actions + 1, sizeof(bool));
+        _cleanup_free_ size_t *index = xcalloc(p->n_actions + 1, sizeof(size_t));
+        for (size_t i = 0; i < p->n_actions; i++)
+                take[i] = p->actions[i].kind == kind;
+        *ret_first = plan_select(p, take, index);
+        for (size_t i = 0; i < p->n_actions; i++)
+                take[i] = !take[i];
+        *ret_rest = plan_select(p, take, index);
+        strv_free((*ret_rest)->warnings);
+        (*ret_rest)->warnings = strv_copy(p->warnings);
+}
+
 void plan_free(struct plan *p)
 {
         if (!p)

@@ -373,6 +373,31 @@ static void test_down(void)
                 ok(waits_for(p, find_action(p, PLAN_REMOVE_NETWORK, "default"),
                              find_action(p, PLAN_REMOVE_CONTAINER, "p-web-1")),
                    "the network goes after its containers");
+                struct plan *stops = NULL, *rest = NULL;
+                plan_split(p, PLAN_STOP_CONTAINER, &stops, &rest);
+                _cleanup_free_ char *s = plan_format(stops);
+                _cleanup_free_ char *r = plan_format(rest);
+                is_str(s,
+                       "stop container p-web-1: project is going down\n"
+                       "stop container p-db-1: project is going down\n",
+                       "split: the stops in their order");
+                is_str(r,
+                       "remove container p-gone-1: project is going down\n"
+                       "remove container p-web-1: project is going down\n"
+                       "remove container p-db-1: project is going down\n"
+                       "remove network default: project is going down\n",
+                       "split: the rest in its order");
+                ok(order_valid(stops) && order_valid(rest), "split: prerequisites precede their actions");
+                ok(waits_for(stops, find_action(stops, PLAN_STOP_CONTAINER, "p-db-1"),
+                             find_action(stops, PLAN_STOP_CONTAINER, "p-web-1")),
+                   "split: the dependency still stops after its dependent");
+                ok(waits_for(rest, find_action(rest, PLAN_REMOVE_NETWORK, "default"),
+                             find_action(rest, PLAN_REMOVE_CONTAINER, "p-db-1")),
+                   "split: the network still goes after its containers");
+                ok(rest->actions[find_action(rest, PLAN_REMOVE_CONTAINER, "p-web-1")].n_after == 0,
+                   "split: a removal no longer waits for a stop of the other plan");
+                plan_free(stops);
+                plan_free(rest);
         }
         plan_free(p);
         down.remove_volumes = true;
