@@ -27,7 +27,8 @@ TESTS += \
 	tests/integration/t0510-up-supervisor-killed.sh \
 	tests/integration/t0511-down-rmi.sh \
 	tests/integration/t0512-up-interrupt.sh \
-	tests/integration/t0513-up-bad-root.sh
+	tests/integration/t0513-up-bad-root.sh \
+	tests/integration/t0514-noop-view.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh

@@ -11,13 +11,19 @@
 #include "core/engine/supervisor.h"
 #include "core/runtime/runtime.h"
 
+static int cmp_live(const void *a, const void *b)
+{
+        const char *x = ((const struct supervisor_container *) a)->name;
+        const char *y = ((const struct supervisor_container *) b)->name;
+        return strcmp(x ? x : "", y ? y : "");
+}
+
+/* The list sorted by cmp_live. */
 static const struct supervisor_container *find_live(const struct supervisor_container *l, size_t n,
                                                     const char *name)
 {
-        for (size_t i = 0; i < n; i++)
-                if (streq(l[i].name, name))
-                        return &l[i];
-        return NULL;
+        struct supervisor_container key = {.name = (char *) name};
+        return n ? bsearch(&key, l, n, sizeof(*l), cmp_live) : NULL;
 }
 
 static void info_ports(struct container_info *c, const cJSON *spec)
@@ -37,17 +43,25 @@ static void info_ports(struct container_info *c, const cJSON *spec)
 }
 
 /* The supervisor knows how a container ran; the runtime whether it still exists. A container the runtime
- * has lost is dead whatever was recorded, and one recorded as exited that the runtime runs was started
- * again behind the recorded state's back. */
-static enum container_state merge_state(const struct supervisor_container *sup, struct runtime *rt,
-                                        const char *name)
+ * has lost is dead whatever was recorded. A supervisor that answers is the containers' reaper and watches
+ * each one's process, so its word is current: a stat of the runtime's state directory is all that is
+ * checked then, and no runtime process runs (that is most of a `ps`). Only a status saved by a supervisor
+ * that is gone is checked against the runtime's own state: one recorded as exited that the runtime runs
+ * was started again behind it. */
+static enum container_state merge_state(const struct supervisor_container *sup, bool live,
+                                        struct runtime *rt, const char *name)
 {
         enum container_state state = sup ? sup->state : CONTAINER_STATE_UNKNOWN;
+        if (sup && live)
+                return rt && !runtime_exists(rt, name) ? CONTAINER_STATE_DEAD : state;
         struct runtime_state rs = {0};
         if (!rt || runtime_state(rt, name, &rs, NULL) < 0)
                 return state;
         if (rs.status == RUNTIME_ABSENT)
                 return CONTAINER_STATE_DEAD;
+        /* The saved status said up, but its supervisor is gone and the process with it. */
+        if (sup && rs.status == RUNTIME_STOPPED && container_state_is_up(state))
+                return CONTAINER_STATE_EXITED;
         if (!sup || (rs.status == RUNTIME_RUNNING && state == CONTAINER_STATE_EXITED)) {
                 switch (rs.status) {
                 case RUNTIME_CREATING:
@@ -66,7 +80,7 @@ static enum container_state merge_state(const struct supervisor_container *sup, 
 }
 
 static void info_fill(struct container_info *c, const char *project, const struct container_record *rec,
-                      const struct supervisor_container *sup, struct runtime *rt)
+                      const struct supervisor_container *sup, bool live, struct runtime *rt)
 {
         const char *image = json_get_str(rec->spec, "image"), *log = json_get_str(rec->spec, "log");
         *c = (struct container_info){
@@ -76,7 +90,7 @@ static void info_fill(struct container_info *c, const char *project, const struc
             .image = xstrdup(image),
             .log_path = xstrdup(log),
             .number = rec->number,
-            .state = merge_state(sup, rt, rec->name),
+            .state = merge_state(sup, live, rt, rec->name),
             .created_usec = rec->created_usec,
         };
         if (sup) {
@@ -108,6 +122,8 @@ int status_project(const struct status_config *c, const char *project, struct pr
         /* No supervisor, or one that does not answer: its status files are the last word. */
         if (supervisor_running(c->run_root, project))
                 (void) supervisor_status(c->run_root, project, &live, &n_live, NULL);
+        if (n_live > 0)
+                qsort(live, n_live, sizeof(*live), cmp_live); /* 500 lookups stay cheap */
         _cleanup_free_ char *rtroot = supervisor_runtime_root(c->run_root);
         struct runtime *rt = NULL;
         /* Without a record there is nothing to ask the runtime, and opening it would make its state
@@ -118,10 +134,11 @@ int status_project(const struct status_config *c, const char *project, struct pr
         *ret = (struct project_status){.containers = xcalloc(n + 1, sizeof(*ret->containers))};
         for (size_t i = 0; i < n; i++) {
                 const struct supervisor_container *sup = find_live(live, n_live, recs[i]->name);
+                bool answered = sup;
                 struct supervisor_container saved = {0};
                 if (!sup && supervisor_saved_status(c->run_root, project, recs[i]->name, &saved) >= 0)
                         sup = &saved;
-                info_fill(&ret->containers[ret->n++], project, recs[i], sup, rt);
+                info_fill(&ret->containers[ret->n++], project, recs[i], sup, answered, rt);
                 supervisor_container_done(&saved);
         }
         runtime_free(rt);
