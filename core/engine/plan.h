@@ -114,6 +114,8 @@ struct plan {
         struct plan_action *actions; /* in a valid serial order */
         size_t n_actions;
         char **warnings; /* e.g. compose's orphan warning */
+        size_t work;     /* name comparisons and prerequisites the planner went through: for the tests,
+                          * which check that it grows as n log n with the project, never n^2 */
 };
 
 /* Computes the plan. Returns 0, or -EINVAL with err set for an inconsistent input (a start order or target
