@@ -116,7 +116,8 @@ static void lookup_init(struct lookup *lk, const struct plan_desired *d, const s
         qsort_r(lk->services, d->n_services, sizeof(size_t), cmp_service, (void *) d);
         lk->n_all = strv_length(d->all_services);
         lk->all = xcalloc(lk->n_all + 1, sizeof(char *));
-        memcpy(lk->all, d->all_services, lk->n_all * sizeof(char *));
+        if (lk->n_all > 0)
+                memcpy(lk->all, d->all_services, lk->n_all * sizeof(char *));
         qsort(lk->all, lk->n_all, sizeof(char *), cmp_str);
         if (!o)
                 return;
