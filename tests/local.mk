@@ -30,6 +30,8 @@ TESTS += \
 	tests/integration/t0513-up-bad-root.sh
 # Read-only commands on roots that do not exist yet create nothing there.
 TESTS += tests/integration/t0516-readonly-roots.sh
+	tests/integration/t0513-up-bad-root.sh \
+	tests/integration/t0517-noop-view.sh
 TESTS += \
 	tests/integration/t0200-image.sh \
 	tests/integration/t0201-image-integrity.sh

@@ -151,6 +151,7 @@ int images_ensure(struct image_store *s, const struct stack_project *p, const st
         uint64_t now = realtime_usec();
         int r = 0;
         _cleanup_strv_free_ char **wanted = selection(p, o);
+        _cleanup_strv_free_ char **found = NULL;
         for (size_t i = 0; i < p->n_services && r >= 0; i++) {
                 const struct stack_service *svc = &p->services[i];
                 if (wanted && !strv_contains(wanted, svc->name))
@@ -164,10 +165,13 @@ int images_ensure(struct image_store *s, const struct stack_project *p, const st
                                 r = stack_error_set(err, EINVAL, "service %s: %s", svc->name, e2.msg);
                                 break;
                         }
+                        /* Services sharing an image look it up once. */
                         struct image *img = NULL;
-                        present = image_lookup(s, norm, &img, NULL) >= 0;
-                        if (img)
+                        present = strv_contains(found, norm) || image_lookup(s, norm, &img, NULL) >= 0;
+                        if (img) {
+                                strv_push(&found, norm);
                                 image_free(img);
+                        }
                 }
                 r = images_decide(svc, o->policy, present, norm ? image_pull_time(s, norm) : 0, now, &d,
                                   err);

@@ -28,9 +28,22 @@ struct replica {
         size_t stop, remove, create, start;
 };
 
+/* Lookups by name over sorted indices, so that planning grows as n log n in services and containers,
+ * never n^2. Every name comparison, here and in after(), is counted in *work (struct plan's `work`). */
+struct lookup {
+        const struct plan_desired *d;
+        size_t *services; /* indices into d->services, sorted by name */
+        const struct plan_observed *o;
+        size_t *observed; /* indices into o->containers, sorted by service, then number */
+        char **all;       /* d->all_services, sorted */
+        size_t n_all;
+        size_t *work;
+};
+
 struct builder {
         struct plan *plan;
         size_t cap;
+        struct lookup lk;
 };
 
 static size_t emit(struct builder *b, enum plan_action_kind kind, const char *target, const char *service,
@@ -53,10 +66,14 @@ static void after(struct builder *b, size_t action, size_t prerequisite)
         if (action == SIZE_MAX || prerequisite == SIZE_MAX || action == prerequisite)
                 return;
         struct plan_action *a = &b->plan->actions[action];
-        for (size_t i = 0; i < a->n_after; i++)
-                if (a->after[i] == prerequisite)
-                        return;
-        a->after = xrealloc(a->after, (a->n_after + 1) * sizeof(size_t));
+        /* Repeats come in a row (one replica's prerequisites are added together), so only the last one
+         * is checked: a full scan would make an action with n prerequisites cost n^2. A repeat that slips
+         * through only means the executor checks it twice. */
+        b->plan->work++;
+        if (a->n_after > 0 && a->after[a->n_after - 1] == prerequisite)
+                return;
+        if ((a->n_after & (a->n_after - 1)) == 0) /* capacity doubles at powers of two */
+                a->after = xrealloc(a->after, (a->n_after ? 2 * a->n_after : 1) * sizeof(size_t));
         a->after[a->n_after++] = prerequisite;
 }
 
@@ -65,31 +82,111 @@ char *plan_container_name(const char *project, const struct plan_service *s, int
         return container_name(project, s->name, s->container_name, number);
 }
 
-static const struct plan_service *find_service(const struct plan_desired *d, const char *name)
+static int cmp_service(const void *a, const void *b, void *userdata)
 {
-        for (size_t i = 0; i < d->n_services; i++)
-                if (streq(d->services[i].name, name))
-                        return &d->services[i];
-        return NULL;
+        const struct plan_desired *d = userdata;
+        return strcmp(d->services[*(const size_t *) a].name, d->services[*(const size_t *) b].name);
 }
 
-static ssize_t service_index(const struct plan_desired *d, const char *name)
+static int cmp_str(const void *a, const void *b)
 {
-        const struct plan_service *s = find_service(d, name);
-        return s ? s - d->services : -1;
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int cmp_observed_key(const struct plan_observed_container *c, const char *service, int number)
+{
+        int r = strcmp(c->service, service);
+        return r ? r : (c->number > number) - (c->number < number);
+}
+
+static int cmp_observed(const void *a, const void *b, void *userdata)
+{
+        const struct plan_observed *o = userdata;
+        const struct plan_observed_container *y = &o->containers[*(const size_t *) b];
+        return cmp_observed_key(&o->containers[*(const size_t *) a], y->service, y->number);
+}
+
+static void lookup_init(struct lookup *lk, const struct plan_desired *d, const struct plan_observed *o,
+                        size_t *work)
+{
+        *lk = (struct lookup){.d = d, .o = o, .work = work};
+        lk->services = xcalloc(d->n_services + 1, sizeof(size_t));
+        for (size_t i = 0; i < d->n_services; i++)
+                lk->services[i] = i;
+        qsort_r(lk->services, d->n_services, sizeof(size_t), cmp_service, (void *) d);
+        lk->n_all = strv_length(d->all_services);
+        lk->all = xcalloc(lk->n_all + 1, sizeof(char *));
+        if (lk->n_all > 0)
+                memcpy(lk->all, d->all_services, lk->n_all * sizeof(char *));
+        qsort(lk->all, lk->n_all, sizeof(char *), cmp_str);
+        if (!o)
+                return;
+        lk->observed = xcalloc(o->n_containers + 1, sizeof(size_t));
+        for (size_t i = 0; i < o->n_containers; i++)
+                lk->observed[i] = i;
+        qsort_r(lk->observed, o->n_containers, sizeof(size_t), cmp_observed, (void *) o);
+}
+
+static void lookup_done(struct lookup *lk)
+{
+        free(lk->all); /* the strings are d's */
+        free(lk->services);
+        free(lk->observed);
+}
+
+static ssize_t service_index(const struct lookup *lk, const char *name)
+{
+        size_t lo = 0, hi = lk->d->n_services;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                (*lk->work)++;
+                int r = strcmp(lk->d->services[lk->services[mid]].name, name);
+                if (r == 0)
+                        return (ssize_t) lk->services[mid];
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+/* Whether the file defines the service at all, enabled or not. */
+static bool known_service(const struct lookup *lk, const char *name)
+{
+        size_t lo = 0, hi = lk->n_all;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                (*lk->work)++;
+                int r = strcmp(lk->all[mid], name);
+                if (r == 0)
+                        return true;
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return false;
+}
+
+static const struct plan_service *find_service(const struct lookup *lk, const char *name)
+{
+        ssize_t i = service_index(lk, name);
+        return i < 0 ? NULL : &lk->d->services[i];
 }
 
 /* The services in start order, as indices: the graph's order when the caller took it (plan_desired_order),
  * else the order they were given in. */
-static int start_order(const struct plan_desired *d, size_t *order, size_t *ret_n, struct stack_error *err)
+static int start_order(const struct lookup *lk, size_t *order, size_t *ret_n, struct stack_error *err)
 {
+        const struct plan_desired *d = lk->d;
         size_t n = 0;
         if (!d->start_order) {
                 for (size_t i = 0; i < d->n_services; i++)
                         order[n++] = i;
         } else
                 STRV_FOREACH (name, d->start_order) {
-                        ssize_t i = service_index(d, *name);
+                        ssize_t i = service_index(lk, *name);
                         if (i < 0 || n == d->n_services)
                                 return stack_error_set(err, EINVAL,
                                                        "start order names unknown service \"%s\"", *name);
@@ -102,9 +199,10 @@ static int start_order(const struct plan_desired *d, size_t *order, size_t *ret_
 }
 
 /* Marks the services `up` acts on: the targets the graph gave, else those named, else all. */
-static int select_targets(const struct plan_desired *d, const struct plan_options *o, bool *targeted,
+static int select_targets(const struct lookup *lk, const struct plan_options *o, bool *targeted,
                           struct stack_error *err)
 {
+        const struct plan_desired *d = lk->d;
         char *const *names = d->targets ? d->targets : o->services;
         if (!names) {
                 for (size_t i = 0; i < d->n_services; i++)
@@ -112,7 +210,7 @@ static int select_targets(const struct plan_desired *d, const struct plan_option
                 return 0;
         }
         STRV_FOREACH (name, names) {
-                ssize_t i = service_index(d, *name);
+                ssize_t i = service_index(lk, *name);
                 if (i < 0 && d->targets)
                         return stack_error_set(err, EINVAL, "target names unknown service \"%s\"", *name);
                 if (i >= 0)
@@ -131,10 +229,14 @@ int plan_desired_order(struct plan_desired *d, const struct graph *g, const stru
         /* The graph knows every enabled service; the desired state may hold fewer (scale 0 is still
          * there), so only those it has are kept. */
         _cleanup_strv_free_ char **order = graph_start_order(g);
-        d->start_order = xcalloc(1, sizeof(char *));
+        size_t work = 0;
+        _cleanup_(lookup_done) struct lookup lk = {0};
+        lookup_init(&lk, d, NULL, &work);
+        d->start_order = xcalloc(strv_length(order) + 1, sizeof(char *));
+        size_t n = 0;
         STRV_FOREACH (name, order)
-                if (find_service(d, *name))
-                        strv_push(&d->start_order, *name);
+                if (find_service(&lk, *name))
+                        d->start_order[n++] = xstrdup(*name);
         if (!o->services)
                 return 0;
         if (o->no_deps) {
@@ -147,7 +249,7 @@ int plan_desired_order(struct plan_desired *d, const struct graph *g, const stru
                 return k;
         d->targets = xcalloc(1, sizeof(char *));
         STRV_FOREACH (name, closure)
-                if (find_service(d, *name))
+                if (find_service(&lk, *name))
                         strv_push(&d->targets, *name);
         return 0;
 }
@@ -189,12 +291,22 @@ static bool completed(const struct plan_service *s, const struct plan_observed_c
         return c->state == CONTAINER_STATE_EXITED && c->exit_code == 0 && s->restart_no && !c->stopped;
 }
 
-static const struct plan_observed_container *find_observed(const struct plan_observed *o,
-                                                           const char *service, int number)
+static const struct plan_observed_container *find_observed(const struct lookup *lk, const char *service,
+                                                           int number)
 {
-        for (size_t i = 0; i < o->n_containers; i++)
-                if (streq(o->containers[i].service, service) && o->containers[i].number == number)
-                        return &o->containers[i];
+        size_t lo = 0, hi = lk->o->n_containers;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                (*lk->work)++;
+                const struct plan_observed_container *c = &lk->o->containers[lk->observed[mid]];
+                int r = cmp_observed_key(c, service, number);
+                if (r == 0)
+                        return c;
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 
@@ -227,40 +339,60 @@ static int plan_down(struct builder *b, const struct plan_desired *d, const stru
         size_t ns = d->n_services, n = o->n_containers;
         _cleanup_free_ size_t *order = xcalloc(ns + 1, sizeof(size_t));
         size_t n_order = 0;
-        int r = start_order(d, order, &n_order, err);
+        int r = start_order(&b->lk, order, &n_order, err);
         if (r < 0)
                 return r;
+
+        /* Each container's service, and the containers of each service in the order observed. */
+        _cleanup_free_ ssize_t *svc = xcalloc(n + 1, sizeof(ssize_t));
+        _cleanup_free_ size_t *first = xcalloc(ns + 1, sizeof(size_t)); /* by service: start in `by_svc` */
+        _cleanup_free_ size_t *count = xcalloc(ns + 1, sizeof(size_t));
+        _cleanup_free_ size_t *by_svc = xcalloc(n + 1, sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+                if ((svc[i] = service_index(&b->lk, o->containers[i].service)) >= 0)
+                        count[svc[i]]++;
+        for (size_t k = 1; k < ns; k++)
+                first[k] = first[k - 1] + count[k - 1];
+        _cleanup_free_ size_t *fill = xcalloc(ns + 1, sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+                if (svc[i] >= 0)
+                        by_svc[first[svc[i]] + fill[svc[i]]++] = i;
 
         /* Dependents go first: containers of unknown services (no known dependencies), then the services in
          * reverse start order. */
         _cleanup_free_ size_t *seq = xcalloc(n + 1, sizeof(size_t));
         size_t n_seq = 0;
         for (size_t i = 0; i < n; i++)
-                if (service_index(d, o->containers[i].service) < 0)
+                if (svc[i] < 0)
                         seq[n_seq++] = i;
         for (size_t k = n_order; k-- > 0;)
-                for (size_t i = 0; i < n; i++)
-                        if (service_index(d, o->containers[i].service) == (ssize_t) order[k])
-                                seq[n_seq++] = i;
+                for (size_t x = 0; x < count[order[k]]; x++)
+                        seq[n_seq++] = by_svc[first[order[k]] + x];
 
         _cleanup_free_ size_t *stops = xcalloc(n + 1, sizeof(size_t));
         _cleanup_free_ size_t *removes = xcalloc(n + 1, sizeof(size_t));
+        _cleanup_free_ size_t *pos = xcalloc(n + 1, sizeof(size_t));
         for (size_t x = 0; x < n_seq; x++) {
-                size_t i = seq[x];
-                removes[i] = emit_teardown(b, &o->containers[i], "project is going down", &stops[i]);
-                const struct plan_service *si = find_service(d, o->containers[i].service);
-                if (!si)
+                size_t j = seq[x];
+                removes[j] = emit_teardown(b, &o->containers[j], "project is going down", &stops[j]);
+                pos[j] = x;
+        }
+        /* A container stops only after those that depend on it, which come earlier in the sequence (a
+         * file order the graph refused may put one later: that order is then not kept). */
+        for (size_t x = 0; x < n_seq; x++) {
+                size_t j = seq[x];
+                if (svc[j] < 0)
                         continue;
-                /* A container stops only after those that depend on it. */
-                for (size_t y = 0; y < x; y++) {
-                        size_t j = seq[y];
-                        const struct plan_service *sj = find_service(d, o->containers[j].service);
-                        if (!sj)
-                                continue;
-                        for (size_t k = 0; k < sj->n_deps; k++)
-                                if (streq(sj->deps[k].service, si->name))
-                                        after(b, stops[i] != SIZE_MAX ? stops[i] : removes[i],
-                                              stops[j] != SIZE_MAX ? stops[j] : removes[j]);
+                const struct plan_service *sj = &d->services[svc[j]];
+                for (size_t k = 0; k < sj->n_deps; k++) {
+                        ssize_t si = service_index(&b->lk, sj->deps[k].service);
+                        for (size_t y = 0; si >= 0 && si != svc[j] && y < count[si]; y++) {
+                                size_t i = by_svc[first[si] + y];
+                                if (pos[i] < pos[j])
+                                        continue;
+                                after(b, stops[i] != SIZE_MAX ? stops[i] : removes[i],
+                                      stops[j] != SIZE_MAX ? stops[j] : removes[j]);
+                        }
                 }
         }
 
@@ -278,14 +410,14 @@ static int plan_down(struct builder *b, const struct plan_desired *d, const stru
         return 0;
 }
 
-static void plan_orphans(struct builder *b, const struct plan_desired *d, const struct plan_observed *o,
-                         const struct plan_options *opt, size_t **removes, size_t *n_removes, bool *orphaned)
+static void plan_orphans(struct builder *b, const struct plan_observed *o, const struct plan_options *opt,
+                         size_t **removes, size_t *n_removes, bool *orphaned)
 {
         _cleanup_free_ const struct plan_observed_container **orphans =
             xcalloc(o->n_containers + 1, sizeof(*orphans));
         size_t n = 0;
         for (size_t i = 0; i < o->n_containers; i++)
-                if (!strv_contains(d->all_services, o->containers[i].service)) {
+                if (!known_service(&b->lk, o->containers[i].service)) {
                         orphans[n++] = &o->containers[i];
                         orphaned[i] = true;
                 }
@@ -329,21 +461,26 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         _cleanup_free_ bool *targeted = xcalloc(ns + 1, sizeof(bool));
         _cleanup_free_ size_t *order = xcalloc(ns + 1, sizeof(size_t));
         size_t n_order = 0;
-        int failed = start_order(d, order, &n_order, err);
-        if (failed < 0 || (failed = select_targets(d, opt, targeted, err)) < 0)
+        int failed = start_order(&b->lk, order, &n_order, err);
+        if (failed < 0 || (failed = select_targets(&b->lk, opt, targeted, err)) < 0)
                 return failed;
 
         /* 1. Decide every replica's fate. */
         size_t n_rep = 0, cap_rep = 0;
         struct replica *reps = NULL;
         _cleanup_free_ bool *replaced = xcalloc(ns + 1, sizeof(bool)); /* some replica recreated */
+        /* Each service's replicas are contiguous in reps: [rep_begin, rep_end). */
+        _cleanup_free_ size_t *rep_begin = xcalloc(ns + 1, sizeof(size_t));
+        _cleanup_free_ size_t *rep_end = xcalloc(ns + 1, sizeof(size_t));
         for (size_t oi = 0; oi < n_order; oi++) {
                 size_t i = order[oi];
                 const struct plan_service *s = &d->services[i];
+                rep_begin[i] = n_rep;
                 if (!targeted[i]) {
                         /* Not acted on, but a running replica may still need a `restart: true` restart. */
                         for (int num = 1; num <= s->scale; num++) {
-                                const struct plan_observed_container *c = find_observed(o, s->name, num);
+                                const struct plan_observed_container *c =
+                                    find_observed(&b->lk, s->name, num);
                                 if (!c || c->state != CONTAINER_STATE_RUNNING)
                                         continue;
                                 GROW(reps, cap_rep, n_rep);
@@ -359,11 +496,12 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                                     .start = SIZE_MAX,
                                 };
                         }
+                        rep_end[i] = n_rep;
                         continue;
                 }
                 bool dep_replaced = false;
                 for (size_t k = 0; k < s->n_deps; k++) {
-                        ssize_t j = service_index(d, s->deps[k].service);
+                        ssize_t j = service_index(&b->lk, s->deps[k].service);
                         if (j >= 0 && replaced[j])
                                 dep_replaced = true;
                 }
@@ -374,7 +512,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                             .service = s,
                             .number = num,
                             .name = plan_container_name(d->project, s, num),
-                            .observed = find_observed(o, s->name, num),
+                            .observed = find_observed(&b->lk, s->name, num),
                             .stop = SIZE_MAX,
                             .remove = SIZE_MAX,
                             .create = SIZE_MAX,
@@ -406,7 +544,29 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         if (r->fate == FATE_RECREATE)
                                 replaced[i] = true;
                 }
+                rep_end[i] = n_rep;
         }
+        /* Which replicas depend on each service: rdeps[rdep_begin[i] .. rdep_begin[i + 1]). */
+        _cleanup_free_ size_t *rdep_begin = xcalloc(ns + 2, sizeof(size_t));
+        size_t n_rdeps = 0;
+        for (size_t ri = 0; ri < n_rep; ri++)
+                for (size_t k = 0; k < reps[ri].service->n_deps; k++) {
+                        ssize_t j = service_index(&b->lk, reps[ri].service->deps[k].service);
+                        if (j >= 0) {
+                                rdep_begin[j + 1]++;
+                                n_rdeps++;
+                        }
+                }
+        for (size_t i = 0; i < ns; i++)
+                rdep_begin[i + 1] += rdep_begin[i];
+        _cleanup_free_ size_t *rdeps = xcalloc(n_rdeps + 1, sizeof(size_t));
+        _cleanup_free_ size_t *rdep_fill = xcalloc(ns + 1, sizeof(size_t));
+        for (size_t ri = 0; ri < n_rep; ri++)
+                for (size_t k = 0; k < reps[ri].service->n_deps; k++) {
+                        ssize_t j = service_index(&b->lk, reps[ri].service->deps[k].service);
+                        if (j >= 0)
+                                rdeps[rdep_begin[j] + rdep_fill[j]++] = ri;
+                }
 
         /* `restart: true`: a running dependent is restarted when its dependency is replaced. */
         for (size_t ri = 0; ri < n_rep; ri++) {
@@ -414,7 +574,7 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                 if (r->fate != FATE_KEEP || !r->observed || r->observed->state != CONTAINER_STATE_RUNNING)
                         continue;
                 for (size_t k = 0; k < r->service->n_deps; k++) {
-                        ssize_t j = service_index(d, r->service->deps[k].service);
+                        ssize_t j = service_index(&b->lk, r->service->deps[k].service);
                         if (j >= 0 && replaced[j] && r->service->deps[k].restart) {
                                 r->fate = FATE_RESTART;
                                 r->reason = xasprintf("dependency %s was recreated", d->services[j].name);
@@ -427,10 +587,10 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         _cleanup_free_ size_t *gone = NULL;
         size_t n_gone = 0;
         _cleanup_free_ bool *orphaned = xcalloc(o->n_containers + 1, sizeof(bool));
-        plan_orphans(b, d, o, opt, &gone, &n_gone, orphaned);
+        plan_orphans(b, o, opt, &gone, &n_gone, orphaned);
         for (size_t i = 0; i < o->n_containers; i++) {
                 const struct plan_observed_container *c = &o->containers[i];
-                ssize_t si = service_index(d, c->service);
+                ssize_t si = service_index(&b->lk, c->service);
                 if (si < 0 || !targeted[si] || c->number <= d->services[si].scale)
                         continue;
                 _cleanup_free_ char *reason = xasprintf("scale %s to %d", c->service, d->services[si].scale);
@@ -445,10 +605,10 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                         continue;
                 r->stop =
                     emit(b, PLAN_STOP_CONTAINER, r->name, r->service->name, r->number, xstrdup(r->reason));
-                for (size_t rj = ri + 1; rj < n_rep; rj++)
-                        for (size_t k = 0; k < reps[rj].service->n_deps; k++)
-                                if (streq(reps[rj].service->deps[k].service, r->service->name))
-                                        after(b, r->stop, reps[rj].stop);
+                size_t si = (size_t) (r->service - d->services);
+                for (size_t x = rdep_begin[si]; x < rdep_begin[si + 1]; x++)
+                        if (rdeps[x] > ri)
+                                after(b, r->stop, reps[rdeps[x]].stop);
         }
         for (size_t ri = 0; ri < n_rep; ri++) {
                 struct replica *r = &reps[ri];
@@ -555,12 +715,10 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
         }
 
         /* 8. Starts in dependency order; a start waits for its dependencies' conditions. */
-        size_t n_waits = 0;
-        struct {
-                const char *service;
-                enum stack_dep_condition condition;
-                size_t action;
-        } *waits = xcalloc(ns * 3 + 1, sizeof(*waits));
+        /* The wait for a service's condition, one per (service, condition): waits[service * 3 + cond]. */
+        size_t *waits = xcalloc(ns * 3 + 1, sizeof(size_t));
+        for (size_t x = 0; x < ns * 3; x++)
+                waits[x] = SIZE_MAX;
         for (size_t ri = 0; ri < n_rep; ri++) {
                 struct replica *r = &reps[ri];
                 const struct plan_service *s = r->service;
@@ -570,27 +728,20 @@ static int plan_up(struct builder *b, const struct plan_desired *d, const struct
                 for (size_t k = 0; k < s->n_deps; k++) {
                         const struct plan_dep *dep = &s->deps[k];
                         deps_waits[k] = SIZE_MAX;
-                        if (service_index(d, dep->service) < 0)
+                        ssize_t j = service_index(&b->lk, dep->service);
+                        if (j < 0)
                                 continue;
-                        size_t w = SIZE_MAX;
-                        for (size_t x = 0; x < n_waits; x++)
-                                if (streq(waits[x].service, dep->service) &&
-                                    waits[x].condition == dep->condition)
-                                        w = waits[x].action;
-                        if (w == SIZE_MAX) {
-                                w = emit(b, PLAN_WAIT_SERVICE, dep->service, dep->service, 0,
-                                         xasprintf("%s depends on it", s->name));
-                                b->plan->actions[w].condition = dep->condition;
-                                for (size_t rj = 0; rj < ri; rj++)
-                                        if (reps[rj].service == find_service(d, dep->service)) {
-                                                after(b, w, reps[rj].start);
-                                                after(b, w, reps[rj].create);
-                                        }
-                                waits[n_waits].service = dep->service;
-                                waits[n_waits].condition = dep->condition;
-                                waits[n_waits++].action = w;
+                        size_t *w = &waits[(size_t) j * 3 + (size_t) dep->condition % 3];
+                        if (*w == SIZE_MAX) {
+                                *w = emit(b, PLAN_WAIT_SERVICE, dep->service, dep->service, 0,
+                                          xasprintf("%s depends on it", s->name));
+                                b->plan->actions[*w].condition = dep->condition;
+                                for (size_t rj = rep_begin[j]; rj < rep_end[j] && rj < ri; rj++) {
+                                        after(b, *w, reps[rj].start);
+                                        after(b, *w, reps[rj].create);
+                                }
                         }
-                        deps_waits[k] = w;
+                        deps_waits[k] = *w;
                 }
                 r->start = emit(b, PLAN_START_CONTAINER, r->name, s->name, r->number, xstrdup(r->reason));
                 after(b, r->start, r->create);
@@ -613,14 +764,61 @@ int plan_compute(const struct plan_desired *desired, const struct plan_observed 
                  const struct plan_options *options, struct plan **ret, struct stack_error *err)
 {
         struct builder b = {.plan = xcalloc(1, sizeof(struct plan))};
+        lookup_init(&b.lk, desired, observed, &b.plan->work);
         int r = options->down ? plan_down(&b, desired, observed, options, err)
                               : plan_up(&b, desired, observed, options, err);
+        lookup_done(&b.lk);
         if (r < 0) {
                 plan_free(b.plan);
                 return r;
         }
         *ret = b.plan;
         return 0;
+}
+
+/* Copies the actions `take` selects from p into a new plan, with their prerequisites renumbered; those on
+ * actions left out are dropped. */
+static struct plan *plan_select(const struct plan *p, const bool *take, size_t *index)
+{
+        struct plan *q = xcalloc(1, sizeof(*q));
+        q->actions = xcalloc(p->n_actions + 1, sizeof(*q->actions));
+        q->warnings = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < p->n_actions; i++)
+                index[i] = take[i] ? q->n_actions++ : SIZE_MAX;
+        for (size_t i = 0; i < p->n_actions; i++) {
+                if (!take[i])
+                        continue;
+                const struct plan_action *a = &p->actions[i];
+                struct plan_action *c = &q->actions[index[i]];
+                *c = (struct plan_action){
+                    .kind = a->kind,
+                    .target = xstrdup(a->target),
+                    .service = a->service ? xstrdup(a->service) : NULL,
+                    .number = a->number,
+                    .condition = a->condition,
+                    .reason = a->reason ? xstrdup(a->reason) : NULL,
+                    .after = xcalloc(a->n_after + 1, sizeof(size_t)),
+                };
+                for (size_t k = 0; k < a->n_after; k++)
+                        if (index[a->after[k]] != SIZE_MAX)
+                                c->after[c->n_after++] = index[a->after[k]];
+        }
+        return q;
+}
+
+void plan_split(const struct plan *p, enum plan_action_kind kind, struct plan **ret_first,
+                struct plan **ret_rest)
+{
+        _cleanup_free_ bool *take = xcalloc(p->n_actions + 1, sizeof(bool));
+        _cleanup_free_ size_t *index = xcalloc(p->n_actions + 1, sizeof(size_t));
+        for (size_t i = 0; i < p->n_actions; i++)
+                take[i] = p->actions[i].kind == kind;
+        *ret_first = plan_select(p, take, index);
+        for (size_t i = 0; i < p->n_actions; i++)
+                take[i] = !take[i];
+        *ret_rest = plan_select(p, take, index);
+        strv_free((*ret_rest)->warnings);
+        (*ret_rest)->warnings = strv_copy(p->warnings);
 }
 
 void plan_free(struct plan *p)

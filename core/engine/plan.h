@@ -116,6 +116,8 @@ struct plan {
         struct plan_action *actions; /* in a valid serial order */
         size_t n_actions;
         char **warnings; /* e.g. compose's orphan warning */
+        size_t work;     /* name comparisons and prerequisites the planner went through: for the tests,
+                          * which check that it grows as n log n with the project, never n^2 */
 };
 
 /* Computes the plan. Returns 0, or -EINVAL with err set for an inconsistent input (a start order or target
@@ -127,6 +129,13 @@ struct graph;
 /* Takes the desired state's start order and, for `up SERVICE...`, its targets from the project's graph. */
 int plan_desired_order(struct plan_desired *d, const struct graph *g, const struct plan_options *o,
                        struct stack_error *err);
+/* The actions of `kind` as one plan and all others as a second one, each keeping the prerequisites among
+ * its own actions. Sound when every prerequisite across the two points from the second plan to the
+ * first: then running the first to its end before the second meets them all (a teardown's stops before
+ * its removals), and any the other way round only ordered a removal before a stop, which no longer
+ * matters once the stops run first. Pure. */
+void plan_split(const struct plan *p, enum plan_action_kind kind, struct plan **ret_first,
+                struct plan **ret_rest);
 void plan_free(struct plan *p);
 const char *plan_action_kind_name(enum plan_action_kind kind);
 /* One line per action, "create container web-1: not found", for --dry-run and the tests. */

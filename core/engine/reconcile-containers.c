@@ -340,6 +340,23 @@ int reconcile_stop_container(struct reconciler *r, const char *name, struct stac
         return container_stop(r->host, name, 0, r->cfg->stop_timeout_usec, NULL, err);
 }
 
+void reconcile_delete_stopped(struct reconciler *r, const struct plan *stops)
+{
+        /* Only containers the supervisor has just stopped: nothing of theirs is in flight there. One with
+         * no stop may still be in a create the supervisor runs, which its removal waits for. */
+        _cleanup_strv_free_ char **names = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < stops->n_actions; i++)
+                strv_push(&names, stops->actions[i].target);
+        if (!names[0])
+                return;
+        struct stack_error e = {0};
+        /* Best effort: a runtime that deletes one at a time, or a failure, leaves the deletes to each
+         * removal, which reports its own error. */
+        if (runtime_delete_many(r->host->runtime, names, &e) < 0)
+                log_debug("batched runtime delete: %s; deleting one by one", e.msg);
+        stack_error_clear(&e);
+}
+
 int reconcile_remove_container(struct reconciler *r, const char *name, struct stack_error *err)
 {
         /* Through the supervisor first, even for a container that is not running: it answers only once a

@@ -14,6 +14,44 @@ bool reconcile_service_uses_bridge(const struct stack_service *s)
         return !s->network_mode;
 }
 
+/* Services often share an image: each one is read from the store once per reconcile (a handful of
+ * distinct references, searched in order). */
+struct image_cache {
+        char **refs;
+        struct image **images;
+        size_t n;
+};
+
+static int image_cached(struct reconciler *r, struct image_cache *c, const char *ref,
+                        const struct image **ret, struct stack_error *err)
+{
+        for (size_t i = 0; i < c->n; i++)
+                if (streq(c->refs[i], ref)) {
+                        *ret = c->images[i];
+                        return 0;
+                }
+        struct image *img = NULL;
+        int k = image_lookup(r->images, ref, &img, err);
+        if (k < 0)
+                return k;
+        c->refs = xrealloc(c->refs, (c->n + 1) * sizeof(*c->refs));
+        c->images = xrealloc(c->images, (c->n + 1) * sizeof(*c->images));
+        c->refs[c->n] = xstrdup(ref);
+        c->images[c->n++] = img;
+        *ret = img;
+        return 0;
+}
+
+static void image_cache_done(struct image_cache *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->refs[i]);
+                image_free(c->images[i]);
+        }
+        free(c->refs);
+        free(c->images);
+}
+
 int reconcile_build_desired(struct reconciler *r, struct plan_desired **ret, struct stack_error *err)
 {
         const struct stack_project *p = r->project;
@@ -23,6 +61,7 @@ int reconcile_build_desired(struct reconciler *r, struct plan_desired **ret, str
         d->networks = xcalloc(1, sizeof(char *));
         d->volumes = xcalloc(1, sizeof(char *));
         d->services = xcalloc(p->n_services + 1, sizeof(struct plan_service));
+        _cleanup_(image_cache_done) struct image_cache images = {0};
         for (size_t i = 0; i < p->n_services; i++) {
                 const struct stack_service *s = &p->services[i];
                 struct plan_service *ps = &d->services[d->n_services++];
@@ -42,8 +81,8 @@ int reconcile_build_desired(struct reconciler *r, struct plan_desired **ret, str
                         plan_desired_free(d);
                         return stack_error_set(err, EINVAL, "service %s: no image", s->name);
                 }
-                _cleanup_image_ struct image *img = NULL;
-                k = image_lookup(r->images, s->image, &img, err);
+                const struct image *img = NULL;
+                k = image_cached(r, &images, s->image, &img, err);
                 if (k < 0) {
                         plan_desired_free(d);
                         if (k == -ENOENT) {

@@ -74,6 +74,8 @@ int reconcile_ensure_supervisor(struct reconciler *r, struct stack_error *err);
 int reconcile_create_container(struct reconciler *r, const struct plan_action *a, struct stack_error *err);
 int reconcile_stop_container(struct reconciler *r, const char *name, struct stack_error *err);
 int reconcile_remove_container(struct reconciler *r, const char *name, struct stack_error *err);
+/* The runtime's delete of the containers `stops` stopped, batched; what it leaves, each removal deletes. */
+void reconcile_delete_stopped(struct reconciler *r, const struct plan *stops);
 /* Whether every container of the service meets the condition: 1 yes, 0 not yet, <0 never (err set). */
 int reconcile_service_condition(struct reconciler *r, const char *service, enum stack_dep_condition cond,
                                 bool ready_mode, struct stack_error *err);

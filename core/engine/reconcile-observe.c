@@ -2,6 +2,8 @@
  * runtime are the truth, the records a record). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
@@ -35,6 +37,51 @@ void reconcile_publish_unmark(const struct reconciler *r)
         (void) unlink(path);
 }
 
+static int cmp_sup(const void *a, const void *b)
+{
+        const char *x = ((const struct supervisor_container *) a)->name;
+        const char *y = ((const struct supervisor_container *) b)->name;
+        return strcmp(x ? x : "", y ? y : "");
+}
+
+/* A container's state as the plan needs it. The supervisor that answers reaps and watches every container
+ * of the project (child exits, pidfds of adopted ones), so its word on any state is current: only whether
+ * the runtime still has the container is checked, by a stat of its state directory, and a no-op `up` runs
+ * no runtime process. Without that answer (no supervisor, or it does not know the container) the runtime
+ * is asked, and the status the last supervisor saved gives the exit code. */
+static void observe_state(struct reconciler *r, const struct supervisor_container *live,
+                          struct plan_observed_container *c)
+{
+        if (live && live->state != CONTAINER_STATE_UNKNOWN) {
+                if (!runtime_exists(r->host->runtime, c->name))
+                        c->state = CONTAINER_STATE_DEAD; /* deleted behind stack's back: replace it */
+                else if (live->state == CONTAINER_STATE_RESTARTING)
+                        c->state = CONTAINER_STATE_RUNNING; /* the supervisor has it in hand */
+                else
+                        c->state = live->state;
+                c->exit_code = live->exit_code;
+                c->stopped = live->stopped;
+                return;
+        }
+        struct container_status cs = {0};
+        struct stack_error e = {0};
+        if (container_state(r->host, c->name, &cs, &e) < 0)
+                cs.state = CONTAINER_STATE_DEAD; /* the runtime cannot show it: replace it */
+        stack_error_clear(&e);
+        struct supervisor_container saved = {0};
+        const struct supervisor_container *st = NULL;
+        if (supervisor_saved_status(r->cfg->run_root, r->name, c->name, &saved) >= 0)
+                st = &saved;
+        c->state = cs.state;
+        c->exit_code = st ? st->exit_code : 0;
+        c->stopped = st && st->stopped;
+        /* Saved as up by a supervisor that is gone, and exited since: nobody saw how it ended, so it is
+         * not taken for a one-shot that completed. */
+        if (c->state == CONTAINER_STATE_EXITED && st && container_state_is_up(st->state))
+                c->exit_code = -1;
+        supervisor_container_done(&saved);
+}
+
 /* Each container's state: the supervisor's word when it runs, else the runtime's, with the last exit code
  * the supervisor recorded. The records alone are never trusted: a container the runtime no longer has is
  * "dead", and the plan replaces it. */
@@ -45,11 +92,12 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
         int k = state_container_list(r->cfg->root, r->name, &recs, &n, err);
         if (k < 0)
                 return k;
-        _cleanup_(cJSON_Deletep) cJSON *status = NULL;
+        struct supervisor_container *live = NULL;
+        size_t n_live = 0;
         /* Without the supervisor's answer every container is asked of the runtime instead. */
-        if (supervisor_running(r->cfg->run_root, r->name))
-                (void) supervisor_op(r->cfg->run_root, r->name, "status", NULL, &status, NULL);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "containers");
+        if (n > 0 && supervisor_running(r->cfg->run_root, r->name) &&
+            supervisor_status(r->cfg->run_root, r->name, &live, &n_live, NULL) >= 0 && n_live > 0)
+                qsort(live, n_live, sizeof(*live), cmp_sup); /* found by bsearch: 500 stay cheap */
 
         struct plan_observed *o = xcalloc(1, sizeof(*o));
         o->containers = xcalloc(n + 1, sizeof(*o->containers));
@@ -69,32 +117,12 @@ int reconcile_observe(struct reconciler *r, struct plan_observed **ret, struct s
                 c->networks = strv_copy(rec->networks);
                 c->volumes = strv_copy(rec->volumes);
                 c->created_usec = rec->created_usec;
-
-                const cJSON *item = NULL, *found = NULL;
-                cJSON_ArrayForEach(item, list) if (streq_ptr(json_get_str(item, "name"), rec->name)) found =
-                    item;
-                /* The supervisor watches its containers' processes: its word on a running one is current and
-                 * saves a runtime call per container (which is most of a no-op `up`). Anything else is
-                 * asked of the runtime, which may have lost a container the records still name. */
-                struct container_status cs = {0};
-                struct stack_error e = {0};
-                if (found &&
-                    container_state_from_string(json_get_str(found, "state")) == CONTAINER_STATE_RUNNING)
-                        cs.state = CONTAINER_STATE_RUNNING;
-                else if (container_state(r->host, rec->name, &cs, &e) < 0)
-                        cs.state = CONTAINER_STATE_DEAD; /* the runtime cannot show it: replace it */
-                stack_error_clear(&e);
-                _cleanup_(cJSON_Deletep) cJSON *saved =
-                    found ? NULL : supervisor_read_status(r->cfg->run_root, r->name, rec->name);
-                const cJSON *st = found ? found : saved;
-                c->state = cs.state;
-                enum container_state sup =
-                    st ? container_state_from_string(json_get_str(st, "state")) : CONTAINER_STATE_UNKNOWN;
-                if (c->state == CONTAINER_STATE_EXITED && container_state_is_up(sup))
-                        c->state = CONTAINER_STATE_RUNNING; /* restarting: the supervisor has it in hand */
-                c->exit_code = st ? (int) json_get_num(st, "exit_code", 0) : 0;
-                c->stopped = st && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "stopped"));
+                struct supervisor_container key = {.name = rec->name};
+                const struct supervisor_container *found =
+                    n_live ? bsearch(&key, live, n_live, sizeof(*live), cmp_sup) : NULL;
+                observe_state(r, found, c);
         }
+        supervisor_container_list_free(live, n_live);
         container_record_list_free(recs, n);
 
         k = state_network_list(r->cfg->root, r->name, &o->networks, err);

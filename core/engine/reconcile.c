@@ -140,6 +140,23 @@ static bool volume_dir_exists(const char *root, const char *name)
         return volume_name_is_valid(name) && path_is_dir(dir);
 }
 
+/* As compose does: every stop first (each after those of its dependents, so level by level in reverse
+ * dependency order, the containers of a level at once), then the runtime deletes every stopped container
+ * in one batch, then the removals run in parallel with only their own files and records left to do. */
+static int run_down(struct reconciler *r, const struct plan *plan, struct stack_error *err)
+{
+        struct plan *stops = NULL, *rest = NULL;
+        plan_split(plan, PLAN_STOP_CONTAINER, &stops, &rest);
+        int k = apply_plan(stops, &reconcile_real_ops, r, r->cfg->parallel, err);
+        if (k >= 0)
+                reconcile_delete_stopped(r, stops);
+        if (k >= 0)
+                k = apply_plan(rest, &reconcile_real_ops, r, r->cfg->parallel, err);
+        plan_free(stops);
+        plan_free(rest);
+        return k;
+}
+
 int reconcile_down(const struct reconcile_config *c, const char *project, const struct stack_project *p,
                    const struct plan_options *o, struct stack_error *err)
 {
@@ -191,7 +208,7 @@ int reconcile_down(const struct reconcile_config *c, const char *project, const 
                 if (c->dry_run)
                         report_plan(c, plan);
                 else
-                        k = apply_plan(plan, &reconcile_real_ops, &r, c->parallel, err);
+                        k = run_down(&r, plan, err);
         }
         if (k >= 0 && !c->dry_run) {
                 /* What a crash may have left that no record names: rules, namespaces, bridges. */

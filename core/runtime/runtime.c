@@ -437,6 +437,47 @@ int runtime_delete(struct runtime *rt, const char *id, bool force, struct stack_
         return 0;
 }
 
+/* crun deletes every container whose name matches a regular expression in one process: one exec, one
+ * private mount namespace and one cgroup walk for a whole project's teardown instead of one each. Names
+ * are [A-Za-z0-9][A-Za-z0-9_.-]*, so only the dot needs escaping. */
+static char *names_regex(char *const *ids, size_t from, size_t to)
+{
+        struct strbuf re = {0};
+        strbuf_add(&re, "^(", 2);
+        for (size_t i = from; i < to; i++) {
+                if (i > from)
+                        strbuf_add(&re, "|", 1);
+                for (const char *c = ids[i]; *c; c++) {
+                        if (*c == '.')
+                                strbuf_add(&re, "\\", 1);
+                        strbuf_add(&re, c, 1);
+                }
+        }
+        strbuf_add(&re, ")$", 2);
+        return strbuf_take(&re);
+}
+
+int runtime_delete_many(struct runtime *rt, char *const *ids, struct stack_error *err)
+{
+        if (!startswith(path_basename(rt->path), "crun"))
+                return stack_error_set(err, EOPNOTSUPP, "%s deletes one container at a time", rt->path);
+        _cleanup_strv_free_ char **present = xcalloc(1, sizeof(char *));
+        STRV_FOREACH (id, ids)
+                if (runtime_exists(rt, *id))
+                        strv_push(&present, *id);
+        size_t n = strv_length(present);
+        /* Bounded pieces keep each argument far below the kernel's limit for one (128 KiB). */
+        for (size_t from = 0; from < n; from += 256) {
+                size_t to = from + 256 < n ? from + 256 : n;
+                _cleanup_free_ char *re = names_regex(present, from, to);
+                char *args[] = {"delete", "--force", "--regex", re, NULL};
+                int r = simple(rt, "delete", args, present[from], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static enum runtime_status status_from_string(const char *s)
 {
         if (streq(s, "creating"))

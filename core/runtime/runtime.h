@@ -57,6 +57,10 @@ int runtime_pause(struct runtime *rt, const char *id, struct stack_error *err);
 int runtime_resume(struct runtime *rt, const char *id, struct stack_error *err);
 /* Removes the container's runtime state and cgroup; a container that is already gone is success. */
 int runtime_delete(struct runtime *rt, const char *id, bool force, struct stack_error *err);
+/* Deletes (with force) every container of ids the runtime still knows, in as few runtime processes as it
+ * allows; -EOPNOTSUPP for a runtime that can only delete one at a time (then runtime_delete each). A
+ * failure may leave some deleted and others not: runtime_delete each of them then. */
+int runtime_delete_many(struct runtime *rt, char *const *ids, struct stack_error *err);
 /* RUNTIME_ABSENT (and 0) when the runtime does not know the container. */
 int runtime_state(struct runtime *rt, const char *id, struct runtime_state *ret, struct stack_error *err);
 /* Whether the runtime keeps state for id (a directory under its root), without running it. */

@@ -373,6 +373,31 @@ static void test_down(void)
                 ok(waits_for(p, find_action(p, PLAN_REMOVE_NETWORK, "default"),
                              find_action(p, PLAN_REMOVE_CONTAINER, "p-web-1")),
                    "the network goes after its containers");
+                struct plan *stops = NULL, *rest = NULL;
+                plan_split(p, PLAN_STOP_CONTAINER, &stops, &rest);
+                _cleanup_free_ char *s = plan_format(stops);
+                _cleanup_free_ char *r = plan_format(rest);
+                is_str(s,
+                       "stop container p-web-1: project is going down\n"
+                       "stop container p-db-1: project is going down\n",
+                       "split: the stops in their order");
+                is_str(r,
+                       "remove container p-gone-1: project is going down\n"
+                       "remove container p-web-1: project is going down\n"
+                       "remove container p-db-1: project is going down\n"
+                       "remove network default: project is going down\n",
+                       "split: the rest in its order");
+                ok(order_valid(stops) && order_valid(rest), "split: prerequisites precede their actions");
+                ok(waits_for(stops, find_action(stops, PLAN_STOP_CONTAINER, "p-db-1"),
+                             find_action(stops, PLAN_STOP_CONTAINER, "p-web-1")),
+                   "split: the dependency still stops after its dependent");
+                ok(waits_for(rest, find_action(rest, PLAN_REMOVE_NETWORK, "default"),
+                             find_action(rest, PLAN_REMOVE_CONTAINER, "p-db-1")),
+                   "split: the network still goes after its containers");
+                ok(rest->actions[find_action(rest, PLAN_REMOVE_CONTAINER, "p-web-1")].n_after == 0,
+                   "split: a removal no longer waits for a stop of the other plan");
+                plan_free(stops);
+                plan_free(rest);
         }
         plan_free(p);
         down.remove_volumes = true;
@@ -478,6 +503,68 @@ static void test_joiner(void)
         plan_observed_free(o);
 }
 
+/* n services, each depending on the one before and on the first; observed: each has its running
+ * container. */
+static size_t planner_work(size_t n, bool observed, bool down, bool *ret_ok)
+{
+        struct plan_desired *d = desired_new();
+        struct plan_observed *o = observed_new();
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *name = xasprintf("s%05zu", i);
+                struct plan_service *s = add_service(d, name, "h");
+                if (i > 0)
+                        add_dep(s, "s00000", STACK_DEP_STARTED, false);
+                if (i > 1) {
+                        _cleanup_free_ char *prev = xasprintf("s%05zu", i - 1);
+                        add_dep(s, prev, STACK_DEP_HEALTHY, false);
+                }
+                if (observed)
+                        add_container(o, name, 1, "h", CONTAINER_STATE_RUNNING);
+        }
+        if (observed)
+                strv_push(&o->networks, "default");
+        struct plan_options opt = defaults;
+        opt.down = down;
+        struct plan *p = NULL;
+        _cleanup_error_ struct stack_error e = {0};
+        *ret_ok = plan_compute(d, o, &opt, &p, &e) == 0 && order_valid(p);
+        size_t work = p ? p->work : 0;
+        if (p && down)
+                *ret_ok = *ret_ok && p->n_actions == 2 * n + 1;
+        else if (p && observed)
+                *ret_ok = *ret_ok && p->n_actions == 0;
+        else if (p)
+                *ret_ok = *ret_ok && p->n_actions > 2 * n;
+        plan_free(p);
+        plan_observed_free(o);
+        plan_desired_free(d);
+        return work;
+}
+
+/* Planning 1,000 and 2,000 services: the work (name comparisons and prerequisites, counted by the planner)
+ * grows as n log n. Twice the services costing over 2.5 times the work would be quadratic creeping in. */
+static void test_scale(void)
+{
+        static const struct {
+                const char *what;
+                bool observed, down;
+        } cases[] = {
+            {"a fresh up", false, false},
+            {"a no-op up", true, false},
+            {"a down", true, true},
+        };
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                bool ok1 = false, ok2 = false;
+                size_t w1 = planner_work(1000, cases[c].observed, cases[c].down, &ok1);
+                size_t w2 = planner_work(2000, cases[c].observed, cases[c].down, &ok2);
+                ok(ok1 && ok2, "%s of 1,000 and 2,000 services: the plan is right", cases[c].what);
+                diag("%s: work %zu for 1,000 services, %zu for 2,000", cases[c].what, w1, w2);
+                ok(w1 > 0 && w1 < 1000 * 200,
+                   "%s of 1,000 services: under 200 steps a service (n^2 is 1,000)", cases[c].what);
+                ok(w2 * 10 < w1 * 25, "%s: twice the services, under 2.5 times the work", cases[c].what);
+        }
+}
+
 int main(void)
 {
         test_joiner();
@@ -488,5 +575,6 @@ int main(void)
         test_orphans();
         test_down();
         test_given_order();
+        test_scale();
         return done_testing();
 }
