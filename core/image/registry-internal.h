@@ -55,6 +55,9 @@ struct repo {
 /* A progress line for item id (a layer, a manifest) to the caller's callback. */
 void registry_progress(struct registry_client *c, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* docker.io's mirrors as "host[:port]": $STACK_REGISTRY_MIRRORS (comma-separated URLs) when set, else the
+ * "registry-mirrors" of /etc/docker/daemon.json, as docker reads them. NULL when there are none. */
+char **registry_mirrors(void);
 /* Repository sessions: open (endpoint and credentials), authorize against a challenge, close. */
 void repo_done(struct repo *r);
 int repo_authorize(struct repo *rp, const char *challenge, struct stack_error *err);

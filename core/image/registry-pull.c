@@ -500,6 +500,35 @@ static void layer_jobs_free(struct layer_job *jobs, size_t n)
         free(jobs);
 }
 
+/* Opens the repository ref is pulled from and fetches its top manifest: for docker.io, each of its mirrors
+ * in turn (registry_mirrors()), then docker.io itself; a mirror that fails (unreachable, no such image,
+ * refused) is noted in the progress and the next is tried, as docker does. Other registries have no
+ * mirrors. */
+static int open_source(struct registry_client *c, const struct reference *ref, const char *shown,
+                       const char *what, struct repo *ret, char **ret_top, size_t *ret_len, char **ret_type,
+                       char ret_digest[DIGEST_STRING_MAX], struct stack_error *err)
+{
+        _cleanup_strv_free_ char **mirrors = streq(ref->domain, "docker.io") ? registry_mirrors() : NULL;
+        STRV_FOREACH (m, mirrors) {
+                struct reference via = *ref;
+                via.domain = *m;
+                _cleanup_error_ struct stack_error e = {0};
+                int r = repo_open(c, &via, false, ret, &e);
+                if (r >= 0) {
+                        r = fetch_manifest(ret, shown, what, ret_top, ret_len, ret_type, ret_digest, &e);
+                        if (r >= 0)
+                                return 0;
+                        repo_done(ret);
+                        *ret = (struct repo){0};
+                }
+                registry_progress(c, shown, "mirror %s failed (%s), trying the next source", *m, e.msg);
+        }
+        int r = repo_open(c, ref, false, ret, err);
+        if (r < 0)
+                return stack_error_prefix(err, "pull %s", shown);
+        return fetch_manifest(ret, shown, what, ret_top, ret_len, ret_type, ret_digest, err);
+}
+
 /* Whether the store already holds what the registry names: the reference resolves to an image with this
  * manifest and config, every layer present. Then nothing is fetched or written but the pull time
  * (pull_policy daily and weekly count from it), so a second pull of an unchanged tag costs its manifest
@@ -552,15 +581,12 @@ int registry_pull(struct registry_client *c, struct image_store *s, const char *
                 dist_platform_host(&want);
 
         _cleanup_(repo_done) struct repo rp = {0};
-        r = repo_open(c, &ref, false, &rp, err);
-        if (r < 0)
-                return stack_error_prefix(err, "pull %s", shown);
         /* A digest pins the content; the tag beside it is only a name. */
         const char *what = ref.digest ? ref.digest : ref.tag;
         _cleanup_free_ char *top = NULL, *top_type = NULL;
         size_t top_len = 0;
         char top_digest[DIGEST_STRING_MAX];
-        r = fetch_manifest(&rp, shown, what, &top, &top_len, &top_type, top_digest, err);
+        r = open_source(c, &ref, shown, what, &rp, &top, &top_len, &top_type, top_digest, err);
         if (r < 0)
                 return r;
         _cleanup_dist_manifest_ struct dist_manifest m = {0};

@@ -77,9 +77,65 @@ void registry_progress(struct registry_client *c, const char *id, const char *fm
 
 /* ---- endpoints ---- */
 
+/* "http://host:port/" -> "host:port"; NULL for what is not an http(s) URL. */
+static char *mirror_host(const char *url, bool *ret_http)
+{
+        const char *rest = startswith(url, "https://");
+        *ret_http = false;
+        if (!rest) {
+                rest = startswith(url, "http://");
+                *ret_http = rest != NULL;
+        }
+        if (!rest || !*rest)
+                return NULL;
+        size_t n = strcspn(rest, "/");
+        return n > 0 ? xstrndup(rest, n) : NULL;
+}
+
+/* The mirror URLs as the user wrote them. */
+static char **mirror_urls(void)
+{
+        const char *env = getenv("STACK_REGISTRY_MIRRORS");
+        if (env)
+                return strv_split(env, ",");
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/etc/docker/daemon.json", &text, NULL, NULL) < 0)
+                return NULL;
+        _cleanup_json_ cJSON *j = cJSON_Parse(text);
+        return json_get_strv(j, "registry-mirrors");
+}
+
+char **registry_mirrors(void)
+{
+        _cleanup_strv_free_ char **urls = mirror_urls();
+        char **hosts = NULL;
+        STRV_FOREACH (u, urls) {
+                bool http;
+                _cleanup_free_ char *h = mirror_host(*u, &http);
+                if (h && !strv_contains(hosts, h))
+                        strv_push(&hosts, h);
+        }
+        return hosts;
+}
+
+/* A mirror the user wrote as http:// may be reached over plain HTTP: the URL says so. */
+static bool mirror_over_http(const char *domain)
+{
+        _cleanup_strv_free_ char **urls = mirror_urls();
+        STRV_FOREACH (u, urls) {
+                bool http;
+                _cleanup_free_ char *h = mirror_host(*u, &http);
+                if (h && http && streq(h, domain))
+                        return true;
+        }
+        return false;
+}
+
 static bool insecure_registry(const char *domain)
 {
         if (dist_registry_insecure_default(domain))
+                return true;
+        if (mirror_over_http(domain))
                 return true;
         /* Registries the user marks as plain HTTP: $STACK_INSECURE_REGISTRIES (comma-separated) and
          * docker's own "insecure-registries" in /etc/docker/daemon.json. */

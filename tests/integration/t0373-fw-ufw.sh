@@ -10,6 +10,7 @@
 . "$STACK_SRCDIR/tests/integration/t0399-fw-lib.inc"
 . "$STACK_SRCDIR/tests/integration/t0369-fw-nft-lib.inc"
 
+[ -z "${STACK_TEST_SANITIZED:-}" ] || skip_all "run in the unsanitized pass only (tests/run-all.sh)"
 command -v ufw >/dev/null || skip_all "ufw not installed"
 command -v crun >/dev/null || skip_all "crun not installed"
 command -v dig >/dev/null || skip_all "dig not installed"

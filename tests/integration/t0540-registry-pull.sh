@@ -210,6 +210,16 @@ like "$out" "Mounted from ex/httpd" "blobs are mounted from the repository they 
 out=$(stack image push "$REG/ex/none:1" 2>&1)
 like "$out" "no such image" "pushing an image not in the store says so"
 
+# docker.io's mirrors: a mirror that is down is skipped (saying so), the next one serves the image, and the
+# image is stored under its docker.io name. (The origin itself is never reached from this namespace.)
+skopeo_push "oci:$IMG/httpd" "$REG/library/mirrored:1"
+dead=$(free_port)
+out=$(STACK_REGISTRY_MIRRORS="http://127.0.0.1:$dead,http://$REG/" stack --root "$T/rootm" image pull mirrored:1 2>&1)
+like "$out" "mirror 127.0.0.1:$dead failed" "a mirror that is down is skipped, saying so"
+like "$out" "Pulled" "the next mirror serves the image"
+ok "stored under its docker.io name" stack --root "$T/rootm" image inspect docker.io/library/mirrored:1
+ok "the mirror was asked for it" grep -q "GET /v2/library/mirrored/manifests/1" "$T/reg/log"
+
 stop_registries
 trap - EXIT
 is "$(pgrep -f -- "$T/reg" || true)" "" "the registry is gone"

@@ -45,7 +45,7 @@ is "$(ctr_pid wr-other-1)" "$other_pid" "the other service was not recreated"
 kill -INT "$upid"
 wait "$upid"
 ok "Ctrl-C stops the project" sh -c "! crun --root '$STACK_RUN_ROOT/runtime' state wr-web-1 2>/dev/null | grep -q running"
-ok "and the watcher" sh -c "! kill -0 $watcher 2>/dev/null"
+ok "and the watcher" sh -c "for p in ${watcher//$'\n'/ }; do ! kill -0 \$p 2>/dev/null || exit 1; done"
 
 # stack watch --prune: the image a rebuild replaced is removed once nothing uses it.
 ok "up -d again" stack up -d
