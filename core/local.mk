@@ -63,6 +63,7 @@ libstack_core_la_SOURCES += \
 	core/runtime/volume.h core/runtime/volume.c \
 	core/runtime/container-id.h \
 	core/runtime/container.h core/runtime/container.c \
+	core/runtime/container-internal.h core/runtime/container-files.c \
 	core/runtime/logfile.h core/runtime/logfile.c
 
 libstack_core_la_SOURCES += core/engine/supervisor.h core/engine/supervisor.c core/engine/supervisor-client.c \
