@@ -118,10 +118,14 @@ void image_store_free(struct image_store *s)
 void image_store_unlockp(struct image_store **sp)
 {
         struct image_store *s = *sp;
-        if (s && s->lock_fd >= 0) {
-                close(s->lock_fd); /* releases the flock */
-                s->lock_fd = -1;
-        }
+        if (!s)
+                return;
+        /* Threads of one process (parallel pulls) share the store and take its lock in turn. The field is
+         * cleared before the close releases the flock: cleared after, it could wipe the fd of the thread
+         * that got the lock in between, whose lock would then never be released. */
+        int fd = __atomic_exchange_n(&s->lock_fd, -1, __ATOMIC_SEQ_CST);
+        if (fd >= 0)
+                close(fd); /* releases the flock */
 }
 
 /* Writers hold the store's lock for their whole operation, so whoever holds it knows no import is
@@ -146,7 +150,7 @@ int image_store_lock(struct image_store *s, struct stack_error *err)
                 if (rm_rf(sub, &e2) < 0)
                         log_warning("image store: cannot clean %s: %s", sub, e2.msg);
         }
-        s->lock_fd = TAKE_FD(fd);
+        __atomic_store_n(&s->lock_fd, TAKE_FD(fd), __ATOMIC_SEQ_CST);
         return 0;
 }
 
