@@ -30,7 +30,7 @@ read -r -a flags <<<"${STACK_CONFIGURE_FLAGS:-}"
 suite build "${flags[@]}"
 # Sanitizers: the integration tests that between them take every engine path (containers, networks,
 # both firewall backends and their repair, DNS, up/down and their crashes, the supervisor and its death,
-# exec, run, the lifecycle verbs, logs and their rotation, events, pull, push, login, build, watch, cp);
+# exec, run, the lifecycle verbs, logs, events, pull, push, login, build, watch, cp);
 # the tests beside dockerd and ufw check two firewalls' rules rather than memory and skip there anyway, and
 # t0521 (a log flood against rotation) measures the supervisor keeping pace, which ASan slows threefold.
 asan_integration="t0250-ctr-basics t0251-ctr-security t0253-ctr-volumes t0254-ctr-stop t0300-net-link
