@@ -52,11 +52,7 @@ static int cmp_sup(const void *a, const void *b)
 static void observe_state(struct reconciler *r, const struct supervisor_container *live,
                           struct plan_observed_container *c)
 {
-        /* An exit the supervisor never saw start (started_at 0: a create interrupted with the `up` that
-         * asked for it, a table rebuilt from the records) says nothing of how it ended: the runtime is asked,
-         * or a container that never ran would pass for a one-shot that completed, and never start. */
-        bool unseen_exit = live && live->state == CONTAINER_STATE_EXITED && live->started_at == 0;
-        if (live && live->state != CONTAINER_STATE_UNKNOWN && !unseen_exit) {
+        if (live && supervisor_container_known(live)) {
                 if (!runtime_exists(r->host->runtime, c->name))
                         c->state = CONTAINER_STATE_DEAD; /* deleted behind stack's back: replace it */
                 else if (live->state == CONTAINER_STATE_RESTARTING)

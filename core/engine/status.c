@@ -68,8 +68,7 @@ static enum container_state merge_state(const struct supervisor_container *sup, 
                                         struct runtime *rt, const char *run_root, const char *name)
 {
         enum container_state state = sup ? sup->state : CONTAINER_STATE_UNKNOWN;
-        /* An exit it never saw start (see reconcile-observe.c) is asked of the runtime. */
-        if (sup && live && !(sup->state == CONTAINER_STATE_EXITED && sup->started_at == 0)) {
+        if (sup && live && supervisor_container_known(sup)) {
                 if (rt && !runtime_exists(rt, name))
                         return CONTAINER_STATE_DEAD;
                 /* The supervisor does not see the freezer: the cgroup says whether it is paused. */

@@ -298,3 +298,9 @@ int supervisor_saved_status(const char *run_root, const char *project, const cha
         supervisor_container_from_json(j, ret);
         return 0;
 }
+
+bool supervisor_container_known(const struct supervisor_container *c)
+{
+        return c->state != CONTAINER_STATE_UNKNOWN &&
+               !(c->state == CONTAINER_STATE_EXITED && c->started_at == 0);
+}

@@ -68,6 +68,11 @@ struct supervisor_container {
         int n_health_log;
 };
 void supervisor_container_done(struct supervisor_container *c);
+/* Whether the supervisor's word on c can be taken as it is. An exit it never saw start (started_at 0: a
+ * create interrupted with the `up` that asked for it, a table rebuilt from the records) says nothing of how
+ * the container ended, and must be asked of the runtime; otherwise a container that never ran would pass
+ * for a one-shot that completed. */
+bool supervisor_container_known(const struct supervisor_container *c);
 /* Parses one container's status object (the wire's and the status file's shape). */
 void supervisor_container_from_json(const struct cJSON *j, struct supervisor_container *ret);
 

@@ -77,6 +77,16 @@ void registry_progress(struct registry_client *c, const char *id, const char *fm
 
 /* ---- endpoints ---- */
 
+/* A list of strings from docker's /etc/docker/daemon.json; NULL when absent. */
+static char **daemon_json_strv(const char *key)
+{
+        _cleanup_free_ char *text = NULL;
+        if (read_full_file("/etc/docker/daemon.json", &text, NULL, NULL) < 0)
+                return NULL;
+        _cleanup_json_ cJSON *j = cJSON_Parse(text);
+        return json_get_strv(j, key);
+}
+
 /* "http://host:port/" -> "host:port"; NULL for what is not an http(s) URL. */
 static char *mirror_host(const char *url, bool *ret_http)
 {
@@ -98,11 +108,7 @@ static char **mirror_urls(void)
         const char *env = getenv("STACK_REGISTRY_MIRRORS");
         if (env)
                 return strv_split(env, ",");
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file("/etc/docker/daemon.json", &text, NULL, NULL) < 0)
-                return NULL;
-        _cleanup_json_ cJSON *j = cJSON_Parse(text);
-        return json_get_strv(j, "registry-mirrors");
+        return daemon_json_strv("registry-mirrors");
 }
 
 char **registry_mirrors(void)
@@ -143,17 +149,8 @@ static bool insecure_registry(const char *domain)
         STRV_FOREACH (d, l)
                 if (streq(*d, domain))
                         return true;
-        _cleanup_free_ char *text = NULL;
-        if (read_full_file("/etc/docker/daemon.json", &text, NULL, NULL) < 0)
-                return false;
-        _cleanup_json_ cJSON *j = cJSON_Parse(text);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "insecure-registries"))
-        {
-                if (cJSON_IsString(it) && streq(it->valuestring, domain))
-                        return true;
-        }
-        return false;
+        _cleanup_strv_free_ char **listed = daemon_json_strv("insecure-registries");
+        return strv_contains(listed, domain);
 }
 
 /* Per-registry CA and client certificates, where docker and podman users put them. */
@@ -204,9 +201,10 @@ static void endpoint_tls_hint(const char *domain, const struct http_tls *tls, st
                               "/etc/docker/certs.d/%s/ca.crt",
                               domain);
         else if (!tls->client_cert)
-                h = xasprintf("if the registry requires a client certificate, put client.cert and client.key "
-                              "in /etc/docker/certs.d/%s/",
-                              domain);
+                h = xasprintf(
+                    "if the registry requires a client certificate, put client.cert and client.key "
+                    "in /etc/docker/certs.d/%s/",
+                    domain);
         if (!h)
                 return;
         char *msg = xasprintf("%s (%s)", e->msg, h);
@@ -242,8 +240,8 @@ static int endpoint_get(struct registry_client *c, const char *domain, struct en
                 _cleanup_error_ struct stack_error e2 = {0};
                 int r = http_fetch(&req, MAX_ERROR_BODY, &resp, NULL, NULL, NULL, &e2);
                 if (r >= 0 && resp.status != 200 && resp.status != 401)
-                        r = stack_error_set(&e2, EPROTO, "%s: answered HTTP %ld: not a registry (v2 API)", url,
-                                            resp.status);
+                        r = stack_error_set(&e2, EPROTO, "%s: answered HTTP %ld: not a registry (v2 API)",
+                                            url, resp.status);
                 else if (r < 0 && streq(schemes[i], "https"))
                         endpoint_tls_hint(domain, &e.tls, &e2);
                 if (r < 0) {
